@@ -1,0 +1,156 @@
+"""The SCS network: couplings J, biases θ, gain g and nonlinearity φ, and its vector field.
+
+Model (time in units of the membrane time constant)::
+
+    dh/dt = F(h) = −h + J φ(g h) + θ (+ input(t))
+    J_ij ~ N(J_mean / N, 1 / N),   corr(J_ij, J_ji) = η (``symmetry``),   θ_i ~ N(θ̄, σ_θ²)
+
+The vector field :func:`drift` is defined once here; simulation, Lyapunov tangent dynamics and
+every learning rule call it (and differentiate it with jax) rather than re-deriving it.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import nonlinearity, validation
+from .errors import ParameterError
+
+DTYPES = ("float64", "float32")
+
+
+def canonical_dtype(dtype: Any) -> str:
+    """Name of a supported floating dtype ("float64" or "float32"); anything else is an error."""
+    try:
+        name = np.dtype(dtype).name
+    except TypeError:
+        name = repr(dtype)
+    return validation.choice("dtype", name, DTYPES)
+
+
+class Network(eqx.Module):
+    """An SCS random network (an equinox Module, hence a pytree: jit/vmap/grad see J, θ, g).
+
+    **Fields:**
+    - ``J``: couplings, shape (neuron, neuron); row i holds the inputs of neuron i.
+    - ``theta``: static biases, shape (neuron,).
+    - ``g``: gain inside φ, a 0-d array (so sweeps over g do not recompile).
+    - ``phi``: name of the nonlinearity in :mod:`neurodyn.nonlinearity` (static).
+    - ``params``: the construction parameters (static, for provenance), as (name, value) pairs.
+    """
+
+    J: jax.Array
+    theta: jax.Array
+    g: jax.Array
+    phi: str = eqx.field(static=True)
+    params: tuple[tuple[str, Any], ...] = eqx.field(static=True, default=())
+
+    @property
+    def N(self) -> int:
+        """Number of neurons."""
+        return self.J.shape[0]
+
+    @property
+    def dtype(self) -> str:
+        return np.dtype(self.J.dtype).name
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-ready description: the construction parameters plus N, g, φ and dtype."""
+        info = dict(self.params)
+        info.update(N=int(self.N), g=float(self.g), phi=self.phi, dtype=self.dtype)
+        return info
+
+    @classmethod
+    def random(
+        cls,
+        N: int = 1000,
+        g: float = 2.0,
+        phi: str = "tanh",
+        J_mean: float = 0.0,
+        symmetry: float = 0.0,
+        theta_mean: float = 0.0,
+        theta_std: float = 0.0,
+        seed: int = 0,
+        dtype: str = "float64",
+    ) -> Network:
+        """Draw a network from ``seed``.
+
+        The couplings are ``J = (a X + b Xᵀ)/√N + J_mean/N`` with X iid N(0, 1),
+        ``a = (√(1+η) + √(1−η))/2`` and ``b = (√(1+η) − √(1−η))/2``: then a² + b² = 1 (so
+        Var J_ij = 1/N) and 2ab = η (so corr(J_ij, J_ji) = η). η = 0 gives X/√N exactly, η = 1
+        a symmetric matrix. Random numbers are drawn in float64 with jax's counter-based
+        threefry generator (identical on every platform) and then cast to ``dtype``, so the
+        float32 network is the rounded float64 one.
+
+        **Arguments:** N ≥ 1 neurons; g ≥ 0; ``phi`` ∈ {tanh, erf, relu}; ``J_mean`` (mean
+        coupling × N); ``symmetry`` η ∈ [−1, 1]; ``theta_mean``, ``theta_std`` ≥ 0 of the biases;
+        ``seed`` ≥ 0; ``dtype`` ∈ {float64, float32}.
+        """
+        N = validation.positive_int("N", N)
+        g = validation.non_negative("g", g)
+        nonlinearity.get(phi)
+        J_mean = validation.finite("J_mean", J_mean)
+        symmetry = validation.in_range("symmetry", symmetry, -1.0, 1.0)
+        theta_mean = validation.finite("theta_mean", theta_mean)
+        theta_std = validation.non_negative("theta_std", theta_std)
+        seed = validation.seed("seed", seed)
+        dtype = canonical_dtype(dtype)
+
+        key_J, key_theta = jax.random.split(jax.random.PRNGKey(seed))
+        X = jax.random.normal(key_J, (N, N), dtype=jnp.float64)
+        a = (math.sqrt(1.0 + symmetry) + math.sqrt(1.0 - symmetry)) / 2.0
+        b = (math.sqrt(1.0 + symmetry) - math.sqrt(1.0 - symmetry)) / 2.0
+        J = X if b == 0.0 else a * X + b * X.T
+        J = J / math.sqrt(N) + J_mean / N
+        theta = theta_mean + theta_std * jax.random.normal(key_theta, (N,), dtype=jnp.float64)
+        params = (
+            ("N", N), ("g", g), ("phi", phi), ("J_mean", J_mean), ("symmetry", symmetry),
+            ("theta_mean", theta_mean), ("theta_std", theta_std), ("seed", seed),
+            ("dtype", dtype),
+        )
+        return cls(
+            J=J.astype(dtype),
+            theta=theta.astype(dtype),
+            g=jnp.asarray(g, dtype=dtype),
+            phi=phi,
+            params=params,
+        )
+
+    @classmethod
+    def from_arrays(cls, J: Any, theta: Any = None, g: float = 1.0, phi: str = "tanh") -> Network:
+        """A network from given couplings ``J`` (N, N) and biases ``theta`` (N,) (zeros if None)."""
+        J = jnp.asarray(J)
+        if J.ndim != 2 or J.shape[0] != J.shape[1] or J.shape[0] == 0:
+            raise ParameterError(f"J has shape {J.shape}; a non-empty square (N, N) matrix is required")
+        dtype = canonical_dtype(J.dtype)
+        theta = jnp.zeros(J.shape[0], dtype) if theta is None else jnp.asarray(theta, dtype)
+        if theta.shape != (J.shape[0],):
+            raise ParameterError(f"theta has shape {theta.shape}; shape ({J.shape[0]},) is required")
+        if not (bool(jnp.all(jnp.isfinite(J))) and bool(jnp.all(jnp.isfinite(theta)))):
+            raise ParameterError("J and theta must be finite; they contain NaN or inf")
+        g = validation.non_negative("g", g)
+        nonlinearity.get(phi)
+        return cls(J=J, theta=theta, g=jnp.asarray(g, dtype), phi=phi,
+                   params=(("source", "from_arrays"),))
+
+
+def rate(h: jax.Array, net: Network) -> jax.Array:
+    """Firing rate φ(g h), same shape as h."""
+    return nonlinearity.NONLINEARITIES[net.phi].phi(net.g * h)
+
+
+def drift(h: jax.Array, net: Network, external: jax.Array | float = 0.0) -> jax.Array:
+    """The vector field ``F(h) = −h + J φ(g h) + θ + external``.
+
+    **Arguments:** ``h`` of shape (..., neuron) — a batch of trials is one matrix–matrix
+    product; ``external`` broadcastable to h (time-dependent input, already evaluated).
+
+    **Returns:** dh/dt with the shape of ``h``.
+    """
+    return -h + rate(h, net) @ net.J.T + net.theta + external
