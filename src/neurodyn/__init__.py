@@ -10,6 +10,7 @@ import jax
 jax.config.update("jax_enable_x64", True)
 
 from . import gaussian, nonlinearity  # noqa: E402
+from .analysis import autocorrelation, lyapunov, summary  # noqa: E402
 from .errors import (  # noqa: E402
     ConvergenceError,
     DivergenceError,
@@ -18,6 +19,8 @@ from .errors import (  # noqa: E402
     RunError,
 )
 from .network import Network, drift  # noqa: E402
+from .simulate import simulate  # noqa: E402
+from .storage import list_runs, open_run, save_run  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -29,7 +32,14 @@ __all__ = [
     "ParameterError",
     "RunError",
     "__version__",
+    "autocorrelation",
     "drift",
     "gaussian",
+    "list_runs",
+    "lyapunov",
     "nonlinearity",
+    "open_run",
+    "save_run",
+    "simulate",
+    "summary",
 ]

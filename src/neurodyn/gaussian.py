@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from functools import lru_cache
+from functools import cache
 
 import jax.numpy as jnp
 import numpy as np
@@ -40,7 +40,7 @@ DEFAULT_PAIR_ORDER = 48
 """Nodes per panel for each of the two nested integrals of a bivariate average."""
 
 
-@lru_cache(maxsize=None)
+@cache
 def _legendre(order: int) -> tuple[np.ndarray, np.ndarray]:
     # Immutable reference rule on [−1, 1]; cached only to avoid recomputing it (same result).
     nodes, weights = np.polynomial.legendre.leggauss(order)

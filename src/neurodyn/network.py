@@ -66,6 +66,14 @@ class Network(eqx.Module):
         info.update(N=int(self.N), g=float(self.g), phi=self.phi, dtype=self.dtype)
         return info
 
+    def without_metadata(self) -> Network:
+        """The same network with ``params`` emptied.
+
+        Static fields are part of jit's cache key; dropping the construction record before a
+        compiled call means networks that differ only in seed or g share one compilation.
+        """
+        return Network(J=self.J, theta=self.theta, g=self.g, phi=self.phi)
+
     @classmethod
     def random(
         cls,
