@@ -29,6 +29,10 @@ from .errors import DivergenceError, ParameterError
 from .network import Network, drift
 from .provenance import provenance
 
+DIVERGENCE_THRESHOLD = 1e100
+"""|h| beyond this (or inf/NaN) stops the solve: it is divergence, not dynamics worth resolving.
+Without the stop an adaptive solver keeps shrinking its step at a blow-up until max_steps."""
+
 DEFAULT_SDE_DT = 0.01
 """Default fixed step for SDE solvers and fixed-step ODE solvers (τ units)."""
 
@@ -126,12 +130,22 @@ def _integrate(
         stepsize_controller=controller,
         adjoint=adjoint,
         max_steps=max_steps,
+        event=diffrax.Event(cond_fn=_diverged),
         throw=False,
         progress_meter=diffrax.TqdmProgressMeter() if progress else diffrax.NoProgressMeter(),
     )
     finite = jnp.all(jnp.isfinite(solution.ys), axis=(1, 2))
     max_abs = jnp.max(jnp.abs(jnp.where(jnp.isfinite(solution.ys), solution.ys, 0.0)), axis=(1, 2))
     return solution.ys, solution.result, solution.stats, finite, max_abs
+
+
+def divergence_threshold(dtype) -> float:
+    """DIVERGENCE_THRESHOLD, capped at √(largest float) of ``dtype`` (1.8e19 for float32)."""
+    return min(DIVERGENCE_THRESHOLD, float(np.finfo(np.dtype(dtype)).max) ** 0.5)
+
+
+def _diverged(t, y, args, **kwargs):
+    return jnp.logical_not(jnp.all(jnp.abs(y) < divergence_threshold(y.dtype)))
 
 
 def initial_condition(
@@ -236,7 +250,7 @@ def simulate(
     finite = np.asarray(finite)
     wall_time = time.perf_counter() - started
     if not finite.all() or result != diffrax.RESULTS.successful:
-        _raise_failure(save_times, finite, np.asarray(max_abs), result)
+        _raise_failure(save_times, finite, np.asarray(max_abs), result, dtype)
 
     num_steps = int(stats["num_steps"])
     attrs = {
@@ -259,14 +273,15 @@ def simulate(
     return _to_dataset(np.asarray(ys), save_times, attrs)
 
 
-def _raise_failure(save_times, finite, max_abs, result) -> None:
+def _raise_failure(save_times, finite, max_abs, result, dtype) -> None:
     bad = np.flatnonzero(~finite)
     if bad.size:
         first = int(bad[0])
         last_ok = f"; max |h| was {max_abs[first - 1]:.3g} at t={save_times[first - 1]:.6g}" \
             if first > 0 else ""
         raise DivergenceError(
-            f"trajectory diverged: h became inf/NaN by t={save_times[first]:.6g}{last_ok} "
+            f"trajectory diverged: |h| exceeded {divergence_threshold(dtype):.1e} or became inf/NaN "
+            f"by t={save_times[first]:.6g}{last_ok} "
             "(unbounded phi or gain too large?)"
         )
     raise DivergenceError(f"the solver stopped before the last saved time: {result}")
