@@ -7,9 +7,9 @@ import math
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import scs_delta0_energy_condition
 
 import neurodyn as nd
-from conftest import scs_delta0_energy_condition
 
 
 @pytest.fixture(scope="module")
