@@ -16,11 +16,11 @@ demo: $(STAMP)
 	$(BIN)/neurodyn simulate --N 500 --g 2.0 --t1 100 --transient 50 --trials 2
 
 test: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks analysis
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q --durations=15
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks analysis
+	$(BIN)/ruff check .
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_simulate.py
