@@ -20,7 +20,7 @@ from .errors import (  # noqa: E402
 )
 from .network import Network, drift  # noqa: E402
 from .simulate import simulate  # noqa: E402
-from .storage import list_runs, open_run, save_run  # noqa: E402
+from .storage import list_runs, open_run, open_sweep, save_run  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -40,6 +40,7 @@ __all__ = [
     "lyapunov",
     "nonlinearity",
     "open_run",
+    "open_sweep",
     "save_run",
     "simulate",
     "summary",

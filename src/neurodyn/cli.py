@@ -115,16 +115,28 @@ def _run_simulate(args) -> int:
 # --- runs -------------------------------------------------------------------------------------
 
 def _add_runs_parser(subparsers) -> None:
-    parser = subparsers.add_parser("runs", help="list saved runs",
-                                   description="List the runs saved in a directory.")
+    parser = subparsers.add_parser(
+        "runs", help="list saved runs, or show one (runs show PATH)",
+        description="List the runs and sweeps saved in a directory (kind, status, size, key "
+                    "parameters), or `runs show PATH` to print one run or sweep in full.")
     parser.add_argument("directory", nargs="?", type=Path, default=Path("runs"),
-                        help="directory holding runs (default runs/)")
+                        help="directory holding runs (default runs/), or the word show")
+    parser.add_argument("path", nargs="?", type=Path, default=None,
+                        help="with show: the run or sweep store to describe")
     parser.set_defaults(run=_run_runs)
 
 
 def _run_runs(args) -> int:
     import neurodyn as nd
 
+    if args.path is not None:
+        if str(args.directory) != "show":
+            raise ValueError(f"unexpected argument {str(args.path)!r}; use `neurodyn runs [DIR]` "
+                             "or `neurodyn runs show PATH`")
+        from .storage import show_run
+
+        print(show_run(args.path))
+        return 0
     records = nd.list_runs(args.directory)
     if not records:
         print(f"no runs in {args.directory}")
@@ -138,6 +150,41 @@ def _run_runs(args) -> int:
     return 0
 
 
+# --- sweep ------------------------------------------------------------------------------------
+
+EXIT_POINTS_FAILED = 1
+"""Exit code of a sweep that finished with failed points (or, after errors, pending ones)."""
+
+
+def _add_sweep_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "sweep", help="run or resume a parameter sweep on dask.distributed",
+        description="Run the sweep described by CONFIG.toml ([grid] parameter lists, [compute] "
+                    "quantities, [network]/[simulate] fixed settings, out path) into one zarr "
+                    "store. Run the same command again to resume: finished points are kept. "
+                    "Exit code 0 when every point is done, 1 when some failed, 2 on a user error.")
+    parser.add_argument("config", type=Path, help="the sweep config (TOML)")
+    parser.add_argument("--scheduler", default=None,
+                        help="address of a running dask scheduler (default $NEURODYN_SCHEDULER; "
+                             "otherwise a LocalCluster is started)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="LocalCluster worker processes (default: one per CPU); 1 computes "
+                             "in this process without dask")
+    parser.add_argument("--out", type=Path, default=None, help="store path (overrides out)")
+    parser.add_argument("--retry-failed", action="store_true",
+                        help="recompute points that failed in an earlier session")
+    parser.set_defaults(run=_run_sweep)
+
+
+def _run_sweep(args) -> int:
+    from .sweep import describe_result, run_sweep
+
+    result = run_sweep(args.config, scheduler=args.scheduler, workers=args.workers,
+                       retry_failed=args.retry_failed, out=args.out, progress=progress_enabled())
+    print(describe_result(result))
+    return 0 if result.ok else EXIT_POINTS_FAILED
+
+
 # --- entry point ------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -148,6 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_simulate_parser(subparsers)
     _add_runs_parser(subparsers)
+    _add_sweep_parser(subparsers)
     return parser
 
 
