@@ -11,6 +11,7 @@ jax.config.update("jax_enable_x64", True)
 
 from . import dmft, gaussian, nonlinearity  # noqa: E402
 from .analysis import autocorrelation, lyapunov, summary  # noqa: E402
+from .chaos import chaos  # noqa: E402
 from .errors import (  # noqa: E402
     ConvergenceError,
     DivergenceError,
@@ -33,6 +34,7 @@ __all__ = [
     "RunError",
     "__version__",
     "autocorrelation",
+    "chaos",
     "dmft",
     "drift",
     "gaussian",

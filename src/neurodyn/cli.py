@@ -185,6 +185,111 @@ def _run_sweep(args) -> int:
     return 0 if result.ok else EXIT_POINTS_FAILED
 
 
+# --- dmft -------------------------------------------------------------------------------------
+
+def _add_dmft_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "dmft", help="solve the stationary (and optionally two-time) mean-field theory",
+        description="Solve the stationary DMFT of an SCS network (variance Delta0, "
+                    "autocorrelation Delta(tau), static mean, lambda_max) and optionally march the "
+                    "two-time C(t, t') from h(0) ~ N(0, q0). Prints a summary; --out saves it.")
+    parser.add_argument("--g", type=float, default=2.0, help="gain inside phi (default 2.0)")
+    parser.add_argument("--phi", default="tanh", help="tanh (default) or erf")
+    parser.add_argument("--J-mean", type=float, default=0.0, help="mean coupling times N")
+    parser.add_argument("--theta-mean", type=float, default=0.0, help="mean bias")
+    parser.add_argument("--theta-std", type=float, default=0.0, help="std of the biases")
+    parser.add_argument("--noise", type=float, default=0.0, help="sigma of additive white noise")
+    parser.add_argument("--tau-max", type=float, default=40.0, help="largest lag (default 40)")
+    parser.add_argument("--dtau", type=float, default=0.02, help="lag step (default 0.02)")
+    parser.add_argument("--two-time", type=float, default=None, metavar="T1",
+                        help="also march the two-time DMFT up to T1 (theta = J_mean = 0 only)")
+    parser.add_argument("--q0", type=float, default=1.0, help="two-time: variance of h(0)")
+    parser.add_argument("--dt", type=float, default=0.05, help="two-time: time step")
+    parser.add_argument("--window", type=float, default=None,
+                        help="two-time: keep only lags <= WINDOW (default: full square)")
+    _add_output_flags(parser)
+    parser.set_defaults(run=_run_dmft)
+
+
+def _run_dmft(args) -> int:
+    import neurodyn as nd
+
+    check_output_path(args.out, args.overwrite)
+    ds = nd.dmft.stationary(g=args.g, phi=args.phi, J_mean=args.J_mean,
+                            theta_mean=args.theta_mean, theta_std=args.theta_std,
+                            noise=args.noise, tau_max=args.tau_max, dtau=args.dtau)
+    print(f"DMFT g={args.g} {args.phi}: phase {ds.attrs['phase']}, Delta0 "
+          f"{float(ds.delta0):.6g}, static variance {float(ds.delta_inf):.6g}, mean "
+          f"{float(ds['mean']):.6g}, lambda_max {float(ds.lambda_max):.6g}, tau_corr "
+          f"{float(ds.tau_corr):.4g}, g_c {float(ds.g_critical):.6g}, residual "
+          f"{float(ds.residual):.2e}")
+    if args.two_time is not None:
+        if args.J_mean or args.theta_mean or args.theta_std:
+            raise ValueError("--two-time supports theta = J_mean = 0 only")
+        tt = nd.dmft.two_time(g=args.g, t1=args.two_time, dt=args.dt, q0=args.q0,
+                              noise=args.noise, phi=args.phi, window=args.window)
+        ds = _merge_two_time(ds, tt)
+        print(f"two-time: C(t,t) from {args.q0:g} to {float(tt.variance[-1]):.6g} at "
+              f"t={args.two_time:g}")
+    if args.out is not None:
+        nd.save_run(ds, args.out, overwrite=args.overwrite)
+        print(f"Saved to {args.out}")
+    return 0
+
+
+def _merge_two_time(stationary_ds, two_time_ds):
+    """One Dataset holding both solutions (two-time attrs kept under ``two_time``)."""
+    import xarray as xr
+
+    merged = xr.merge([stationary_ds, two_time_ds.drop_attrs()], combine_attrs="override")
+    merged.attrs["two_time"] = {k: v for k, v in two_time_ds.attrs.items() if k != "provenance"}
+    return merged
+
+
+# --- chaos ------------------------------------------------------------------------------------
+
+def _add_chaos_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "chaos", help="the order-to-chaos job: simulation vs DMFT over a grid of g",
+        description="Sweep g x seeds: simulate, measure variance, autocorrelation, "
+                    "autocorrelation time and the largest Lyapunov exponent, solve the DMFT for "
+                    "the same g; save one zarr run, draw a 4-panel PNG and print the table.")
+    parser.add_argument("--g", type=float, nargs="+", default=None,
+                        help="explicit list of gains (overrides --g-min/--g-max/--g-num)")
+    parser.add_argument("--g-min", type=float, default=0.5, help="smallest gain (default 0.5)")
+    parser.add_argument("--g-max", type=float, default=3.0, help="largest gain (default 3.0)")
+    parser.add_argument("--g-num", type=int, default=6, help="number of gains (default 6)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1],
+                        help="seeds (default 0 1)")
+    parser.add_argument("--N", type=int, default=500, help="neurons (default 500)")
+    parser.add_argument("--t1", type=float, default=200.0, help="saved window (default 200)")
+    parser.add_argument("--transient", type=float, default=50.0,
+                        help="discarded transient (default 50)")
+    parser.add_argument("--max-lag", type=float, default=15.0, help="largest lag (default 15)")
+    parser.add_argument("--phi", default="tanh", help="tanh (default) or erf")
+    parser.add_argument("--out", type=Path, default=Path("runs/chaos.zarr"),
+                        help="zarr path (default runs/chaos.zarr)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    parser.add_argument("--figure", type=Path, default=None,
+                        help="PNG path (default: --out with .png)")
+    parser.set_defaults(run=_run_chaos)
+
+
+def _run_chaos(args) -> int:
+    from .chaos import chaos, table
+
+    check_output_path(args.out, args.overwrite)
+    figure = args.figure if args.figure is not None else args.out.with_suffix(".png")
+    started = time.perf_counter()
+    ds = chaos(g=args.g, g_min=args.g_min, g_max=args.g_max, g_num=args.g_num, seeds=args.seeds,
+               N=args.N, t1=args.t1, transient=args.transient, phi=args.phi,
+               max_lag=args.max_lag, out=args.out, overwrite=args.overwrite, figure=figure,
+               verbose=progress_enabled())
+    print(table(ds))
+    print(f"Saved to {args.out}, figure {figure} ({time.perf_counter() - started:.0f} s)")
+    return 0
+
+
 # --- entry point ------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -196,6 +301,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_simulate_parser(subparsers)
     _add_runs_parser(subparsers)
     _add_sweep_parser(subparsers)
+    _add_dmft_parser(subparsers)
+    _add_chaos_parser(subparsers)
     return parser
 
 

@@ -1,0 +1,234 @@
+"""The order-to-chaos job: simulation and stationary DMFT side by side as the gain g grows.
+
+For each g on a grid and each seed: build ``Network.random(N, g, phi, seed)``, simulate it
+(discarding a transient), measure the raw autocorrelation Δ(τ) = ⟨h_i(t) h_i(t+τ)⟩ (no mean
+subtraction: the theory's mean is 0 here), its variance Δ0, the autocorrelation time and the
+largest Lyapunov exponent (QR method); and solve the DMFT (:func:`neurodyn.dmft.stationary`)
+for the same g. Returns one Dataset with the public contract names (dims ``g``, ``seed``,
+``tau``; ``delta0_sim``, ``delta0_theory``, ``lambda_sim``, ``lambda_theory``, ``tau_corr_sim``,
+``tau_corr_theory``, ``delta_sim(g, seed, tau)``, ``delta_theory(g, tau)``) and can draw the
+4-panel figure and print the table.
+
+Autocorrelation time, both for theory and simulation: ``∫₀^{max_lag} Δ(τ) dτ / Δ0`` over the
+same window (so the two are comparable; NaN where Δ0 < 1e−8, the quiescent phase). Near
+g_c = 1 the theory's correlation time grows like 1/(g − 1) until the window truncates it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from . import validation
+from .analysis import autocorrelation, lyapunov
+from .dmft.stationary import stationary
+from .errors import ParameterError
+from .network import Network
+from .provenance import provenance
+from .simulate import simulate
+from .storage import save_run
+
+QUIESCENT = 1e-8  # Δ0 below this (h² units) counts as the quiescent fixed point
+
+
+def _tau_corr(delta: np.ndarray, dtau: float) -> float:
+    if delta[0] < QUIESCENT:
+        return float("nan")
+    return float(np.trapezoid(delta, dx=dtau) / delta[0])
+
+
+def chaos(
+    g: Sequence[float] | None = None,
+    g_min: float = 0.5,
+    g_max: float = 3.0,
+    g_num: int = 6,
+    seeds: Sequence[int] = (0, 1),
+    N: int = 500,
+    t1: float = 100.0,
+    transient: float = 50.0,
+    phi: str = "tanh",
+    dt_save: float = 0.1,
+    max_lag: float = 15.0,
+    lyapunov_t1: float | None = None,
+    out: str | Path | None = None,
+    overwrite: bool = False,
+    figure: str | Path | None = None,
+    verbose: bool = False,
+) -> xr.Dataset:
+    """Run the chaos-transition job; see the module docstring.
+
+    **Arguments:**
+    - ``g``: explicit gains, or ``g_num`` values evenly spaced on [``g_min``, ``g_max``].
+    - ``seeds``: network/initial-condition seeds; ``N`` neurons.
+    - ``t1``, ``transient``, ``dt_save``: simulation window, discarded transient and save step
+      (τ units). ``max_lag``: largest lag of Δ(τ). ``lyapunov_t1``: length of the Lyapunov
+      average (default ``t1``; its own transient is ``transient``).
+    - ``out``: zarr path to save to (atomic; ``overwrite`` to replace). ``figure``: PNG path.
+    - ``verbose``: print progress lines.
+
+    **Returns:** the Dataset (dims g, seed, tau) with attrs holding every parameter.
+    """
+    if g is None:
+        g_min = validation.positive("g_min", g_min)
+        g_max = validation.positive("g_max", g_max)
+        g_num = validation.positive_int("g_num", g_num)
+        if g_max < g_min:
+            raise ParameterError(f"g_max={g_max!r} must be >= g_min={g_min!r}")
+        gains = np.linspace(g_min, g_max, g_num)
+    else:
+        gains = np.asarray([validation.positive("g", value) for value in g], dtype=float)
+        if gains.size == 0:
+            raise ParameterError("g=[] is empty; give at least one gain")
+    seed_list = [validation.seed("seeds", s) for s in seeds]
+    if not seed_list:
+        raise ParameterError("seeds=[] is empty; give at least one seed")
+    N = validation.positive_int("N", N)
+    t1 = validation.positive("t1", t1)
+    transient = validation.non_negative("transient", transient)
+    dt_save = validation.positive("dt_save", dt_save)
+    max_lag = validation.positive("max_lag", max_lag)
+    if max_lag > t1 / 2:
+        raise ParameterError(f"max_lag={max_lag!r} must be <= t1/2 = {t1 / 2!r}")
+    lyapunov_t1 = t1 if lyapunov_t1 is None else validation.positive("lyapunov_t1", lyapunov_t1)
+
+    n_lag = int(round(max_lag / dt_save)) + 1
+    tau = np.round(np.arange(n_lag) * dt_save, 12)
+    shape = (gains.size, len(seed_list))
+    delta_sim = np.full(shape + (n_lag,), np.nan)
+    lambda_sim = np.full(shape, np.nan)
+    delta_theory = np.full((gains.size, n_lag), np.nan)
+    lambda_theory = np.full(gains.size, np.nan)
+    tau_corr_theory = np.full(gains.size, np.nan)
+    tau_corr_sim = np.full(shape, np.nan)
+    for a, gain in enumerate(gains):
+        theory = stationary(g=float(gain), phi=phi, tau_max=max(max_lag, 40.0), dtau=dt_save / 5,
+                            critical_gain=False)
+        delta_theory[a] = theory.delta.interp(tau=tau).values
+        lambda_theory[a] = float(theory.lambda_max)
+        tau_corr_theory[a] = _tau_corr(delta_theory[a], dt_save)
+        for b, seed in enumerate(seed_list):
+            net = Network.random(N=N, g=float(gain), phi=phi, seed=seed)
+            run = simulate(net, t1=t1, dt_save=dt_save, transient=transient, seed=seed)
+            delta_sim[a, b] = autocorrelation(run, max_lag=max_lag).values[:n_lag]
+            tau_corr_sim[a, b] = _tau_corr(delta_sim[a, b], dt_save)
+            lambda_sim[a, b] = float(lyapunov(net, t1=lyapunov_t1, seed=seed,
+                                              transient=transient)[0])
+            if verbose:
+                print(f"g={gain:.3g} seed={seed}: delta0 sim {delta_sim[a, b, 0]:.4g} theory "
+                      f"{delta_theory[a, 0]:.4g}, lambda sim {lambda_sim[a, b]:.4g} theory "
+                      f"{lambda_theory[a]:.4g}", flush=True)
+
+    time_attrs = {"units": "tau (membrane time constant)"}
+    ds = xr.Dataset(
+        {
+            "delta0_sim": (("g", "seed"), delta_sim[..., 0],
+                           {"long_name": "simulated variance <h^2>", "units": "h^2"}),
+            "delta0_theory": ("g", delta_theory[:, 0],
+                              {"long_name": "DMFT variance Delta0", "units": "h^2"}),
+            "lambda_sim": (("g", "seed"), lambda_sim,
+                           {"long_name": "largest Lyapunov exponent (QR)", "units": "1/tau"}),
+            "lambda_theory": ("g", lambda_theory,
+                              {"long_name": "DMFT lambda_max = -1 + sqrt(1 - E0)",
+                               "units": "1/tau"}),
+            "tau_corr_sim": (("g", "seed"), tau_corr_sim,
+                             {"long_name": "int_0^max_lag Delta/Delta0 (simulation)",
+                              "units": "tau"}),
+            "tau_corr_theory": ("g", tau_corr_theory,
+                                {"long_name": "int_0^max_lag Delta/Delta0 (DMFT)",
+                                 "units": "tau"}),
+            "delta_sim": (("g", "seed", "tau"), delta_sim,
+                          {"long_name": "simulated autocorrelation <h_i(t) h_i(t+tau)>",
+                           "units": "h^2"}),
+            "delta_theory": (("g", "tau"), delta_theory,
+                             {"long_name": "DMFT autocorrelation Delta(tau)", "units": "h^2"}),
+        },
+        coords={"g": ("g", gains, {"long_name": "gain inside phi"}),
+                "seed": ("seed", np.asarray(seed_list, dtype=np.int64)),
+                "tau": ("tau", tau, time_attrs)},
+        attrs={
+            "kind": "chaos", "phi": phi, "N": N, "t1": t1, "transient": transient,
+            "dt_save": dt_save, "max_lag": max_lag, "lyapunov_t1": lyapunov_t1,
+            "g_values": [float(x) for x in gains], "seeds": seed_list,
+            "tau_corr_definition": "integral of Delta(tau)/Delta0 over [0, max_lag]",
+            "provenance": provenance(),
+        },
+    )
+    if out is not None:
+        save_run(ds, out, overwrite=overwrite)
+    if figure is not None:
+        plot(ds, figure)
+    return ds
+
+
+def table(ds: xr.Dataset) -> str:
+    """The plotted numbers as a text table (seed means for the simulation)."""
+    lines = [f"{'g':>6} {'delta0_sim':>11} {'delta0_th':>10} {'lambda_sim':>11} "
+             f"{'lambda_th':>10} {'tcorr_sim':>10} {'tcorr_th':>9} {'relL2[0,10]':>11}"]
+    window = ds.tau <= 10.0
+    for gain in ds.g.values:
+        p = ds.sel(g=gain)
+        sim = p.delta_sim.mean("seed").where(window, drop=True).values
+        th = p.delta_theory.where(window, drop=True).values
+        norm = math.sqrt(float(np.sum(th**2)))
+        rel = math.sqrt(float(np.sum((sim - th) ** 2))) / norm if norm > 0 else float("nan")
+        lines.append(
+            f"{gain:6.3f} {float(p.delta0_sim.mean()):11.4g} {float(p.delta0_theory):10.4g} "
+            f"{float(p.lambda_sim.mean()):11.4g} {float(p.lambda_theory):10.4g} "
+            f"{float(p.tau_corr_sim.mean()):10.4g} {float(p.tau_corr_theory):9.4g} {rel:11.3g}")
+    return "\n".join(lines)
+
+
+def plot(ds: xr.Dataset, path: str | Path) -> Path:
+    """Draw the 4-panel chaos figure (PNG) from a chaos Dataset; returns the path."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(10, 7.5), constrained_layout=True)
+    axes = fig.subplots(2, 2)
+    g = ds.g.values
+    sim_style = {"marker": "o", "ls": "none", "color": "k", "label": "simulation"}
+    th_style = {"color": "C0", "label": "DMFT"}
+
+    def scatter(ax, name):
+        values = ds[name].values
+        for b in range(values.shape[1]):
+            style = dict(sim_style, label=sim_style["label"] if b == 0 else None)
+            ax.plot(g, values[:, b], alpha=0.6, ms=4, **style)
+
+    g_fine_theory = ds.attrs.get("g_values", list(g))
+    ax = axes[0, 0]
+    ax.plot(g_fine_theory, ds.delta0_theory.values, **th_style)
+    scatter(ax, "delta0_sim")
+    ax.set(xlabel="g", ylabel=r"$\Delta_0 = \langle h^2\rangle$", title="variance")
+    ax.legend()
+    ax = axes[0, 1]
+    ax.plot(g, ds.lambda_theory.values, **th_style)
+    scatter(ax, "lambda_sim")
+    ax.axhline(0.0, color="0.6", lw=0.8)
+    ax.set(xlabel="g", ylabel=r"$\lambda_{max}$ (1/$\tau$)", title="largest Lyapunov exponent")
+    ax.legend()
+    ax = axes[1, 0]
+    ax.plot(g, ds.tau_corr_theory.values, **th_style)
+    scatter(ax, "tau_corr_sim")
+    ax.set(xlabel="g", ylabel=r"$\tau_{corr}$ ($\tau$)",
+           title=f"autocorrelation time (window {ds.attrs['max_lag']:g})")
+    ax.legend()
+    ax = axes[1, 1]
+    for a, gain in enumerate(g):
+        d0 = ds.delta_theory.values[a, 0]
+        if not d0 > QUIESCENT:
+            continue
+        color = f"C{a % 10}"
+        ax.plot(ds.tau.values, ds.delta_theory.values[a] / d0, color=color, label=f"g={gain:.2g}")
+        sim = ds.delta_sim.values[a].mean(0)
+        ax.plot(ds.tau.values[::5], (sim / sim[0])[::5], "o", ms=3, color=color)
+    ax.set(xlabel=r"$\tau$", ylabel=r"$\Delta(\tau)/\Delta_0$",
+           title="autocorrelation: DMFT (lines), simulation (dots)")
+    ax.legend(fontsize=8)
+    fig.suptitle(f"SCS order-to-chaos transition, {ds.attrs['phi']}, N={ds.attrs['N']}")
+    path = Path(path)
+    fig.savefig(path, dpi=110)
+    return path
