@@ -1,0 +1,68 @@
+"""Explicit Runge–Kutta steps on pytrees for the plain ``lax.scan`` paths (BPTT-scan, discrete
+RTRL, RFLO).
+
+Explicit RK methods commute with differentiation: the derivative of one RK step of dh/dt = F is
+the same RK step applied to the variational system (h, p) with dp/dt = ∂F/∂h p + ∂F/∂w (Hairer,
+Nørsett & Wanner, *Solving ODEs I*, §II.6; "internal numerical differentiation"). So the discrete
+RTRL that steps the augmented system with this tableau is the exact gradient of the loss that
+BPTT-scan differentiates.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from .. import validation
+
+TABLEAUX = {
+    "euler": ((), (1.0,), (0.0,)),
+    "heun": (((1.0,),), (0.5, 0.5), (0.0, 1.0)),
+    "rk4": (((0.5,), (0.0, 0.5), (0.0, 0.0, 1.0)), (1 / 6, 1 / 3, 1 / 3, 1 / 6),
+            (0.0, 0.5, 0.5, 1.0)),
+}
+"""name → (a_lower rows, b, c) Butcher tableau."""
+
+
+def check_stepper(name: str) -> str:
+    return validation.choice("stepper", name, TABLEAUX)
+
+
+def rk_step(f, t, y, dt, stepper: str):
+    """One explicit RK step of dy/dt = f(t, y) (y any pytree) with the named tableau."""
+    a_lower, b, c = TABLEAUX[stepper]
+    stages = []
+    for i in range(len(b)):
+        y_stage = y
+        if i > 0:
+            y_stage = jax.tree.map(
+                lambda y0, *ks, row=a_lower[i - 1]: y0 + dt * sum(
+                    coefficient * k for coefficient, k in zip(row, ks, strict=True) if coefficient != 0.0),
+                y, *stages)
+        stages.append(f(t + c[i] * dt, y_stage))
+    return jax.tree.map(
+        lambda y0, *ks: y0 + dt * sum(weight * k for weight, k in zip(b, ks, strict=True)), y, *stages)
+
+
+def integrate_samples(f, task, y0, steps: int, dt: float, stepper: str, on_sample, acc0):
+    """March y from t_0 over every sample interval with ``steps`` fixed steps of ``dt``.
+
+    ``on_sample(k, y, acc) -> acc`` is called at every sample time t_k (k = 0 … K−1): the online
+    accumulation point (loss, gradient). Returns (y(t_{K−1}), acc). Memory is O(size of y) —
+    nothing per step is stored unless a caller differentiates through it (BPTT-scan).
+    """
+    acc0 = on_sample(jnp.asarray(0), y0, acc0)
+
+    def interval(carry, k):
+        y, acc = carry
+        t_start = task.times[k]
+
+        def step(y, i):
+            return rk_step(f, t_start + i * dt, y, dt, stepper), None
+
+        y, _ = jax.lax.scan(step, y, jnp.arange(steps))
+        acc = on_sample(k + 1, y, acc)
+        return (y, acc), None
+
+    (y, acc), _ = jax.lax.scan(interval, (y0, acc0), jnp.arange(task.times.shape[0] - 1))
+    return y, acc

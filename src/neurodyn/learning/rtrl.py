@@ -1,0 +1,225 @@
+"""Real-time recurrent learning (forward sensitivities) and the RFLO approximation.
+
+Exact RTRL (Williams & Zipser 1989; continuous time: Marschall, Cho & Savin, JMLR 2020, §3):
+the sensitivities p_w = dh/dw (n × m_w per group w) obey the variational equation
+
+    dp/dt = (∂F/∂h) p + ∂F/∂w,      p(t_0) = 0 (h0 does not depend on w),
+
+integrated alongside h; the gradient is accumulated online, dL/dw = Σ_k q_k α_k ∂ℓ/∂h(t_k) p(t_k)
+(+ the direct readout term for W_out), so nothing is stored over time: memory O(n m).
+
+Structure (why this is not a dense n × m × m product): ∂F_i/∂J_kl = δ_ik φ(g h_l),
+∂F_i/∂θ_k = δ_ik, ∂F_i/∂B_kl = δ_ik x_l — each parameter touches one row, so the source term is
+written into the diagonal i = k in O(n²) instead of forming an n × m matrix, and (∂F/∂h) p is
+``jax.linearize`` of the one vector field applied to the m columns of p by ``vmap`` (one
+(m × n)·(n × n) product): O(n² m) = O(n⁴) per step for m = n².
+
+- :func:`rtrl_value_and_grad`: the augmented ODE (h, p) through diffrax, adaptive, one solve per
+  sample interval (online accumulation at every sample).
+- :func:`rtrl_discrete_value_and_grad`: the same augmented system stepped by the fixed-step
+  tableau of BPTT-scan; explicit RK steps commute with differentiation, so this is exactly the
+  gradient of BPTT-scan's discretised loss.
+- :func:`rflo_value_and_grad`: random-feedback-free RFLO / e-prop-style diagonal approximation
+  (Murray, eLife 2019; Bellec et al., Nat. Commun. 2020): keep only the diagonal of ∂F/∂h in the
+  sensitivity equation and only the entries p_{i,(i,l)} (the parameter's own row), so the
+  eligibility trace e_il obeys de_il/dt = (∂F_i/∂h_i) e_il + ∂F_i/∂w_il: memory O(m), time O(m)
+  per step. It is an approximation; :func:`alignment` reports its cosine with the exact gradient.
+"""
+
+from __future__ import annotations
+
+import diffrax
+import jax
+import jax.numpy as jnp
+
+from .. import validation
+from ..network import rate
+from . import _fixed_step
+from ._groups import DYNAMIC, check_trainable, compile_key
+from .bptt import SOLVERS, check_solver
+from .params import vector_field
+from .tasks import TrajectoryTask, uniform_steps
+
+
+def _source(name: str, h, params, x):
+    """∂F/∂w for group ``name`` as the row-structured factor s: ∂F_i/∂w_(k, l) = δ_ik s_l."""
+    if name == "J":
+        return rate(h, params.net)
+    if name == "B":
+        return x
+    return None  # theta: ∂F_i/∂θ_k = δ_ik
+
+
+def _add_diagonal(tangent, name, source):
+    """tangent[i, i, ...] += source (or += 1 for θ) — the row structure of ∂F/∂w."""
+    n = tangent.shape[0]
+    index = jnp.arange(n)
+    if source is None:
+        return tangent.at[index, index].add(1.0)
+    return tangent.at[index, index, :].add(source)
+
+
+def augmented_field(params, task, dynamic):
+    """f(t, (h, p)) = (F, (∂F/∂h) p + ∂F/∂w) for the groups in ``dynamic``."""
+
+    def f(t, state):
+        h, sensitivities = state
+        x = task.input_at(t)
+        dh, jvp = jax.linearize(lambda hh: vector_field(hh, params, x), h)
+        n = h.shape[0]
+        out = {}
+        for name, p in sensitivities.items():
+            columns = p.reshape(n, -1)
+            tangent = jax.vmap(jvp, in_axes=1, out_axes=1)(columns).reshape(p.shape)
+            out[name] = _add_diagonal(tangent, name, _source(name, h, params, x))
+        return dh, out
+
+    return f
+
+
+def _initial_sensitivities(params, dynamic):
+    n = params.n
+    return {name: jnp.zeros((n,) + params.get(name).shape, params.net.J.dtype) for name in dynamic}
+
+
+def _accumulate(params, task, trainable):
+    """on_sample(k, (h, p), (loss, grads)) for the exact sensitivities p (n, *shape_w)."""
+
+    def on_sample(k, state, acc):
+        h, sensitivities = state
+        loss, grads = acc
+        value, (d_h, d_params) = jax.value_and_grad(task.sample_loss, argnums=(0, 1))(h, params, k)
+        grads = dict(grads)
+        for name, p in sensitivities.items():
+            grads[name] = grads[name] + jnp.tensordot(d_h, p, axes=(0, 0))
+        if "W_out" in trainable:
+            grads["W_out"] = grads["W_out"] + d_params.W_out
+        return loss + value, grads
+
+    return on_sample
+
+
+def _zero_acc(params, trainable):
+    return (jnp.zeros((), params.net.J.dtype),
+            {name: jnp.zeros_like(params.get(name)) for name in trainable})
+
+
+def rtrl_value_and_grad(params, task: TrajectoryTask, trainable=("J", "theta", "B", "W_out"),
+                        solver: str = "tsit5", rtol: float = 1e-8, atol: float = 1e-8,
+                        max_steps: int = 100_000):
+    """(L, {group: dL/dw}) by exact RTRL as an augmented ODE through diffrax (adaptive).
+
+    The step-size control sees h and p together, so the sensitivities are as accurate as
+    the tolerances. Memory O(n · m) (p for J is n³ numbers), time O(n² m) per step.
+    """
+    trainable = check_trainable(trainable)
+    task.check_params(params)
+    solver = check_solver(solver)
+    rtol, atol = validation.positive("rtol", rtol), validation.positive("atol", atol)
+    return _rtrl(compile_key(params), task, trainable, solver, rtol, atol, max_steps)
+
+
+@jax.jit(static_argnames=("trainable", "solver", "max_steps"))
+def _rtrl(params, task, trainable, solver, rtol, atol, max_steps):
+    dynamic = tuple(name for name in trainable if name in DYNAMIC)
+    f = augmented_field(params, task, dynamic)
+    term = diffrax.ODETerm(lambda t, y, args: f(t, y))
+    on_sample = _accumulate(params, task, trainable)
+    y0 = (task.h0, _initial_sensitivities(params, dynamic))
+    acc0 = on_sample(0, y0, _zero_acc(params, trainable))
+
+    def interval(carry, k):
+        y, acc = carry
+        solution = diffrax.diffeqsolve(
+            term, SOLVERS[solver](), t0=task.times[k], t1=task.times[k + 1], dt0=None, y0=y,
+            saveat=diffrax.SaveAt(t1=True),
+            stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol), max_steps=max_steps)
+        y = jax.tree.map(lambda leaf: leaf[-1], solution.ys)
+        return (y, on_sample(k + 1, y, acc)), None
+
+    (_, (loss, grads)), _ = jax.lax.scan(interval, (y0, acc0),
+                                         jnp.arange(task.times.shape[0] - 1))
+    return loss, grads
+
+
+def rtrl_discrete_value_and_grad(params, task: TrajectoryTask,
+                                 trainable=("J", "theta", "B", "W_out"), dt: float = 0.01,
+                                 stepper: str = "rk4"):
+    """(L, {group: dL/dw}) by discrete-time RTRL: the augmented system stepped in a ``lax.scan``
+    with the fixed-step tableau of BPTT-scan (same ``dt``, ``stepper``), hence the exact gradient
+    of BPTT-scan's discretised loss, computed forward and online."""
+    trainable = check_trainable(trainable)
+    task.check_params(params)
+    stepper = _fixed_step.check_stepper(stepper)
+    steps, dt = uniform_steps(task, dt)
+    return _rtrl_discrete(compile_key(params), task, trainable, steps, dt, stepper)
+
+
+@jax.jit(static_argnames=("trainable", "steps", "stepper"))
+def _rtrl_discrete(params, task, trainable, steps, dt, stepper):
+    dynamic = tuple(name for name in trainable if name in DYNAMIC)
+    y0 = (task.h0, _initial_sensitivities(params, dynamic))
+    _, (loss, grads) = _fixed_step.integrate_samples(
+        augmented_field(params, task, dynamic), task, y0, steps, dt, stepper,
+        _accumulate(params, task, trainable), _zero_acc(params, trainable))
+    return loss, grads
+
+
+def rflo_value_and_grad(params, task: TrajectoryTask, trainable=("J", "theta", "B", "W_out"),
+                        dt: float = 0.01, stepper: str = "rk4"):
+    """(L, approximate {group: dL/dw}) by diagonal eligibility traces (RFLO / e-prop style).
+
+    Trace e_w (same shape as w): de_(i,l)/dt = (∂F_i/∂h_i) e_(i,l) + s_l with
+    ∂F_i/∂h_i = −1 + J_ii g φ′(g h_i) and s the row factor of ∂F/∂w; the gradient estimate is
+    Σ_k q_k α_k (∂ℓ/∂h_i)(t_k) e_(i,l)(t_k). The W_out gradient is exact (no dynamics).
+    The loss is exact for the fixed-step discretisation. Memory O(m), time O(n²) per step.
+    """
+    trainable = check_trainable(trainable)
+    task.check_params(params)
+    stepper = _fixed_step.check_stepper(stepper)
+    steps, dt = uniform_steps(task, dt)
+    return _rflo(compile_key(params), task, trainable, steps, dt, stepper)
+
+
+@jax.jit(static_argnames=("trainable", "steps", "stepper"))
+def _rflo(params, task, trainable, steps, dt, stepper):
+    dynamic = tuple(name for name in trainable if name in DYNAMIC)
+    from ..nonlinearity import NONLINEARITIES
+
+    dphi = NONLINEARITIES[params.net.phi].dphi
+
+    def f(t, state):
+        h, traces = state
+        x = task.input_at(t)
+        diagonal = -1.0 + jnp.diagonal(params.net.J) * params.net.g * dphi(params.net.g * h)
+        out = {}
+        for name, e in traces.items():
+            source = _source(name, h, params, x)
+            if source is None:
+                out[name] = diagonal * e + 1.0
+            else:
+                out[name] = diagonal[:, None] * e + source[None, :]
+        return vector_field(h, params, x), out
+
+    def on_sample(k, state, acc):
+        h, traces = state
+        loss, grads = acc
+        value, (d_h, d_params) = jax.value_and_grad(task.sample_loss, argnums=(0, 1))(h, params, k)
+        grads = dict(grads)
+        for name, e in traces.items():
+            grads[name] = grads[name] + (d_h * e if e.ndim == 1 else d_h[:, None] * e)
+        if "W_out" in trainable:
+            grads["W_out"] = grads["W_out"] + d_params.W_out
+        return loss + value, grads
+
+    y0 = (task.h0, {name: jnp.zeros_like(params.get(name)) for name in dynamic})
+    _, (loss, grads) = _fixed_step.integrate_samples(f, task, y0, steps, dt, stepper, on_sample,
+                                                     _zero_acc(params, trainable))
+    return loss, grads
+
+
+def alignment(approximate: dict, exact: dict) -> float:
+    """Cosine between two gradients (dicts over the same groups), flattened and concatenated."""
+    a = jnp.concatenate([jnp.ravel(approximate[name]) for name in sorted(exact)])
+    b = jnp.concatenate([jnp.ravel(exact[name]) for name in sorted(exact)])
+    return float(a @ b / (jnp.linalg.norm(a) * jnp.linalg.norm(b)))

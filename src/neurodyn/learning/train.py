@@ -1,0 +1,105 @@
+"""Training by gradient descent or Adam (written on jax; no optax) with any learning rule.
+
+Adam: Kingma & Ba, *Adam: a method for stochastic optimization*, ICLR 2015, Algorithm 1
+(m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g², w ← w − η m̂ / (√v̂ + ε) with bias-corrected m̂, v̂).
+The loss curve is returned as an xarray Dataset (and optionally saved as a run).
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import xarray as xr
+
+from .. import validation
+from ..errors import DivergenceError
+from ._groups import check_trainable, select
+from .params import TRAINABLE, Params
+
+OPTIMIZERS = ("adam", "sgd")
+
+
+@jax.jit
+def _adam_update(groups, grads, m, v, iteration, learning_rate, beta1, beta2, eps):
+    m = jax.tree.map(lambda a, b: beta1 * a + (1 - beta1) * b, m, grads)
+    v = jax.tree.map(lambda a, b: beta2 * a + (1 - beta2) * b * b, v, grads)
+    correction1 = 1 - beta1 ** (iteration + 1)
+    correction2 = 1 - beta2 ** (iteration + 1)
+    groups = jax.tree.map(
+        lambda w, a, b: w - learning_rate * (a / correction1) / (jnp.sqrt(b / correction2) + eps),
+        groups, m, v)
+    return groups, m, v
+
+
+@jax.jit
+def _sgd_update(groups, grads, learning_rate):
+    return jax.tree.map(lambda w, d: w - learning_rate * d, groups, grads)
+
+
+def train(params: Params, task, method: str = "bptt", trainable=TRAINABLE, iterations: int = 200,
+          learning_rate: float = 1e-2, optimizer: str = "adam", beta1: float = 0.9,
+          beta2: float = 0.999, eps: float = 1e-8, out=None, overwrite: bool = False,
+          **options) -> tuple[Params, xr.Dataset]:
+    """Minimise the task's loss over the ``trainable`` groups with gradients from ``method``.
+
+    **Arguments:** ``params`` (:class:`Params`), ``task`` (trajectory or fixed-point task),
+    ``method`` (see :data:`neurodyn.learning.METHODS`), ``iterations`` ≥ 1, ``learning_rate`` > 0,
+    ``optimizer`` ∈ {adam, sgd}, Adam's β₁, β₂, ε; ``out``: optional path to save the loss curve
+    as a run; ``options`` go to the gradient method.
+
+    **Returns:** (trained params, Dataset with ``loss`` and ``grad_norm`` over ``iteration``;
+    ``loss[i]`` is the loss *before* update i, and the final loss after the last update is the
+    attribute ``final_loss``). Raises :class:`DivergenceError` if the loss becomes non-finite.
+    """
+    from ..provenance import provenance
+    from . import value_and_grad
+
+    trainable = check_trainable(trainable)
+    iterations = validation.positive_int("iterations", iterations)
+    learning_rate = validation.positive("learning_rate", learning_rate)
+    optimizer = validation.choice("optimizer", optimizer, OPTIMIZERS)
+    beta1 = validation.in_range("beta1", beta1, 0.0, 1.0)
+    beta2 = validation.in_range("beta2", beta2, 0.0, 1.0)
+    eps = validation.positive("eps", eps)
+
+    groups = select(params, trainable)
+    m = jax.tree.map(jnp.zeros_like, groups)
+    v = jax.tree.map(jnp.zeros_like, groups)
+    losses, norms = np.empty(iterations), np.empty(iterations)
+    for iteration in range(iterations):
+        loss, grads = value_and_grad(params.replace(**groups), task, method=method,
+                                     trainable=trainable, **options)
+        losses[iteration] = float(loss)
+        norms[iteration] = math.sqrt(sum(float(jnp.sum(d * d)) for d in grads.values()))
+        if not (math.isfinite(losses[iteration]) and math.isfinite(norms[iteration])):
+            raise DivergenceError(f"train: loss or gradient became non-finite at iteration "
+                                  f"{iteration} (method={method!r}); lower learning_rate")
+        if optimizer == "adam":
+            groups, m, v = _adam_update(groups, grads, m, v, iteration, learning_rate, beta1,
+                                        beta2, eps)
+        else:
+            groups = _sgd_update(groups, grads, learning_rate)
+    params = params.replace(**groups)
+    final_loss, _ = value_and_grad(params, task, method=method, trainable=trainable, **options)
+
+    json_options = {key: (value if isinstance(value, (str, int, float, bool)) or value is None
+                          else repr(value)) for key, value in options.items()}
+    ds = xr.Dataset(
+        {"loss": ("iteration", losses, {"long_name": "loss before the update", "units": "1"}),
+         "grad_norm": ("iteration", norms,
+                       {"long_name": "Euclidean norm of the gradient over trainable groups"})},
+        coords={"iteration": ("iteration", np.arange(iterations),
+                              {"long_name": "optimiser iteration"})},
+        attrs={"kind": "learning.train", "method": method, "trainable": list(trainable),
+               "optimizer": optimizer, "learning_rate": learning_rate, "beta1": beta1,
+               "beta2": beta2, "eps": eps, "iterations": iterations,
+               "final_loss": float(final_loss), "task": type(task).__name__,
+               "n": int(params.n), "options": json_options, "provenance": provenance()})
+    if out is not None:
+        from ..storage import save_run
+
+        save_run(ds, out, overwrite=overwrite)
+    return params, ds
