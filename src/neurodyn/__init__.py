@@ -9,7 +9,7 @@ import jax
 # an explicit dtype, so enabling x64 does not silently change float32 computations.
 jax.config.update("jax_enable_x64", True)
 
-from . import dmft, gaussian, nonlinearity  # noqa: E402
+from . import dmft, gaussian, learning, nonlinearity  # noqa: E402
 from .analysis import autocorrelation, lyapunov, summary  # noqa: E402
 from .chaos import chaos  # noqa: E402
 from .errors import (  # noqa: E402
@@ -38,6 +38,7 @@ __all__ = [
     "dmft",
     "drift",
     "gaussian",
+    "learning",
     "list_runs",
     "lyapunov",
     "nonlinearity",
