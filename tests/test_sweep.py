@@ -82,11 +82,6 @@ def comparable(path: Path) -> xr.Dataset:
     return nd.open_sweep(path).drop_vars("point_seconds").load()
 
 
-def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "neurodyn.cli", *args], cwd=cwd, env=ENV,
-                          capture_output=True, text=True, timeout=180)
-
-
 def cli_here(capsys, *args: str, cwd: Path) -> tuple[int, str, str]:
     """The CLI in this process (compiled code is shared with the other tests)."""
     from neurodyn.cli import main
@@ -270,15 +265,15 @@ BAD = [
 
 
 @pytest.mark.parametrize(("label", "text", "expected"), BAD, ids=[case[0] for case in BAD])
-def test_bad_config_one_line_error_and_nothing_written(tmp_path, label, text, expected):
+def test_bad_config_one_line_error_and_nothing_written(tmp_path, capsys, label, text, expected):
     config = tmp_path / "bad.toml"
     config.write_text(text)
     with pytest.raises(ParameterError) as error:
         load_config(config)
     assert expected in str(error.value) and "\n" not in str(error.value)
-    run = cli("sweep", str(config), cwd=tmp_path) if label == "empty grid" else None
-    if run is not None:  # once through the CLI: exit code 2, one line on stderr
-        assert run.returncode == 2 and run.stderr.count("\n") == 1 and expected in run.stderr
+    # through the command line: exit code 2 and the same message on one line of stderr
+    code, out, err = cli_here(capsys, "sweep", str(config), cwd=tmp_path)
+    assert code == 2 and out == "" and err.count("\n") == 1 and expected in err
     assert sorted(os.listdir(tmp_path)) == ["bad.toml"]
 
 

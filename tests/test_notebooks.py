@@ -1,0 +1,97 @@
+"""Every notebook in analysis/ executes headless on a small run made here (jupytext → nbclient).
+
+A notebook that raises fails the test; the outputs are also checked for the numbers each
+notebook is meant to show, so a notebook that silently draws nothing fails too.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import neurodyn as nd
+from neurodyn import sweep
+
+jupytext = pytest.importorskip("jupytext")
+nbclient = pytest.importorskip("nbclient")
+
+ANALYSIS = Path(__file__).resolve().parent.parent / "analysis"
+
+CHAOS_SWEEP = """
+out = "chaos.zarr"
+[grid]
+g = [0.5, 1.5, 2.5]
+[compute]
+quantities = ["summary", "lyapunov"]
+[network]
+N = 40
+[simulate]
+seed = 1
+t1 = 20.0
+dt_save = 0.5
+transient = 10.0
+[lyapunov]
+t1 = 20.0
+transient = 10.0
+"""
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict[str, Path]:
+    directory = tmp_path_factory.mktemp("notebook-runs")
+    # the same shapes as the sweep's simulations: one compilation serves both
+    net = nd.Network.random(N=40, g=2.0, phi="tanh", seed=1)
+    nd.save_run(nd.simulate(net, t1=20.0, dt_save=0.5, transient=10.0, trials=1, seed=1),
+                directory / "g2.zarr")
+    (directory / "chaos.toml").write_text(CHAOS_SWEEP)
+    assert sweep.run_sweep(directory / "chaos.toml", workers=1).ok
+    return {"run": directory / "g2.zarr", "sweep": directory / "chaos.zarr",
+            "cache": directory / "jax-cache"}
+
+
+def execute(notebook: Path, run: Path, cache: Path, monkeypatch, workdir: Path):
+    monkeypatch.setenv("NEURODYN_RUN", str(run))
+    monkeypatch.delenv("MPLBACKEND", raising=False)  # the kernel's inline backend is headless
+    # the notebooks solve the same DMFT; one compilation cache serves all three kernels
+    monkeypatch.setenv("JAX_COMPILATION_CACHE_DIR", str(cache))
+    nb = jupytext.read(notebook)
+    client = nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
+                                     resources={"metadata": {"path": str(workdir)}})
+    client.execute()
+    text = []
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            text.append(output.get("text", ""))
+            text.append(str(output.get("data", {}).get("text/plain", "")))
+    return nb, "\n".join(text)
+
+
+def count_figures(nb) -> int:
+    return sum("image/png" in output.get("data", {})
+               for cell in nb.cells for output in cell.get("outputs", []))
+
+
+def test_notebooks_are_all_tested():
+    assert {path.name for path in ANALYSIS.glob("*.py")} == {
+        "browse_run.py", "autocorrelation_theory.py", "chaos_transition.py"}
+
+
+def test_browse_run(runs, monkeypatch, tmp_path):
+    nb, text = execute(ANALYSIS / "browse_run.py", runs["run"], runs["cache"], monkeypatch,
+                       tmp_path)
+    assert "simulation, complete" in text and "sample mean" in text
+    assert count_figures(nb) == 3
+
+
+def test_autocorrelation_theory(runs, monkeypatch, tmp_path):
+    nb, text = execute(ANALYSIS / "autocorrelation_theory.py", runs["run"], runs["cache"],
+                       monkeypatch, tmp_path)
+    assert "C(0) =" in text and count_figures(nb) == 1
+
+
+def test_chaos_transition(runs, monkeypatch, tmp_path):
+    nb, text = execute(ANALYSIS / "chaos_transition.py", runs["sweep"], runs["cache"],
+                       monkeypatch, tmp_path)
+    assert "sweep, complete" in text and "lyapunov {0.5:" in text
+    assert count_figures(nb) == 1
