@@ -83,8 +83,11 @@ def main() -> None:
     args = parser.parse_args()
     text = CONFIG.replace("{seeds}", str(list(range(args.points)))).replace(
         "{N}", str(args.N)).replace("{t1}", str(args.t1))
+    load = os.getloadavg()[0]
     print(f"sweep throughput: {args.points} points, N={args.N}, t1={args.t1}, "
-          f"{os.cpu_count()} CPUs")
+          f"{os.cpu_count()} CPUs, load average {load:.1f} at start")
+    if load > 0.5 * (os.cpu_count() or 1):
+        print("  WARNING: the machine is busy; rates and efficiency are not representative")
     with tempfile.TemporaryDirectory() as directory:
         directory = Path(directory)
         in_process = measure(None, text, directory, "in-process")

@@ -25,6 +25,7 @@ Nothing is lost:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import inspect
 import json
@@ -403,7 +404,8 @@ def run_sweep(
     - ``scheduler``: address of a running dask scheduler (e.g. ``tcp://10.0.0.1:8786``);
       default ``$NEURODYN_SCHEDULER``; without either a ``LocalCluster`` of ``workers``
       processes (default: one per CPU) is started and stopped.
-    - ``workers``: ``1`` computes in this process without dask (for debugging).
+    - ``workers``: ``1`` computes in this process without dask (for debugging; it ignores
+      ``$NEURODYN_SCHEDULER``); with ``scheduler`` the cluster's own workers are used.
     - ``retry_failed``: recompute points marked failed (default: keep their recorded error).
     - ``out``: store path, overriding the config's ``out``.
     - ``progress``: tqdm bar of points done / total with time left; default: on a terminal.
@@ -415,26 +417,33 @@ def run_sweep(
         config = load_config(config)
     if workers is not None:
         workers = validation.positive_int("workers", workers)
-    scheduler = scheduler or os.environ.get(SCHEDULER_ENV) or None
+    if scheduler is None and workers != 1:  # an explicit --workers 1 wins over the environment
+        scheduler = os.environ.get(SCHEDULER_ENV) or None
     store = Path(out if out is not None else config.out).absolute()
-    if store.exists():
+    if store.exists():  # checked before connecting, and again (cheaply) after
         check_store(store, config)
-    else:
-        create_store(store, config)
+    elif not store.parent.is_dir():
+        raise RunError(f"output directory {str(store.parent)!r} does not exist")
     started_at, started = now(), time.perf_counter()
-    status = point_status(store)
-    todo = [index for index, value in np.ndenumerate(status)
-            if value == PENDING or (retry_failed and value == FAILED)]
-    total = status.size
-    show = sys.stderr.isatty() if progress is None else bool(progress)
     computed = skipped = 0
-    with _progress(total, total - len(todo), show) as bar:
-        for outcome in _execute(config, store, todo, scheduler, workers, retry_failed):
-            if outcome["status"] == "skipped":
-                skipped += 1
-            else:
-                computed += 1
-            bar.update(1)
+    # connect first: an unreachable scheduler is an error before anything is written
+    with _connect(scheduler, workers) as client:
+        if store.exists():
+            check_store(store, config)
+        else:
+            create_store(store, config)
+        status = point_status(store)
+        todo = [index for index, value in np.ndenumerate(status)
+                if value == PENDING or (retry_failed and value == FAILED)]
+        total = status.size
+        show = sys.stderr.isatty() if progress is None else bool(progress)
+        with _progress(total, total - len(todo), show) as bar:
+            for outcome in _execute(config, store, todo, client, retry_failed):
+                if outcome["status"] == "skipped":
+                    skipped += 1
+                else:
+                    computed += 1
+                bar.update(1)
     final = point_status(store)
     counts = {name: int(np.sum(final == code)) for code, name in STATUS_NAMES.items()}
     error_array = _array(store, "point_error")[...]
@@ -481,47 +490,59 @@ class _progress:
             self.bar.close()
 
 
-def _execute(config, store, todo, scheduler, workers, retry_failed):
-    """Yield one outcome dict per point in ``todo`` as points finish."""
-    if not todo:
-        return
+@contextlib.contextmanager
+def _connect(scheduler: str | None, workers: int | None):
+    """A dask Client on ``scheduler``, or on a new LocalCluster of ``workers`` processes; None
+    (compute in this process) for ``workers == 1`` without a scheduler."""
     if workers == 1 and scheduler is None:
-        for index in todo:
-            yield run_point(config, str(store), index, retry_failed)
+        yield None
         return
-    from distributed import Client, LocalCluster, as_completed
+    from distributed import Client, LocalCluster
 
-    cluster = None
-    if scheduler is None:
-        cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
-                               processes=True, dashboard_address=None, silence_logs=40)
-        client = Client(cluster)
-    else:
+    if scheduler is not None:
         try:
             client = Client(scheduler, timeout="30s")
         except OSError as error:
             raise RunError(f"cannot reach the dask scheduler at {scheduler!r}: {error}") from None
-    token = uuid.uuid4().hex[:8]
-    try:
-        futures = {}
+        with client:
+            yield client
+        return
+    with LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
+                      processes=True, dashboard_address=None, silence_logs=40) as cluster, \
+            Client(cluster) as client:
+        yield client
+
+
+def _execute(config, store, todo, client, retry_failed):
+    """Yield one outcome dict per point in ``todo`` as points finish."""
+    if not todo:
+        return
+    if client is None:
         for index in todo:
-            flat = int(np.ravel_multi_index(index, config.shape))
-            future = client.submit(run_point, config, str(store), index, retry_failed,
-                                   key=f"neurodyn-point-{flat}-{token}", retries=TASK_RETRIES)
-            futures[future] = index
+            yield run_point(config, str(store), index, retry_failed)
+        return
+    from distributed import as_completed
+
+    token = uuid.uuid4().hex[:8]
+    futures = {}
+    for index in todo:
+        flat = int(np.ravel_multi_index(index, config.shape))
+        future = client.submit(run_point, config, str(store), index, retry_failed,
+                               key=f"neurodyn-point-{flat}-{token}", retries=TASK_RETRIES)
+        futures[future] = index
+    try:
         for future in as_completed(futures):
             index = futures[future]
             try:
                 yield future.result()
-            except Exception as error:  # the task itself failed for good (e.g. KilledWorker)
-                message = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+            except Exception as error:  # the task failed for good (e.g. KilledWorker)
+                text = str(error).splitlines()[0] if str(error) else ""
+                message = f"{type(error).__name__}: {text}"
                 if int(point_status(store)[index]) != DONE:
                     _write_marker(store, index, FAILED, message, float("nan"))
                 yield {"index": index, "status": "failed", "error": message}
     finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        client.cancel(list(futures))  # on an exception or interrupt: stop this sweep's tasks
 
 
 def describe_result(result: SweepResult) -> str:
