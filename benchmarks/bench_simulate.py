@@ -12,9 +12,14 @@ Writes the section "bench_simulate" of benchmarks/RESULTS.md.
 
 from __future__ import annotations
 
-import argparse
+import os
 
-import numpy as np
+# One OpenBLAS thread: multi-threaded OpenBLAS is erratic on this 2-core VM (see bench_peers.py).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import argparse  # noqa: E402
+
+import numpy as np  # noqa: E402
 from _common import bare_matvec, machine_markdown, table, warm_median, write_section
 
 import neurodyn as nd

@@ -1,0 +1,380 @@
+"""neurodyn against its peers on the same network, at equal accuracy, in one process.
+
+Peers: SciPy ``solve_ivp`` (RK45, DOP853), a hand-written NumPy RK4 loop, NEST's
+``tanh_rate_ipn`` (if importable), and for the SDE a hand-written NumPy Euler–Maruyama loop.
+
+Equal accuracy: each tool's tolerance (or step) is the loosest of a ladder whose error over a
+short window (t ≤ 10, N of the case, 1 trial) against a tight float64 reference (SciPy DOP853,
+rtol = atol = 1e-12) is ≤ 1e-4 (chaos makes longer-window trajectory errors meaningless). Then
+each tool integrates the case window; wall time = median of warm runs, compile time (neurodyn:
+first call − median) separately, right-hand-side evaluations counted. Roofline in the same
+process: bandwidth of the J·φ products vs a bare matrix–vector product (1 trial), FLOP/s vs a
+bare GEMM of the same shape (64 trials). Scaling: time per simulated unit time vs N.
+
+    python benchmarks/bench_peers.py [--quick] [--full] [--repeats 5] [--no-nest] [--no-write]
+
+Writes the section "bench_peers" of benchmarks/RESULTS.md and runs/bench_peers.zarr.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Multi-threaded OpenBLAS on this 2-core VM is erratic (a 1000² matrix–vector product measured
+# 0.1 ms on 1 thread, 3–28 ms on 2, from thread wake-ups and contention with XLA's pool), so
+# the NumPy/SciPy peers get their best measured setting: one BLAS thread. Override from the shell.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import argparse  # noqa: E402
+import math  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np
+import xarray as xr
+from _common import (
+    bare_gemm,
+    bare_matvec,
+    machine_markdown,
+    table,
+    timed,
+    warm_median,
+    write_section,
+)
+from peers import (
+    nest_available,
+    nest_tanh_rate_isolated,
+    numpy_euler_maruyama,
+    numpy_rk4,
+    scipy_ivp,
+)
+
+import neurodyn as nd
+from neurodyn.simulate import initial_condition
+
+G = 2.0
+TARGET = 1e-4
+WINDOW = 10.0
+TOLERANCES = (1e-3, 3e-4, 1e-4, 3e-5, 1e-5, 3e-6, 1e-6, 3e-7, 1e-7)
+STEPS = (0.2, 0.1, 0.05, 0.025, 0.0125)
+DT_SAVE = 5.0
+
+
+class Tool:
+    """One integrator configuration: ``run(h0, t1, knob) -> (saved (time, trial, neuron), evals)``
+    with ``knob`` a tolerance (adaptive) or a step (fixed); ``ladder`` loosest first."""
+
+    def __init__(self, name, dtype, ladder, run, jitted=False):
+        self.name, self.dtype, self.ladder, self.run, self.jitted = name, dtype, ladder, run, jitted
+
+
+def tools(net64, net32):
+    J64, theta = np.asarray(net64.J), np.asarray(net64.theta)
+    J32 = np.asarray(net32.J)
+
+    def saves(t1):
+        return np.arange(0.0, t1 + 1e-9, DT_SAVE if t1 > WINDOW else 1.0)
+
+    def neurodyn(net, solver):
+        def run(h0, t1, knob):
+            dt_save = DT_SAVE if t1 > WINDOW else 1.0
+            kwargs = dict(dt=knob) if solver == "rk4" else dict(rtol=knob, atol=knob)
+            ds = nd.simulate(net, t1=t1, dt_save=dt_save, trials=h0.shape[0], h0=h0,
+                             solver=solver, **kwargs)
+            return np.moveaxis(ds.h.values, 1, 0), ds.attrs["rhs_evaluations"]
+        return run
+
+    def scipy(method):
+        def run(h0, t1, knob):
+            return scipy_ivp(J64, theta, G, h0, t1, saves(t1), method, knob, knob)
+        return run
+
+    def rk4(J):
+        def run(h0, t1, knob):
+            every = int(round((DT_SAVE if t1 > WINDOW else 1.0) / knob))
+            return numpy_rk4(J, theta, G, h0, t1, every, knob)
+        return run
+
+    return [
+        Tool("neurodyn tsit5", "float64", TOLERANCES, neurodyn(net64, "tsit5"), True),
+        Tool("neurodyn rk4", "float64", STEPS, neurodyn(net64, "rk4"), True),
+        Tool("neurodyn tsit5", "float32", TOLERANCES, neurodyn(net32, "tsit5"), True),
+        Tool("scipy RK45", "float64", TOLERANCES, scipy("RK45")),
+        Tool("scipy DOP853", "float64", TOLERANCES, scipy("DOP853")),
+        Tool("numpy RK4", "float64", STEPS, rk4(J64)),
+        Tool("numpy RK4", "float32", STEPS, rk4(J32)),
+    ]
+
+
+def calibrate(tool, h0, reference):
+    """Loosest knob of the ladder with short-window max error ≤ TARGET: (knob, error)."""
+    h0 = h0.astype(tool.dtype)
+    for knob in tool.ladder:
+        saved, _ = tool.run(h0, WINDOW, knob)
+        error = float(np.max(np.abs(saved.astype(np.float64) - reference)))
+        if error <= TARGET:
+            return knob, error
+    return None, error
+
+
+def ode_cases(sizes, trial_counts, t1_of, repeats, nest_version, rows, roof, calib_rows,
+              nest_max_N=1000):
+    for N in sizes:
+        net64 = nd.Network.random(N=N, g=G, seed=0)
+        net32 = nd.Network.random(N=N, g=G, seed=0, dtype="float32")
+        J, theta = np.asarray(net64.J), np.asarray(net64.theta)
+        h0_1 = np.asarray(initial_condition(N, 1, 1, 1.0, "float64"))
+        start = time.perf_counter()
+        reference, _ = scipy_ivp(J, theta, G, h0_1, WINDOW, np.arange(0.0, WINDOW + 1e-9, 1.0),
+                                 "DOP853", 1e-12, 1e-12)
+        check = nd.simulate(net64, t1=WINDOW, dt_save=1.0, h0=h0_1, solver="dopri8",
+                            rtol=1e-12, atol=1e-12).h.values[0]
+        print(f"N={N}: reference {time.perf_counter() - start:.1f} s; |DOP853 − neurodyn dopri8| "
+              f"= {np.max(np.abs(check - reference[:, 0])):.1e}", flush=True)
+        chosen = []
+        for tool in tools(net64, net32):
+            knob, error = calibrate(tool, h0_1, reference)
+            calib_rows.append([N, tool.name, tool.dtype, knob if knob else "none ≤ 1e-4", error])
+            print(calib_rows[-1], flush=True)
+            if knob is not None:
+                chosen.append((tool, knob))
+        nest_here = bool(nest_version) and N <= nest_max_N
+        if nest_here:
+            out, wall, build = nest_tanh_rate_isolated(J, theta, G, h0_1, 2.0, 0.01, interval=1.0)
+            error = float(np.max(np.abs(out[:, 0] - reference[1:1 + len(out), 0])))
+            calib_rows.append([N, "NEST tanh_rate_ipn", "float64", "dt = 0.01 (fixed)", error])
+            nest_per_tau = wall / 2.0
+            print(calib_rows[-1], nest_per_tau, flush=True)
+        for trials in trial_counts:
+            t1 = t1_of(N, trials)
+            h0 = np.asarray(initial_condition(N, trials, 1, 1.0, "float64"))
+            case = []
+            for tool, knob in chosen:
+                if tool.name == "neurodyn rk4" and trials > 1:
+                    continue
+                h0_t = h0.astype(tool.dtype)
+                evaluations = []
+
+                def call(tool=tool, knob=knob, h0_t=h0_t, t1=t1, evaluations=evaluations):
+                    evaluations.append(tool.run(h0_t, t1, knob)[1])
+                if tool.jitted:
+                    first, median, _ = warm_median(call, repeats)
+                else:
+                    # The largest peer runs take minutes each: one run keeps `make bench` < 15 min.
+                    work = t1 * N * N * trials
+                    times = [timed(call) for _ in range(repeats if work < 2e9 else 1)]
+                    first, median = None, float(np.median(times))
+                per_traj_tau = median / t1 / trials
+                case.append([N, trials, t1, tool.name, tool.dtype, knob, median,
+                             None if first is None else first - median, evaluations[-1],
+                             per_traj_tau])
+                print(case[-1], flush=True)
+                if tool.name.startswith("neurodyn"):
+                    nbytes = J.size * np.dtype(tool.dtype).itemsize
+                    per_eval = median / evaluations[-1]
+                    Jd = J.astype(tool.dtype)
+                    if trials == 1:
+                        limit = bare_matvec(Jd, 3)
+                        achieved = nbytes / per_eval / 1e9
+                        roof.append([N, trials, tool.name, tool.dtype, "GB/s (J·φ)", achieved,
+                                     limit["numpy_GBps"], limit["jax_GBps"],
+                                     achieved / max(limit["numpy_GBps"], limit["jax_GBps"])])
+                    else:
+                        limit = bare_gemm(Jd, trials, 3)
+                        achieved = 2.0 * trials * N * N / per_eval / 1e9
+                        roof.append([N, trials, tool.name, tool.dtype, "GFLOP/s", achieved,
+                                     limit["numpy_GFLOPs"], limit["jax_GFLOPs"],
+                                     achieved / max(limit["numpy_GFLOPs"], limit["jax_GFLOPs"])])
+                    print(roof[-1], flush=True)
+            if nest_here and trials == 1:
+                case.append([N, trials, 2.0, "NEST tanh_rate_ipn", "float64", "dt=0.01",
+                             nest_per_tau * 2.0, None, "—", nest_per_tau])
+            rows.extend(case)
+
+
+def ratios(rows):
+    """neurodyn / peer time ratios per case, on time per trajectory per unit simulated time."""
+    out = []
+    cases = sorted({(r[0], r[1]) for r in rows})
+    for N, trials in cases:
+        case = [r for r in rows if (r[0], r[1]) == (N, trials)]
+        peers = [r for r in case if not r[3].startswith("neurodyn")]
+        for dtype in ("float64", "float32"):
+            mine = [r for r in case if r[3].startswith("neurodyn") and r[4] == dtype]
+            if not mine:
+                continue
+            best = min(mine, key=lambda r: r[9])
+            scipy = [r for r in peers if r[3].startswith("scipy")]
+            row = [N, trials, dtype, f"{best[3]} ({best[5]})", best[9]]
+            for _label, group in (("fastest SciPy", scipy),
+                                 ("NumPy RK4 same dtype",
+                                  [r for r in peers if r[3] == "numpy RK4" and r[4] == dtype]),
+                                 ("NEST", [r for r in peers if r[3].startswith("NEST")])):
+                if group:
+                    peer = min(group, key=lambda r: r[9])
+                    row.append(f"{peer[9] / best[9]:.1f}× ({peer[3]})")
+                else:
+                    row.append("—")
+            out.append(row)
+    return out
+
+
+def sde_case(N, t1, trials, repeats, rows):
+    """Additive noise σ = 0.5, Euler–Maruyama dt = 0.01 in neurodyn and in NumPy: the same
+    scheme and step, so the same strong/weak accuracy; the stationary <h²> is compared."""
+    sigma, dt = 0.5, 0.01
+    net = nd.Network.random(N=N, g=G, seed=0)
+    J, theta = np.asarray(net.J), np.asarray(net.theta)
+    h0 = np.asarray(initial_condition(N, trials, 1, 1.0, "float64"))
+    results = {}
+    for solver in ("euler", "shark"):
+        datasets = []
+
+        def call(solver=solver, datasets=datasets):
+            datasets.append(nd.simulate(net, t1=t1, dt_save=1.0, trials=trials, h0=h0,
+                                        noise=sigma, solver=solver, dt=dt))
+        first, median, _ = warm_median(call, repeats)
+        moment = float((datasets[-1].h.values[:, t1 // 4:] ** 2).mean())
+        results[solver] = median
+        rows.append([N, trials, t1, f"neurodyn {solver}", dt, median, first - median,
+                     datasets[-1].attrs["num_steps"], median / t1 / trials, moment])
+        print(rows[-1], flush=True)
+    saved = []
+
+    def em():
+        saved.append(numpy_euler_maruyama(J, theta, G, h0, t1, int(round(1.0 / dt)), dt, sigma, 7))
+    times = [timed(em) for _ in range(3)]
+    median = float(np.median(times))
+    moment = float((saved[-1][0][int(t1) // 4:] ** 2).mean())
+    rows.append([N, trials, t1, "numpy Euler–Maruyama", dt, median, None, saved[-1][1],
+                 median / t1 / trials, moment])
+    print(rows[-1], flush=True)
+
+
+def scaling(sizes, t1, repeats, rtol):
+    """Time per simulated unit time of tsit5 (1 trial, float64) vs N; log–log slope."""
+    rows = []
+    for N in sizes:
+        net = nd.Network.random(N=N, g=G, seed=0)
+        datasets = []
+
+        def call(net=net, datasets=datasets):
+            datasets.append(nd.simulate(net, t1=t1, dt_save=DT_SAVE, rtol=rtol, atol=rtol))
+        _, median, _ = warm_median(call, repeats)
+        evaluations = datasets[-1].attrs["rhs_evaluations"]
+        rows.append([N, median / t1, evaluations / t1, median / evaluations])
+        print(rows[-1], flush=True)
+    logN = np.log([r[0] for r in rows])
+    slope_all = float(np.polyfit(logN, np.log([r[1] for r in rows]), 1)[0])
+    large = [r for r in rows if r[0] >= 1000]
+    slope_large = float(np.polyfit(np.log([r[0] for r in large]),
+                                   np.log([r[1] for r in large]), 1)[0]) if len(large) > 1 else math.nan
+    return rows, slope_all, slope_large
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="N = 1000 only, T = 50, 3 repeats, short scaling (~3 min)")
+    parser.add_argument("--full", action="store_true",
+                        help="T = 200 for every case and NEST at N = 4000 too (default: T = 20 / 5 "
+                        "for N = 4000 with 1 / 64 trials, NEST at N = 1000 only)")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--no-nest", action="store_true")
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    repeats = args.repeats
+    sizes, scaling_sizes, scaling_t1, sde_t1 = (1000, 4000), (100, 200, 500, 1000, 2000, 4000,
+                                                                8000), 20.0, 200
+    if args.quick:
+        sizes, scaling_sizes, scaling_t1, sde_t1, repeats = (1000,), (100, 500, 2000), 10.0, 40, 3
+
+    def t1_of(N, trials):
+        if args.quick:
+            return 50.0
+        if N <= 1000 or args.full:
+            return 200.0
+        return 20.0 if trials == 1 else 5.0
+
+    nest_version = None if args.no_nest else nest_available()
+    rows, roof, calib = [], [], []
+    # NEST at N = 4000 (16 M connections, ~75 s per τ) only with --full: budget of `make bench`.
+    ode_cases(sizes, (1, 64), t1_of, repeats, nest_version, rows, roof, calib,
+              nest_max_N=10**9 if args.full else 1000)
+    sde_rows = []
+    sde_case(1000, sde_t1, 1, repeats, sde_rows)
+    sde_case(1000, sde_t1 // 10, 64, 3, sde_rows)
+    scale_rows, slope_all, slope_large = scaling(scaling_sizes, scaling_t1, 3, 1e-5)
+    elapsed = time.perf_counter() - started
+
+    ds = xr.Dataset(
+        {"seconds_per_trajectory_tau": (("run",), np.array([r[9] for r in rows], float)),
+         "wall_s": (("run",), np.array([r[6] for r in rows], float))},
+        coords={"N": ("run", [r[0] for r in rows]), "trials": ("run", [r[1] for r in rows]),
+                "tool": ("run", [f"{r[3]} {r[4]}" for r in rows])},
+        attrs={"kind": "benchmark", "target_error": TARGET, "window": WINDOW},
+    )
+    try:
+        nd.save_run(ds, "runs/bench_peers.zarr", overwrite=True)
+    except Exception as error:  # noqa: BLE001 - the table below is the primary output
+        print(f"could not write runs/bench_peers.zarr: {error}")
+
+    nest_line = (f"NEST {nest_version} (pip install nest-simulator into the venv; not a "
+                 "project dependency)" if nest_version else
+                 "NEST: not importable in this environment (`pip install nest-simulator` "
+                 "failed or was skipped with --no-nest); NEST rows are absent.")
+    text = "\n".join([
+        "## Peers, roofline and scaling (bench_peers.py)",
+        "",
+        f"Model g = {G}, tanh, θ = 0, same J, θ, h0 in every tool. Equal accuracy: loosest "
+        f"tolerance/step with max error ≤ {TARGET:g} over t ∈ [0, {WINDOW:g}] (1 trial) vs "
+        "SciPy DOP853 at rtol = atol = 1e-12. Wall = median of warm runs "
+        f"({repeats} for neurodyn and for NumPy/SciPy when T·N²·trials < 2e9, else 1 run); "
+        f"saves every {DT_SAVE:g} τ. Total script time {elapsed / 60:.1f} min. {nest_line}",
+        "",
+        "### Ratios at equal accuracy (peer time / neurodyn time, per trajectory and unit time)",
+        "",
+        table(["N", "trials", "dtype", "neurodyn (knob)", "neurodyn s/(traj·τ)",
+               "fastest SciPy", "NumPy RK4", "NEST"], ratios(rows)),
+        "",
+        "### Cases",
+        "",
+        table(["N", "trials", "T", "tool", "dtype", "rtol or dt", "wall s", "compile s",
+               "RHS evals", "s/(traj·τ)"], rows),
+        "",
+        "### Calibration (short-window error vs the reference)",
+        "",
+        table(["N", "tool", "dtype", "chosen", "max error"], calib),
+        "",
+        "### Roofline (same process): achieved rate per RHS evaluation vs bare products",
+        "",
+        "1 trial: bytes of J per evaluation / time per evaluation vs bare `J @ x` (NumPy, and a "
+        "jitted JAX loop of dependent products). 64 trials: 2·64·N² FLOP per evaluation vs bare "
+        "(64, N) @ (N, N).",
+        "",
+        table(["N", "trials", "tool", "dtype", "unit", "neurodyn", "bare NumPy", "bare JAX",
+               "fraction of best bare"], roof),
+        "",
+        "### SDE: σ = 0.5, Euler–Maruyama dt = 0.01 (same scheme and step in both)",
+        "",
+        table(["N", "trials", "T", "tool", "dt", "wall s", "compile s", "steps",
+               "s/(traj·τ)", "<h²> (t > T/4)"], sde_rows),
+        "",
+        f"### Scaling: tsit5 rtol = 1e-5, 1 trial, float64, T = {scaling_t1:g}",
+        "",
+        table(["N", "s per τ", "RHS evals per τ", "s per RHS eval"], scale_rows),
+        "",
+        f"log–log slope of time per τ vs N: {slope_all:.2f} over all N, {slope_large:.2f} for "
+        "N ≥ 1000 (2 = streaming J, N² bytes per evaluation).",
+        "",
+        "Machine:",
+        "",
+        machine_markdown(),
+    ])
+    if not args.no_write:
+        write_section("bench_peers", text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
