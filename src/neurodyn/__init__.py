@@ -9,7 +9,7 @@ import jax
 # an explicit dtype, so enabling x64 does not silently change float32 computations.
 jax.config.update("jax_enable_x64", True)
 
-from . import dmft, gaussian, learning, nonlinearity  # noqa: E402
+from . import deep, dmft, gaussian, learning, nonlinearity  # noqa: E402
 from .analysis import autocorrelation, lyapunov, summary  # noqa: E402
 from .chaos import chaos  # noqa: E402
 from .errors import (  # noqa: E402
@@ -35,6 +35,7 @@ __all__ = [
     "__version__",
     "autocorrelation",
     "chaos",
+    "deep",
     "dmft",
     "drift",
     "gaussian",
