@@ -290,6 +290,100 @@ def _run_chaos(args) -> int:
     return 0
 
 
+# --- learn-bench ------------------------------------------------------------------------------
+
+def _add_learn_bench_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "learn-bench", help="cost of the learning rules: time, memory, gradient error vs n and T",
+        description="For each learning rule (BPTT-scan, discrete RTRL, continuous adjoint, RFLO), "
+                    "network size n and horizon T: warm median time per gradient, peak memory "
+                    "from XLA's memory analysis and gradient error vs a float64 reference; fits "
+                    "the scaling exponents against theory; saves a zarr run and a log-log PNG.")
+    parser.add_argument("--quick", action="store_true",
+                        help="reduced grid (under a minute) instead of the default (< 10 min)")
+    parser.add_argument("--repeats", type=int, default=3, help="warm calls per cell (median)")
+    parser.add_argument("--seed", type=int, default=0, help="network seed (default 0)")
+    parser.add_argument("--out", type=Path, default=Path("runs/learn_bench.zarr"),
+                        help="zarr path (default runs/learn_bench.zarr)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    parser.add_argument("--figure", type=Path, default=None,
+                        help="PNG path (default: --out with .png)")
+    parser.set_defaults(run=_run_learn_bench)
+
+
+def _run_learn_bench(args) -> int:
+    from .learn_bench import learn_bench, table
+
+    check_output_path(args.out, args.overwrite)
+    figure = args.figure if args.figure is not None else args.out.with_suffix(".png")
+    started = time.perf_counter()
+    ds = learn_bench(grid="quick" if args.quick else "default", repeats=args.repeats,
+                     seed=args.seed, out=args.out, overwrite=args.overwrite, figure=figure,
+                     verbose=progress_enabled())
+    print(table(ds))
+    print(f"Saved to {args.out}, figure {figure} ({time.perf_counter() - started:.0f} s)")
+    return 0
+
+
+# --- deep -------------------------------------------------------------------------------------
+
+def _add_deep_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "deep", help="deep mean-field theory (q-map, c-map, chi1) vs random deep networks",
+        description="Compute the (sigma_w, sigma_b) phase diagram (q*, c*, chi1, depth scales), "
+                    "simulate random deep networks at --sim-sigma-w and --sim-sigma-b, compare "
+                    "q^l and c^l with the maps; save one zarr run and draw a 4-panel PNG.")
+    parser.add_argument("--sigma-w", type=float, nargs=3, default=[0.5, 4.5, 41],
+                        metavar=("MIN", "MAX", "NUM"),
+                        help="phase-diagram sigma_w grid (default 0.5 4.5 41)")
+    parser.add_argument("--sigma-b", type=float, nargs=3, default=[0.0, 1.0, 21],
+                        metavar=("MIN", "MAX", "NUM"),
+                        help="phase-diagram sigma_b grid (default 0 1 21)")
+    parser.add_argument("--sim-sigma-w", type=float, nargs="+", default=[1.3, 2.5, 4.0],
+                        help="sigma_w of the simulated networks (default 1.3 2.5 4.0)")
+    parser.add_argument("--sim-sigma-b", type=float, default=0.3,
+                        help="sigma_b of the simulated networks (default 0.3)")
+    parser.add_argument("--depth", type=int, default=20, help="layers (default 20)")
+    parser.add_argument("--width", type=int, default=1000, help="neurons per layer (default 1000)")
+    parser.add_argument("--phi", default="tanh", help="tanh (default), erf or relu")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
+                        help="network seeds (default 0 1 2)")
+    parser.add_argument("--out", type=Path, default=Path("runs/deep.zarr"),
+                        help="zarr path (default runs/deep.zarr)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    parser.add_argument("--figure", type=Path, default=None,
+                        help="PNG path (default: --out with .png)")
+    parser.set_defaults(run=_run_deep)
+
+
+def _grid(name: str, values) -> list[float]:
+    from .errors import ParameterError
+
+    low, high, num = values
+    if num != int(num) or num < 1:
+        raise ParameterError(f"{name} NUM={num} must be a positive integer")
+    step = (high - low) / max(int(num) - 1, 1)
+    return [low + k * step for k in range(int(num))]
+
+
+def _run_deep(args) -> int:
+    from .deep import job
+
+    check_output_path(args.out, args.overwrite)
+    figure = args.figure if args.figure is not None else args.out.with_suffix(".png")
+    started = time.perf_counter()
+    ds = job(sigma_w_grid=_grid("--sigma-w", args.sigma_w),
+             sigma_b_grid=_grid("--sigma-b", args.sigma_b), sim_sigma_w=args.sim_sigma_w,
+             sim_sigma_b=args.sim_sigma_b, depth=args.depth, width=args.width, phi=args.phi,
+             seeds=args.seeds, out=args.out, overwrite=args.overwrite, figure=figure)
+    err_q = abs(ds.q_sim.mean("seed") / ds.q_theory - 1).max().item()
+    err_c = abs(ds.c_sim.mean("seed") - ds.c_theory).max().item()
+    print(f"max |q_sim/q_map - 1| = {err_q:.3g}, max |c_sim - c_map| = {err_c:.3g} "
+          f"(seed means, width {args.width})")
+    print(f"Saved to {args.out}, figure {figure} ({time.perf_counter() - started:.0f} s)")
+    return 0
+
+
 # --- entry point ------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -303,6 +397,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sweep_parser(subparsers)
     _add_dmft_parser(subparsers)
     _add_chaos_parser(subparsers)
+    _add_deep_parser(subparsers)
+    _add_learn_bench_parser(subparsers)
     return parser
 
 

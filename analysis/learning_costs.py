@@ -1,0 +1,66 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+# ---
+
+# %% [markdown]
+# # Learning-rule costs: BPTT, RTRL, continuous adjoint, RFLO
+#
+# Reads a `neurodyn learn-bench` run (path in the environment variable `NEURODYN_RUN`,
+# default `runs/learn_bench.zarr`) and compares the measured scaling with theory:
+# BPTT time ∝ n² per step and memory ∝ T; RTRL time ∝ n⁴ per step (m = n² parameters) and
+# memory ∝ n³; the continuous adjoint's memory is flat in T.
+
+# %%
+import os
+
+import numpy as np
+
+import neurodyn as nd
+from neurodyn.learn_bench import THEORY, fit_exponents
+
+path = os.environ.get("NEURODYN_RUN", "runs/learn_bench.zarr")
+ds = nd.open_run(path).load()
+print(ds)
+
+# %% [markdown]
+# ## Fitted exponents vs theory
+# Least-squares slopes of log cost against log n (at the smallest T of each method) or log T
+# (at a fixed n). A deviation larger than 0.5 is flagged.
+
+# %%
+exponents = fit_exponents(ds)
+for method, fits in exponents.items():
+    for fit, row in fits.items():
+        flag = "" if row["within_0.5"] else "   <-- deviates by more than 0.5"
+        print(f"{method:>14} {fit:>12}: measured {row['measured']:5.2f}, theory "
+              f"{row['theory']:3.1f}{flag}")
+
+# %% [markdown]
+# ## Gradient accuracy
+# Relative error of each method's gradient against the float64 reference (BPTT-scan, rk4 at a
+# quarter of the step). The fixed-step methods carry the rk4 discretisation error (~1e-6); the
+# continuous adjoint's error grows with T because it re-integrates h backwards (see README).
+
+# %%
+errors = ds.grad_rel_err.max("n", skipna=True)
+print(errors.to_pandas())
+
+# %% [markdown]
+# ## Time per step and memory per method
+
+# %%
+grid = ds.attrs["grid"]
+for method in ds.method.values:
+    spec = grid[str(method)]
+    t = ds.time_s.sel({"method": method, "T": min(spec["T"])}).sel(n=spec["n"])
+    steps = min(spec["T"]) / ds.attrs["dt"]
+    print(method, "time per step (s):", np.round(t.values / steps, 8))
+    m = ds.peak_bytes.sel({"method": method, "n": spec["n_T"]}).sel(T=spec["T"])
+    print(method, f"memory vs T at n={spec['n_T']} (bytes):", m.values)
+
+# %%
+assert set(exponents) <= set(THEORY)
