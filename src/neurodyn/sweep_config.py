@@ -271,7 +271,7 @@ def parse_config(document: dict[str, Any], where: str = "sweep config",
             if phi not in ("tanh", "erf"):
                 raise ParameterError(f"{where}: 'dmft' supports phi tanh and erf, not {phi!r}")
     simulate = fixed["simulate"]
-    if simulate.get("dt_save", 0.1) > simulate.get("t1", 100.0):
+    if simulate.get("dt_save", 0.1) > simulate.get("t1", 200.0):
         raise ParameterError(f"{where}: [simulate] dt_save={simulate.get('dt_save', 0.1)} exceeds "
                              f"t1={simulate.get('t1', 100.0)}")
     n_points = math.prod(len(v) for _, v in grid) if grid_mode == "product" else len(grid[0][1])
