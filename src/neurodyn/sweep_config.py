@@ -273,7 +273,7 @@ def parse_config(document: dict[str, Any], where: str = "sweep config",
     simulate = fixed["simulate"]
     if simulate.get("dt_save", 0.1) > simulate.get("t1", 200.0):
         raise ParameterError(f"{where}: [simulate] dt_save={simulate.get('dt_save', 0.1)} exceeds "
-                             f"t1={simulate.get('t1', 100.0)}")
+                             f"t1={simulate.get('t1', 200.0)}")
     n_points = math.prod(len(v) for _, v in grid) if grid_mode == "product" else len(grid[0][1])
     if n_points > 10_000_000:
         raise ParameterError(f"{where}: the grid has {n_points} points; at most 10,000,000 allowed")
