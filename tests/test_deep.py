@@ -163,3 +163,29 @@ def test_simulation_is_reproducible_from_the_seed():
 def test_bad_input_raises_parameter_error(call, match):
     with pytest.raises(nd.ParameterError, match=match):
         call()
+
+
+def test_deep_command_writes_a_run_and_a_figure(tmp_path, capsys):
+    from neurodyn.cli import main
+
+    out = tmp_path / "deep.zarr"
+    argv = ["deep", "--sigma-w", "0.8", "2.0", "2", "--sigma-b", "0", "0.5", "2",
+            "--sim-sigma-w", "1.3", "4.0", "--depth", "3", "--width", "40", "--seeds", "0", "1",
+            "--out", str(out)]
+    assert main(argv) == 0
+    assert (tmp_path / "deep.png").stat().st_size > 10_000
+    ds = nd.open_run(out)
+    assert dict(ds.sizes) == {"sigma_w": 2, "sigma_b": 2, "sim_sigma_w": 2, "seed": 2,
+                              "layer": 4, "input": 3, "pair": 3}
+    assert ds.attrs["width"] == 40 and ds.attrs["seeds"] == [0, 1]
+    # Independent checks on the stored run: σ_b = 0, σ_w = 0.8 is ordered with χ₁ = σ_w² exactly
+    # (q* = 0); layer 0 holds the prescribed input statistics in simulation and theory alike.
+    point = ds.sel(sigma_w=0.8, sigma_b=0.0)
+    assert float(point.chi1) == pytest.approx(0.64, rel=1e-12)
+    assert float(point.c_star) == 1.0
+    assert np.allclose(ds.q_sim.isel(layer=0), ds.input, rtol=1e-12)
+    assert np.allclose(ds.c_theory.isel(layer=0), ds.pair, atol=1e-12)
+    # A second run without --overwrite and a bad width are user errors (exit code 2).
+    assert main(argv) == 2
+    assert main(argv[:-2] + ["--width", "0", "--out", str(tmp_path / "x.zarr")]) == 2
+    assert "width" in capsys.readouterr().err

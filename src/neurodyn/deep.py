@@ -197,6 +197,18 @@ def length_slope(q, sigma_w, sigma_b=0.0, phi: str = "tanh"):
     return _as_output(_length_slope(jnp.asarray(q), sw, nl), q.shape)
 
 
+def _padded(function, sw: np.ndarray, sb: np.ndarray, nl: Nonlinearity):
+    """Apply a vmapped, jitted ``function(sw, sb, nl)`` to the flattened grid, padded to a power
+    of two (≥ 8) with a benign point (σ_w = σ_b = 0.5, ordered for every φ), so that grids of
+    different sizes share compilations; returns the outputs cut back to ``sw.size``."""
+    n = sw.size
+    size = max(8, 1 << (n - 1).bit_length())
+    pad = np.full(size - n, 0.5)
+    outputs = function(jnp.asarray(np.concatenate([sw.ravel(), pad])),
+                       jnp.asarray(np.concatenate([sb.ravel(), pad])), nl)
+    return tuple(x[:n] for x in outputs)
+
+
 @eqx.filter_jit
 def _q_star_vectorised(sw, sb, nl):
     return jax.vmap(lambda a, b: _q_star_core(a, b, nl))(sw, sb)
@@ -205,8 +217,7 @@ def _q_star_vectorised(sw, sb, nl):
 def _q_star_checked(sigma_w, sigma_b, phi):
     nl = _nonlinearity(phi)
     sw, sb = _check_sigmas(sigma_w, sigma_b)
-    q, ok = _q_star_vectorised(jnp.asarray(sw.ravel()), jnp.asarray(sb.ravel()), nl)
-    ok = np.asarray(ok)
+    q, ok = (np.asarray(x) for x in _padded(_q_star_vectorised, sw, sb, nl))
     if not ok.all():
         bad = int(np.flatnonzero(~ok)[0])
         raise ConvergenceError(
@@ -255,8 +266,14 @@ def correlation_map(c, sigma_w, sigma_b, phi: str = "tanh"):
     if np.any(q <= 0):
         raise ParameterError("the correlation map is undefined where q* = 0 (sigma_b = 0 in the "
                              "ordered phase): every input collapses onto h = 0")
-    value = (sw**2 * _pair(nl, False, q, q, c_arr * q) + sb**2) / q
+    value = _correlation_value(jnp.asarray(c_arr), jnp.asarray(sw), jnp.asarray(sb),
+                               jnp.asarray(q), nl)
     return _as_output(value, c_arr.shape)
+
+
+@eqx.filter_jit
+def _correlation_value(c, sw, sb, q, nl):
+    return (sw**2 * _pair(nl, False, q, q, c * q) + sb**2) / q
 
 
 @eqx.filter_jit
@@ -272,7 +289,7 @@ def _theory_vectorised(sw, sb, nl):
 def _theory(sigma_w, sigma_b, phi):
     nl = _nonlinearity(phi)
     sw, sb = _check_sigmas(sigma_w, sigma_b)
-    out = _theory_vectorised(jnp.asarray(sw.ravel()), jnp.asarray(sb.ravel()), nl)
+    out = _padded(_theory_vectorised, sw, sb, nl)
     return sw, sb, [np.asarray(x) for x in out]
 
 
