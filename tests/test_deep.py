@@ -189,3 +189,15 @@ def test_deep_command_writes_a_run_and_a_figure(tmp_path, capsys):
     assert main(argv) == 2
     assert main(argv[:-2] + ["--width", "0", "--out", str(tmp_path / "x.zarr")]) == 2
     assert "width" in capsys.readouterr().err
+
+
+def test_length_slope_matches_finite_differences_and_xi_diverges_at_the_critical_line():
+    # Price's theorem dV/dq = (σ_w²/2)⟨(φ²)″⟩ vs a central difference of the length map
+    # (truncation ~h² V‴ ~ 1e-8, round-off ~1e-16/h ~ 1e-12).
+    h = 1e-4
+    fd = (deep.length_map(2.0 + h, 2.5, 0.3) - deep.length_map(2.0 - h, 2.5, 0.3)) / (2 * h)
+    assert deep.length_slope(2.0, 2.5, 0.3) == pytest.approx(fd, rel=1e-6)
+    # ξ_c = −1/ln χ_c grows without bound as σ_w approaches the critical value from either side.
+    critical = deep.critical_sigma_w(0.3)
+    xi = deep.depth_scales(critical * np.array([0.9, 0.99, 1.01, 1.1]), 0.3)["xi_c"]
+    assert xi[1] > 5 * xi[0] and xi[2] > 5 * xi[3]
