@@ -1,0 +1,182 @@
+"""Fixed-point learning rules against central finite differences of the fixed-point loss.
+
+Independent truth: L(w) = ½‖W_out φ(g h*(w)) − y‖² evaluated by relaxation + Newton at w ± ε d
+(directional central differences along a random direction d per group). With ε = 1e-5 the
+truncation error is O(ε²) ≈ 1e-10 relative and the rounding error ~1e-16/ε ≈ 1e-11, far below the
+1e-5 tolerance of the exact methods.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import neurodyn  # noqa: F401  (enables x64)
+from neurodyn.errors import ConvergenceError, ParameterError
+from neurodyn.learning import fixed_point as fp
+from neurodyn.learning.params import TRAINABLE, Params
+from neurodyn.network import Network
+
+N, N_IN, N_OUT = 20, 2, 3
+EPS = 1e-5
+SEED_CHAOTIC = 3  # see test_chaotic_network_raises_convergence_error
+
+
+def make_params(g: float, symmetric: bool, seed: int = 1, phi: str = "tanh") -> Params:
+    """J_ij ~ N(0, 1/N) (symmetrised if asked), θ ~ N(0, 0.3²), B, W_out ~ N(0, 1/N)."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((N, N))
+    J = (X + X.T) / np.sqrt(2 * N) if symmetric else X / np.sqrt(N)
+    net = Network.from_arrays(J, 0.3 * rng.standard_normal(N), g=g, phi=phi)
+    return Params(net=net, B=jnp.asarray(rng.standard_normal((N, N_IN)) / np.sqrt(N)),
+                  W_out=jnp.asarray(rng.standard_normal((N_OUT, N)) / np.sqrt(N)))
+
+
+@pytest.fixture(scope="module")
+def task():
+    return fp.FixedPointTask.create(x=[1.0, -0.5], y=[0.3, -0.2, 0.1], n=N)
+
+
+def directions(params: Params, symmetric_J: bool = False) -> dict:
+    keys = jax.random.split(jax.random.PRNGKey(42), len(TRAINABLE))
+    out = {}
+    for key, name in zip(keys, TRAINABLE, strict=True):
+        d = jax.random.normal(key, params.get(name).shape, jnp.float64)
+        if name == "J" and symmetric_J:
+            d = 0.5 * (d + d.T)  # stay inside symmetric couplings (what EqProp differentiates)
+        out[name] = d
+    return out
+
+
+def fd_directional(params: Params, task, dirs: dict) -> dict:
+    out = {}
+    for name, d in dirs.items():
+        w = params.get(name)
+        plus = task.loss(params.replace(**{name: w + EPS * d}))
+        minus = task.loss(params.replace(**{name: w - EPS * d}))
+        out[name] = float((plus - minus) / (2 * EPS))
+    return out
+
+
+def rel_errors(grads: dict, dirs: dict, reference: dict) -> dict:
+    return {name: abs(float(jnp.vdot(grads[name], dirs[name])) - reference[name])
+            / abs(reference[name]) for name in reference}
+
+
+@pytest.fixture(scope="module")
+def generic(task):
+    params = make_params(g=0.8, symmetric=False)
+    dirs = directions(params)
+    return params, dirs, fd_directional(params, task, dirs)
+
+
+@pytest.fixture(scope="module")
+def symmetric(task):
+    params = make_params(g=0.7, symmetric=True)
+    dirs = directions(params, symmetric_J=True)
+    return params, dirs, fd_directional(params, task, dirs)
+
+
+def test_fixed_point_is_a_stable_zero(generic, task):
+    params = generic[0]
+    h = fp.fixed_point(params, task)
+    # the defining equation, and stability: spectrum of ∂F/∂h in the left half plane
+    assert float(jnp.max(jnp.abs(fp.vector_field(h, params, task.x)))) <= task.tol
+    jac = jax.jacfwd(lambda s: fp.vector_field(s, params, task.x))(h)
+    assert np.max(np.linalg.eigvals(np.asarray(jac)).real) < 0
+
+
+@pytest.mark.parametrize("method,options", [
+    ("implicit", {"solver": "dense"}),
+    ("implicit", {"solver": "iterative"}),
+    ("recurrent_backprop", {}),
+])
+def test_exact_methods_match_finite_differences(generic, task, method, options):
+    params, dirs, reference = generic
+    function = {"implicit": fp.implicit_value_and_grad,
+                "recurrent_backprop": fp.recurrent_backprop_value_and_grad}[method]
+    loss, grads = function(params, task, **options)
+    np.testing.assert_allclose(float(loss), float(task.loss(params)), rtol=1e-12)
+    assert set(grads) == set(TRAINABLE)
+    errors = rel_errors(grads, dirs, reference)
+    assert max(errors.values()) <= 1e-5, errors
+
+
+def test_eqprop_bias_shrinks_like_beta_and_beta_squared(symmetric, task):
+    params, dirs, reference = symmetric
+    betas = np.array([0.1, 0.03, 0.01, 0.003])
+    slopes = {}
+    for sym in (False, True):
+        errors = []
+        for beta in betas:
+            _, grads = fp.eqprop_value_and_grad(params, task, beta=float(beta), symmetric=sym)
+            errors.append(max(rel_errors(grads, dirs, reference).values()))
+        slopes[sym] = np.polyfit(np.log(betas), np.log(errors), 1)[0]
+    # theory: bias O(β) one-sided, O(β²) symmetric; ±0.2 leaves room for the next Taylor term
+    assert abs(slopes[False] - 1.0) < 0.2, slopes
+    assert abs(slopes[True] - 2.0) < 0.2, slopes
+    # small β, symmetric: the worst group's bias is ~2e-4 at β = 3e-3 (B, whose directional
+    # derivative is small), so ~2e-6 at β = 3e-4, inside the 1e-5 tolerance; the fixed points'
+    # ~1e-14 error divided by 2β stays ≪ 1e-5
+    _, grads = fp.eqprop_value_and_grad(params, task, beta=3e-4, symmetric=True)
+    errors = rel_errors(grads, dirs, reference)
+    assert max(errors.values()) <= 1e-5, errors
+
+
+def test_eqprop_J_is_symmetric_part_of_implicit_gradient(symmetric, task):
+    params = symmetric[0]
+    _, exact = fp.implicit_value_and_grad(params, task)
+    _, estimate = fp.eqprop_value_and_grad(params, task, beta=3e-4, symmetric=True)
+    target = 0.5 * (exact["J"] + exact["J"].T)
+    assert float(jnp.linalg.norm(estimate["J"] - target) / jnp.linalg.norm(target)) < 1e-5
+
+
+def test_chaotic_network_raises_convergence_error(task):
+    # g = 5 is deep in the chaotic regime, but a 20-neuron network with biases can still own a
+    # stable fixed point for many seeds; seed 3 is one whose trajectory keeps moving (‖F‖ ~ 0.6
+    # at t_relax = 2000), so relaxation never settles and no gradient may be returned
+    params = make_params(g=5.0, symmetric=False, seed=SEED_CHAOTIC)
+    with pytest.raises(ConvergenceError, match="did not settle"):
+        fp.fixed_point(params, task)
+    with pytest.raises(ConvergenceError, match="did not settle"):
+        fp.implicit_value_and_grad(params, task)
+
+
+def test_short_relaxation_raises_convergence_error(generic):
+    short = fp.FixedPointTask.create(x=[1.0, -0.5], y=[0.3, -0.2, 0.1], n=N, t_relax=0.5)
+    with pytest.raises(ConvergenceError, match=r"did not settle.*t_relax = 0.5"):
+        fp.recurrent_backprop_value_and_grad(generic[0], short)
+
+
+def test_unfinished_adjoint_relaxation_raises_convergence_error(generic):
+    # forward relaxation to 1e-6 takes t ≈ 27 here, the adjoint to 1e-12 t ≈ 45 (same slowest
+    # mode, 6 more decades): at t_relax = 35 only the Almeida–Pineda relaxation is unfinished
+    medium = fp.FixedPointTask.create(x=[1.0, -0.5], y=[0.3, -0.2, 0.1], n=N, t_relax=35.0)
+    fp.fixed_point(generic[0], medium)
+    with pytest.raises(ConvergenceError, match="Almeida–Pineda"):
+        fp.recurrent_backprop_value_and_grad(generic[0], medium)
+
+
+def test_bad_inputs_raise_parameter_error(generic, symmetric, task):
+    params = generic[0]
+    with pytest.raises(ParameterError, match="solver"):
+        fp.implicit_value_and_grad(params, task, solver="lu")
+    with pytest.raises(ParameterError, match="trainable"):
+        fp.implicit_value_and_grad(params, task, trainable=("K",))
+    with pytest.raises(ParameterError, match="beta"):
+        fp.eqprop_value_and_grad(symmetric[0], task, beta=-1.0)
+    with pytest.raises(ParameterError, match="symmetric"):
+        fp.eqprop_value_and_grad(params, task)
+    with pytest.raises(ParameterError, match="do not match"):
+        fp.fixed_point(params.replace(W_out=jnp.zeros((N_OUT + 1, N))), task)
+    with pytest.raises(ParameterError, match="x has shape"):
+        fp.FixedPointTask.create(x=[np.nan], y=[0.0], n=N)
+    with pytest.raises(ParameterError, match="t_relax"):
+        fp.FixedPointTask.create(x=[1.0], y=[0.0], n=N, t_relax=0.0)
+    with pytest.raises(ParameterError, match="tol"):
+        fp.recurrent_backprop_value_and_grad(params, task, tol=0.0)
+    relu = make_params(g=0.5, symmetric=True, phi="relu")
+    with pytest.raises(ParameterError, match="phi"):
+        fp.eqprop_value_and_grad(relu, task)
