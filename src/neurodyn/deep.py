@@ -549,7 +549,7 @@ def job(sigma_w_grid=None, sigma_b_grid=None, sim_sigma_w=(1.3, 2.5, 4.0), sim_s
     sb_grid = np.linspace(0.0, 1.0, 21) if sigma_b_grid is None else np.asarray(sigma_b_grid)
     sim_sw = np.atleast_1d(np.asarray(sim_sigma_w, dtype=np.float64))
     _check_sigmas(sim_sw, sim_sigma_b)
-    seed_list = [validation.seed("seeds", int(s)) for s in np.atleast_1d(seeds)]
+    seed_list = [validation.seed("seeds", s.item()) for s in np.atleast_1d(seeds)]
     if not seed_list:
         raise ParameterError("seeds=[] is empty; at least one seed is required")
     depth = validation.positive_int("depth", depth)
