@@ -97,26 +97,36 @@ def _solve_mean(model, g, d0, J_mean, theta_mean):
     """M = theta_mean + J_mean⟨φ⟩ by bisection on [θm − |J|, θm + |J|] (|φ| ≤ 1)."""
     half = jnp.abs(J_mean) + 1e-300
 
-    def body(_, bracket):
-        lo, hi = bracket
+    def body(state):
+        k, lo, hi = state
         mid = 0.5 * (lo + hi)
         F = mid - theta_mean - J_mean * model.mean_rate(g, mid, d0)
-        return jnp.where(F > 0, lo, mid), jnp.where(F > 0, mid, hi)
+        return k + 1, jnp.where(F > 0, lo, mid), jnp.where(F > 0, mid, hi)
 
-    lo, hi = jax.lax.fori_loop(0, 80, body, (theta_mean - half, theta_mean + half))
+    def running(state):  # J_mean = 0 starts converged (M = theta_mean)
+        k, lo, hi = state
+        return (k < 80) & (hi - lo > 1e-15 * (1.0 + jnp.abs(lo)))
+
+    _, lo, hi = jax.lax.while_loop(running, body, (0, theta_mean - half, theta_mean + half))
     return 0.5 * (lo + hi)
 
 
 def _solve_floor(model, g, M, d0, theta_std):
     """Smallest root Δ∞ ∈ [0, Δ0] of f(Δ) = Δ − C_φ(Δ) − θs² (Newton from 0, monotone)."""
 
-    def body(_, delta):
+    def body(state):
+        k, delta, _ = state
         f = delta - model.C(g, M, d0, delta) - theta_std**2
         slope = 1.0 - model.Dprime(g, M, d0, delta)
         step = jnp.where(slope > 0, -f / jnp.where(slope > 0, slope, 1.0), 0.0)
-        return jnp.clip(delta + step, 0.0, d0)
+        new = jnp.clip(delta + step, 0.0, d0)
+        return k + 1, new, jnp.abs(new - delta)
 
-    delta = jax.lax.fori_loop(0, _NEWTON, body, jnp.zeros_like(d0))
+    def running(state):  # stops when the Newton step is at round-off (θ = 0: at once)
+        k, delta, change = state
+        return (k < _NEWTON) & (change > 1e-15 * (d0 + theta_std**2))
+
+    _, delta, _ = jax.lax.while_loop(running, body, (0, jnp.zeros_like(d0), jnp.ones_like(d0)))
     f = delta - model.C(g, M, d0, delta) - theta_std**2
     return delta, f
 

@@ -1,0 +1,73 @@
+"""Timing of the DMFT solvers vs grid size (issue 3). Prints tables; asserts nothing.
+
+- ``neurodyn.dmft.stationary`` (tanh, g = 2): lag grids dtau ∈ {0.05, 0.02, 0.01} on [0, 40]
+  and pair quadrature orders; first call (includes jit compilation) and warm median.
+- ``neurodyn.dmft.two_time`` (g = 2, q0 = 1): steps n = t1/dt, full square vs a band of lags,
+  tanh (quadrature, order 16) and erf (closed form). The cost is O(n · width) pair averages.
+
+    python benchmarks/bench_dmft.py [--quick] [--repeats 3] [--write]
+
+``--write`` replaces the section "bench_dmft" of benchmarks/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from _common import machine_markdown, table, warm_median, write_section
+
+import neurodyn as nd
+
+
+def bench_stationary(dtaus, orders, repeats):
+    rows = []
+    for order in orders:
+        for dtau in dtaus:
+            def call(dtau=dtau, order=order):
+                return nd.dmft.stationary(g=2.0, dtau=dtau, tau_max=40.0, pair_order=order,
+                                          critical_gain=False).delta.values
+            first, median, _ = warm_median(call, repeats)
+            rows.append([order, dtau, int(round(40.0 / dtau)) + 1, first, median])
+    return table(["pair order", "dtau", "lags", "first call s", "warm median s"], rows)
+
+
+def bench_two_time(cases, repeats):
+    rows = []
+    for phi, t1, dt, window in cases:
+        def call(phi=phi, t1=t1, dt=dt, window=window):
+            return nd.dmft.two_time(g=2.0, t1=t1, dt=dt, q0=1.0, phi=phi,
+                                    window=window).C_band.values
+        first, median, _ = warm_median(call, repeats)
+        steps = int(round(t1 / dt))
+        width = steps if window is None else int(round(window / dt))
+        rows.append([phi, t1, dt, "full" if window is None else window, steps, width, first,
+                     median, median / (steps * (width + 1)) * 1e6])
+    return table(["phi", "t1", "dt", "window", "steps", "band width", "first call s",
+                  "warm median s", "us per C entry"], rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller grids")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--write", action="store_true", help="write benchmarks/RESULTS.md")
+    args = parser.parse_args()
+    if args.quick:
+        dtaus, orders = (0.05, 0.02), (48,)
+        cases = [("erf", 20.0, 0.1, None), ("tanh", 20.0, 0.1, 10.0)]
+    else:
+        dtaus, orders = (0.05, 0.02, 0.01), (32, 48)
+        cases = [("erf", 20.0, 0.1, None), ("erf", 40.0, 0.05, None), ("erf", 80.0, 0.05, 20.0),
+                 ("tanh", 20.0, 0.1, None), ("tanh", 40.0, 0.05, 20.0)]
+    stationary = bench_stationary(dtaus, orders, args.repeats)
+    two_time = bench_two_time(cases, args.repeats)
+    text = ("### stationary DMFT (tanh, g = 2, tau_max = 40)\n\n" + stationary
+            + "\n\n### two-time DMFT (g = 2, q0 = 1)\n\n" + two_time
+            + "\n\nMachine:\n\n" + machine_markdown() + "\n")
+    print(text)
+    if args.write:
+        write_section("bench_dmft", "## bench_dmft\n\n" + text)
+
+
+if __name__ == "__main__":
+    main()
