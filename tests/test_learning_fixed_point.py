@@ -8,6 +8,7 @@ truncation error is O(ε²) ≈ 1e-10 relative and the rounding error ~1e-16/ε 
 
 from __future__ import annotations
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -142,6 +143,22 @@ def test_chaotic_network_raises_convergence_error(task):
         fp.fixed_point(params, task)
     with pytest.raises(ConvergenceError, match="did not settle"):
         fp.implicit_value_and_grad(params, task)
+
+
+def test_fixed_point_under_user_jit(generic, task):
+    params = generic[0]
+    compiled = eqx.filter_jit(lambda p: fp.fixed_point(p, task))
+    np.testing.assert_allclose(compiled(params), fp.fixed_point(params, task), atol=1e-13)
+    with pytest.raises(eqx.EquinoxRuntimeError, match="no stable fixed point"):
+        compiled(make_params(g=5.0, symmetric=False, seed=SEED_CHAOTIC)).block_until_ready()
+
+
+def test_unreachable_newton_tolerance_raises_convergence_error(generic):
+    # ‖F‖ cannot go below ~1e-16 · ‖h‖ in float64, so tol = 1e-30 is unreachable
+    strict = fp.FixedPointTask.create(x=[1.0, -0.5], y=[0.3, -0.2, 0.1], n=N, tol=1e-30,
+                                      newton_steps=5)
+    with pytest.raises(ConvergenceError, match="Newton refinement.*after 5 steps"):
+        fp.fixed_point(generic[0], strict)
 
 
 def test_short_relaxation_raises_convergence_error(generic):

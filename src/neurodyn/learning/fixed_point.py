@@ -181,6 +181,12 @@ def _equilibrium(field, args, task: FixedPointTask, adjoint=None):
     return h, diagnostics
 
 
+def _converged(diagnostics, task: FixedPointTask) -> jax.Array:
+    """Traced version of :func:`_check`: True when relaxation settled and Newton converged."""
+    return ((diagnostics["relax_residual"] < task.relax_tol)
+            & (diagnostics["residual"] <= task.tol) & diagnostics["newton_ok"])
+
+
 def _check(diagnostics, task: FixedPointTask, where: str) -> None:
     """Raise ConvergenceError unless the relaxation settled and Newton reached ``task.tol``."""
     relax_residual = float(diagnostics["relax_residual"])
@@ -221,8 +227,14 @@ def fixed_point(params: Params, task: FixedPointTask) -> jax.Array:
     Relaxes the dynamics (diffrax Tsit5, steady-state event at ‖F‖_∞ < relax_tol, at most
     t_relax) and refines with Newton (optimistix, dense LU) to ‖F(h*)‖_∞ ≤ tol. Raises
     :class:`ConvergenceError` (with the residual reached and the time or step count) otherwise.
+    Inside a user's jit the check is ``eqx.error_if`` instead: a run-time error carrying the
+    message (``EquinoxRuntimeError`` under ``eqx.filter_jit``), without the residual values.
     """
     h, diagnostics = _fixed_point(_prepare(params, task), task)
+    if isinstance(h, jax.core.Tracer):
+        return eqx.error_if(h, ~_converged(diagnostics, task),
+                            "fixed_point: no stable fixed point reached (the relaxation did not "
+                            "settle within t_relax or Newton did not reach tol)")
     _check(diagnostics, task, "fixed_point")
     return h
 
