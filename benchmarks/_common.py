@@ -57,6 +57,8 @@ def machine() -> dict[str, object]:
         "jax": jax.__version__, "diffrax": diffrax.__version__,
         "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "unset"),
         "XLA_FLAGS": os.environ.get("XLA_FLAGS", "unset"),
+        # Other work on the 2 cores (tests, sweeps) inflates every time: record it with them.
+        "load average (1, 5, 15 min) at the end": ", ".join(f"{x:.2f}" for x in os.getloadavg()),
     }
 
 
