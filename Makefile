@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test bench bench-quick lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,8 +12,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
+# The main job on small built-in defaults (N = 500, 6 gains, 2 seeds); replaces its own output.
 demo: $(STAMP)
-	$(BIN)/neurodyn simulate --N 500 --g 2.0 --t1 100 --transient 50 --trials 2
+	$(BIN)/neurodyn chaos --out runs/demo_chaos.zarr --overwrite
 
 test: $(STAMP)
 	$(BIN)/ruff check .
@@ -24,6 +25,12 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_simulate.py
+	$(BIN)/python benchmarks/bench_peers.py
+	$(BIN)/python benchmarks/bench_dmft.py
+
+bench-quick: $(STAMP)
+	$(BIN)/python benchmarks/bench_simulate.py --quick
+	$(BIN)/python benchmarks/bench_peers.py --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -146,3 +146,13 @@ def test_bad_simulation_parameters(kwargs, fragment):
     net = nd.Network.random(N=20, g=1.0, seed=0)
     with pytest.raises(nd.ParameterError, match=fragment.replace("(", r"\(").replace(".", r"\.")):
         nd.simulate(net, **{"t1": 10.0, **kwargs})
+
+
+def test_equal_network_and_simulation_seeds_give_independent_streams():
+    # h(0) must not reuse the random numbers of J when both come from the same seed.
+    N = 300
+    net = nd.Network.random(N=N, g=2.0, seed=4)
+    h0 = nd.simulate(net, t1=1.0, dt_save=1.0, seed=4).h.values[0, 0]
+    first_row = np.asarray(net.J)[0] * math.sqrt(N)
+    # Correlation of N independent pairs has standard error 1/√N; 5 standard errors.
+    assert abs(np.corrcoef(h0, first_row)[0, 1]) < 5 / math.sqrt(N)

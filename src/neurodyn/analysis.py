@@ -15,7 +15,7 @@ from . import validation
 from .errors import DivergenceError, ParameterError
 from .network import Network, drift
 from .provenance import provenance
-from .simulate import initial_condition
+from .simulate import initial_condition, simulation_key
 
 SUBTRACT = ("none", "population", "neuron")
 
@@ -168,7 +168,7 @@ def lyapunov(
     n_transient = int(round(transient / interval))
     dtype = net.dtype
     h0 = initial_condition(net.N, 1, seed, h0_std, dtype)[0]
-    q_key = jax.random.fold_in(jax.random.PRNGKey(seed), 2)
+    q_key = simulation_key(seed, 2)
     q0, _ = jnp.linalg.qr(jax.random.normal(q_key, (net.N, k), jnp.float64).astype(dtype))
     log_sum, ok, finite = _lyapunov_scan(
         net.without_metadata(), h0, q0, jnp.asarray(interval, dtype), n_intervals, n_transient,

@@ -148,11 +148,25 @@ def _diverged(t, y, args, **kwargs):
     return jnp.logical_not(jnp.all(jnp.abs(y) < divergence_threshold(y.dtype)))
 
 
+SIMULATION_KEY_DOMAIN = 0x73696D75
+"""Tag folded into the simulation seed before its streams are drawn. Network.random draws J and
+θ from ``split(PRNGKey(seed))``, and ``split(k)[i] == fold_in(k, i)`` in jax, so without a separate
+domain an equal network and simulation seed made h(0) a copy of J's first random numbers
+(measured: equal-time variance 40 % high during the transient)."""
+
+
+def simulation_key(seed: int, stream: int) -> jax.Array:
+    """Key of random ``stream`` (0: h(0), 1: Brownian motion, 2: tangent vectors) of ``seed``."""
+    return jax.random.fold_in(
+        jax.random.fold_in(jax.random.PRNGKey(seed), SIMULATION_KEY_DOMAIN), stream
+    )
+
+
 def initial_condition(
     N: int, trials: int, seed: int, h0_std: float, dtype: str
 ) -> jax.Array:
     """h(0) ~ N(0, h0_std²) per neuron and trial, shape (trial, neuron), drawn from ``seed``."""
-    key = jax.random.fold_in(jax.random.PRNGKey(seed), 0)
+    key = simulation_key(seed, 0)
     return (h0_std * jax.random.normal(key, (trials, N), jnp.float64)).astype(dtype)
 
 
@@ -236,7 +250,7 @@ def simulate(
             raise ParameterError("h0 contains NaN or inf; a finite initial state is required")
         h0_kind = "given"
     external, input_kind = _make_input(inputs, input_times, N, dtype)
-    noise_key = jax.random.fold_in(jax.random.PRNGKey(seed), 1)
+    noise_key = simulation_key(seed, 1)
     show_progress = bool(progress) and sys.stderr.isatty()
 
     started = time.perf_counter()
