@@ -73,9 +73,9 @@ def count_figures(nb) -> int:
 
 
 def test_the_notebooks_tested_here_exist():
-    # other notebooks in analysis/ (e.g. learning cost curves) are executed by their own tests
-    assert {"browse_run.py", "autocorrelation_theory.py", "chaos_transition.py"} <= {
-        path.name for path in ANALYSIS.glob("*.py")}
+    # every notebook in analysis/ has its test here
+    assert {path.name for path in ANALYSIS.glob("*.py")} == {
+        "browse_run.py", "autocorrelation_theory.py", "chaos_transition.py", "learning_costs.py"}
 
 
 def test_browse_run(runs, monkeypatch, tmp_path):
@@ -96,3 +96,42 @@ def test_chaos_transition(runs, monkeypatch, tmp_path):
                        monkeypatch, tmp_path)
     assert "sweep, complete" in text and "lyapunov {0.5:" in text
     assert count_figures(nb) == 1
+
+
+def _power_law_learn_bench_run(path: Path) -> None:
+    """A learn-bench-shaped run whose costs follow the theory's power laws exactly, so the
+    notebook's fitted exponents have a known answer."""
+    import numpy as np
+    import xarray as xr
+
+    from neurodyn import learn_bench
+
+    ns, Ts = [8, 16, 32], [5.0, 10.0]
+    methods = list(learn_bench.THEORY)
+    time_s = np.zeros((len(methods), 3, 2))
+    peak = np.zeros((len(methods), 3, 2))
+    memory_in_n = {"rtrl_discrete": 3.0}
+    for m, method in enumerate(methods):
+        theory = learn_bench.THEORY[method]
+        for i, n in enumerate(ns):
+            for j, T in enumerate(Ts):
+                time_s[m, i, j] = 1e-9 * n ** theory["time_vs_n"] * T
+                peak[m, i, j] = 8.0 * n ** memory_in_n.get(method, 1.0) * T ** theory["memory_vs_T"]
+    grid = {method: {"n": ns, "T": Ts, "n_T": 8} for method in methods}
+    ds = xr.Dataset(
+        {"time_s": (("method", "n", "T"), time_s), "peak_bytes": (("method", "n", "T"), peak),
+         "grad_rel_err": (("method", "n", "T"), np.full(time_s.shape, 1e-7))},
+        coords={"method": methods, "n": ns, "T": Ts},
+        attrs={"kind": "learn_bench", "grid": grid, "dt": 0.1},
+    )
+    nd.save_run(ds, path)
+
+
+def test_learning_costs(monkeypatch, tmp_path):
+    run = tmp_path / "learn_bench.zarr"
+    _power_law_learn_bench_run(run)
+    nb, text = execute(ANALYSIS / "learning_costs.py", run, tmp_path / "jax-cache", monkeypatch,
+                       tmp_path)
+    assert "rtrl_discrete    time_vs_n: measured  4.00, theory 4.0" in text
+    assert "bptt_scan  memory_vs_T: measured  1.00, theory 1.0" in text
+    assert "deviates" not in text
