@@ -37,6 +37,21 @@ def _add_output_flags(parser: argparse.ArgumentParser, default_hint: str = "") -
                         help="replace an existing run at --out")
 
 
+def _add_job_output_flags(parser: argparse.ArgumentParser, default_out: str) -> None:
+    """--out, --overwrite and --figure of a job that writes a run and a figure."""
+    parser.add_argument("--out", type=Path, default=Path(default_out),
+                        help=f"zarr path (default {default_out})")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    parser.add_argument("--figure", type=Path, default=None,
+                        help="PNG path (default: --out with .png)")
+
+
+def job_outputs(args) -> Path:
+    """Check --out before any work is done; return the figure path (--out with .png if unset)."""
+    check_output_path(args.out, args.overwrite)
+    return args.figure if args.figure is not None else args.out.with_suffix(".png")
+
+
 def check_output_path(path: Path | None, overwrite: bool) -> None:
     """Refuse an existing output path before any work is done (so nothing is wasted or lost)."""
     from .errors import RunError
@@ -267,19 +282,14 @@ def _add_chaos_parser(subparsers) -> None:
                         help="discarded transient (default 50)")
     parser.add_argument("--max-lag", type=float, default=15.0, help="largest lag (default 15)")
     parser.add_argument("--phi", default="tanh", help="tanh (default) or erf")
-    parser.add_argument("--out", type=Path, default=Path("runs/chaos.zarr"),
-                        help="zarr path (default runs/chaos.zarr)")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
-    parser.add_argument("--figure", type=Path, default=None,
-                        help="PNG path (default: --out with .png)")
+    _add_job_output_flags(parser, "runs/chaos.zarr")
     parser.set_defaults(run=_run_chaos)
 
 
 def _run_chaos(args) -> int:
     from .chaos import chaos, table
 
-    check_output_path(args.out, args.overwrite)
-    figure = args.figure if args.figure is not None else args.out.with_suffix(".png")
+    figure = job_outputs(args)
     started = time.perf_counter()
     ds = chaos(g=args.g, g_min=args.g_min, g_max=args.g_max, g_num=args.g_num, seeds=args.seeds,
                N=args.N, t1=args.t1, transient=args.transient, phi=args.phi,
@@ -303,19 +313,14 @@ def _add_learn_bench_parser(subparsers) -> None:
                         help="reduced grid (under a minute) instead of the default (< 10 min)")
     parser.add_argument("--repeats", type=int, default=3, help="warm calls per cell (median)")
     parser.add_argument("--seed", type=int, default=0, help="network seed (default 0)")
-    parser.add_argument("--out", type=Path, default=Path("runs/learn_bench.zarr"),
-                        help="zarr path (default runs/learn_bench.zarr)")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
-    parser.add_argument("--figure", type=Path, default=None,
-                        help="PNG path (default: --out with .png)")
+    _add_job_output_flags(parser, "runs/learn_bench.zarr")
     parser.set_defaults(run=_run_learn_bench)
 
 
 def _run_learn_bench(args) -> int:
     from .learn_bench import learn_bench, table
 
-    check_output_path(args.out, args.overwrite)
-    figure = args.figure if args.figure is not None else args.out.with_suffix(".png")
+    figure = job_outputs(args)
     started = time.perf_counter()
     ds = learn_bench(grid="quick" if args.quick else "default", repeats=args.repeats,
                      seed=args.seed, out=args.out, overwrite=args.overwrite, figure=figure,
@@ -348,11 +353,7 @@ def _add_deep_parser(subparsers) -> None:
     parser.add_argument("--phi", default="tanh", help="tanh (default), erf or relu")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
                         help="network seeds (default 0 1 2)")
-    parser.add_argument("--out", type=Path, default=Path("runs/deep.zarr"),
-                        help="zarr path (default runs/deep.zarr)")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
-    parser.add_argument("--figure", type=Path, default=None,
-                        help="PNG path (default: --out with .png)")
+    _add_job_output_flags(parser, "runs/deep.zarr")
     parser.set_defaults(run=_run_deep)
 
 
@@ -369,8 +370,7 @@ def _grid(name: str, values) -> list[float]:
 def _run_deep(args) -> int:
     from .deep import job
 
-    check_output_path(args.out, args.overwrite)
-    figure = args.figure if args.figure is not None else args.out.with_suffix(".png")
+    figure = job_outputs(args)
     started = time.perf_counter()
     ds = job(sigma_w_grid=_grid("--sigma-w", args.sigma_w),
              sigma_b_grid=_grid("--sigma-b", args.sigma_b), sim_sigma_w=args.sim_sigma_w,
