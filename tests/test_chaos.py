@@ -78,14 +78,19 @@ def test_noise_driven_case_matches_dmft():
     assert sim[0] == pytest.approx(float(theory.delta0), rel=0.05)
 
 
-@pytest.mark.parametrize("g", [2.0, 3.0])
-def test_lyapunov_exponent_matches_dmft_within_ten_percent(g):
-    # Measured at N = 1000, T = 200: 0.107 vs 0.1125 (g = 2), 0.223 vs 0.2355 (g = 3); the
-    # finite-N shortfall is ~5%, the 150-τ average adds ~2% scatter.
+@pytest.mark.parametrize("g, size, network_seeds", [(2.0, 2000, (1,)), (3.0, 1000, (1, 2))])
+def test_lyapunov_exponent_matches_dmft_within_ten_percent(g, size, network_seeds):
+    # λ_max converges slowly in N. Measured with T = 150 τ (theory 0.1125 at g = 2, 0.2355 at
+    # g = 3): g = 2, N = 1000 gives 0.094–0.099 over three networks (a systematic 15 % finite-N
+    # shortfall), N = 2000 gives 0.111 and 0.105; g = 3, N = 1000 gives 0.227 and 0.209 (finite-
+    # time scatter ±5 %), so g = 3 averages two networks. The issue asks for 10 % at N ≥ 1000.
     theory = float(nd.dmft.stationary(g=g, critical_gain=False).lambda_max)
-    net = nd.Network.random(N=N, g=g, seed=1)
-    simulated = float(nd.lyapunov(net, t1=150.0, transient=50.0, seed=101)[0])
-    assert simulated == pytest.approx(theory, rel=0.10)
+    estimates = [
+        float(nd.lyapunov(nd.Network.random(N=size, g=g, seed=s), t1=150.0, transient=50.0,
+                          seed=100 + s)[0])
+        for s in network_seeds
+    ]
+    assert np.mean(estimates) == pytest.approx(theory, rel=0.10)
 
 
 def test_two_time_dmft_matches_simulation_from_the_same_initial_distribution():
