@@ -28,6 +28,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import neurodyn as nd
+from neurodyn import dmft
 
 path = os.environ.get("NEURODYN_RUN", "runs/g2.zarr")
 ds = nd.open_run(path)
@@ -39,18 +40,9 @@ print(f"N={network['N']}, g={network['g']}, phi={network['phi']}, T={ds.attrs['t
 
 # %%
 theory = None
-try:
-    from neurodyn import dmft
-
-    if network["phi"] in ("tanh", "erf"):
-        theory = dmft.stationary(g=network["g"], phi=network["phi"],
-                                 J_mean=network.get("J_mean", 0.0),
-                                 theta_mean=network.get("theta_mean", 0.0),
-                                 theta_std=network.get("theta_std", 0.0),
-                                 noise=ds.attrs.get("noise", 0.0), tau_max=10.0, dtau=0.1,
-                                 critical_gain=False)
-except ImportError:
-    print("neurodyn.dmft is not available: showing the simulation only")
+if network["phi"] in dmft.SUPPORTED_PHI:
+    theory = dmft.stationary(**dmft.model_parameters(network, ds.attrs.get("noise", 0.0)),
+                             tau_max=10.0, dtau=0.1, critical_gain=False)
 
 # %%
 fig, ax = plt.subplots(figsize=(6, 4))

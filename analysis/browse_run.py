@@ -29,6 +29,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import neurodyn as nd
+from neurodyn import dmft
 
 path = os.environ.get("NEURODYN_RUN", "runs/g2.zarr")
 ds = nd.open_run(path)  # lazy: nothing is read until it is used
@@ -61,18 +62,9 @@ fig.tight_layout()
 # %%
 values = ds["h"].values.ravel()
 theory = None
-try:
-    from neurodyn import dmft
-
-    if network["phi"] in ("tanh", "erf"):
-        theory = dmft.stationary(g=network["g"], phi=network["phi"],
-                                 J_mean=network.get("J_mean", 0.0),
-                                 theta_mean=network.get("theta_mean", 0.0),
-                                 theta_std=network.get("theta_std", 0.0),
-                                 noise=ds.attrs.get("noise", 0.0), tau_max=10.0, dtau=0.1,
-                                 critical_gain=False)
-except ImportError:
-    pass
+if network["phi"] in dmft.SUPPORTED_PHI:
+    theory = dmft.stationary(**dmft.model_parameters(network, ds.attrs.get("noise", 0.0)),
+                             tau_max=10.0, dtau=0.1, critical_gain=False)
 if theory is not None:
     mean, variance, label = float(theory["mean"]), float(theory["delta0"]), "DMFT N(M, Δ0)"
 else:

@@ -31,6 +31,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import neurodyn as nd
+from neurodyn import dmft
 
 path = os.environ.get("NEURODYN_RUN", "runs/chaos.zarr")
 ds = nd.open_sweep(path, only_done=True)  # points not (yet) done are NaN
@@ -44,17 +45,12 @@ network = ds.attrs["sweep"]["config"].get("network", {})
 phi = network.get("phi", "tanh")
 gains = np.asarray(ds["g"].values, dtype=float)
 theory = {}
-try:
-    from neurodyn import dmft
-
-    if phi in ("tanh", "erf"):
-        fine = np.linspace(max(gains.min(), 0.05), gains.max(), 6)
-        solutions = [dmft.stationary(g=float(g), phi=phi, tau_max=10.0, dtau=0.1,
-                                     critical_gain=False) for g in fine]
-        theory = {"g": fine, "delta0": [float(s["delta0"]) for s in solutions],
-                  "lambda_max": [float(s["lambda_max"]) for s in solutions]}
-except ImportError:
-    print("neurodyn.dmft is not available: showing the sweep only")
+if phi in dmft.SUPPORTED_PHI:
+    fine = np.linspace(max(gains.min(), 0.05), gains.max(), 6)
+    solutions = [dmft.stationary(g=float(g), phi=phi, tau_max=10.0, dtau=0.1,
+                                 critical_gain=False) for g in fine]
+    theory = {"g": fine, "delta0": [float(s["delta0"]) for s in solutions],
+              "lambda_max": [float(s["lambda_max"]) for s in solutions]}
 
 # %%
 panels = [name for name in ("variance", "lyapunov") if name in ds]

@@ -52,6 +52,11 @@ def job_outputs(args) -> Path:
     return args.figure if args.figure is not None else args.out.with_suffix(".png")
 
 
+def saved_message(args, figure: Path, started: float) -> str:
+    """The closing line of a job: where its run and figure are, and how long it took."""
+    return f"Saved to {args.out}, figure {figure} ({time.perf_counter() - started:.0f} s)"
+
+
 def check_output_path(path: Path | None, overwrite: bool) -> None:
     """Refuse an existing output path before any work is done (so nothing is wasted or lost)."""
     from .errors import RunError
@@ -296,7 +301,7 @@ def _run_chaos(args) -> int:
                max_lag=args.max_lag, out=args.out, overwrite=args.overwrite, figure=figure,
                verbose=progress_enabled())
     print(table(ds))
-    print(f"Saved to {args.out}, figure {figure} ({time.perf_counter() - started:.0f} s)")
+    print(saved_message(args, figure, started))
     return 0
 
 
@@ -326,7 +331,7 @@ def _run_learn_bench(args) -> int:
                      seed=args.seed, out=args.out, overwrite=args.overwrite, figure=figure,
                      verbose=progress_enabled())
     print(table(ds))
-    print(f"Saved to {args.out}, figure {figure} ({time.perf_counter() - started:.0f} s)")
+    print(saved_message(args, figure, started))
     return 0
 
 
@@ -380,7 +385,7 @@ def _run_deep(args) -> int:
     err_c = abs(ds.c_sim.mean("seed") - ds.c_theory).max().item()
     print(f"max |q_sim/q_map - 1| = {err_q:.3g}, max |c_sim - c_map| = {err_c:.3g} "
           f"(seed means, width {args.width})")
-    print(f"Saved to {args.out}, figure {figure} ({time.perf_counter() - started:.0f} s)")
+    print(saved_message(args, figure, started))
     return 0
 
 

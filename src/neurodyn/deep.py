@@ -214,16 +214,21 @@ def _q_star_vectorised(sw, sb, nl):
     return jax.vmap(lambda a, b: _q_star_core(a, b, nl))(sw, sb)
 
 
+def _require_converged(ok, sw, sb, problem: str, hint: str = "") -> None:
+    """ConvergenceError naming the first (σ_w, σ_b) grid point where ``ok`` is False."""
+    if not ok.all():
+        bad = int(np.flatnonzero(~ok)[0])
+        raise ConvergenceError(
+            f"{problem} at sigma_w={sw.ravel()[bad]:g}, sigma_b={sb.ravel()[bad]:g} "
+            f"({int((~ok).sum())} of {ok.size} points failed){hint}")
+
+
 def _q_star_checked(sigma_w, sigma_b, phi):
     nl = _nonlinearity(phi)
     sw, sb = _check_sigmas(sigma_w, sigma_b)
     q, ok = (np.asarray(x) for x in _padded(_q_star_vectorised, sw, sb, nl))
-    if not ok.all():
-        bad = int(np.flatnonzero(~ok)[0])
-        raise ConvergenceError(
-            f"no stable finite fixed point q* of the length map for phi={phi!r} at "
-            f"sigma_w={sw.ravel()[bad]:g}, sigma_b={sb.ravel()[bad]:g} ({int((~ok).sum())} of "
-            f"{ok.size} points failed); for relu q* exists only for sigma_w^2 < 2")
+    _require_converged(ok, sw, sb, f"no stable finite fixed point q* of the length map for "
+                       f"phi={phi!r}", "; for relu q* exists only for sigma_w^2 < 2")
     return nl, sw, sb, q
 
 
@@ -300,12 +305,8 @@ def c_star(sigma_w, sigma_b, phi: str = "tanh"):
     from c = 0. Shapes as :func:`q_star`. Raises ``ConvergenceError`` if q* or c* fails.
     """
     sw, sb, (q, _, _, c, _, q_ok, c_ok) = _theory(sigma_w, sigma_b, phi)
-    ok = q_ok & c_ok
-    if not ok.all():
-        bad = int(np.flatnonzero(~ok)[0])
-        raise ConvergenceError(
-            f"fixed point c* (or q*) did not converge for phi={phi!r} at "
-            f"sigma_w={sw.ravel()[bad]:g}, sigma_b={sb.ravel()[bad]:g}")
+    _require_converged(q_ok & c_ok, sw, sb, f"fixed point c* (or q*) did not converge for "
+                       f"phi={phi!r}")
     return _as_output(c, sw.shape)
 
 
@@ -316,12 +317,7 @@ def depth_scales(sigma_w, sigma_b, phi: str = "tanh") -> dict:
     :func:`q_star`; ξ = inf where the slope is 1 (critical line), ξ_q = 0 where V′ = 0.
     """
     sw, sb, (q, _, slope, c, chi_c, q_ok, c_ok) = _theory(sigma_w, sigma_b, phi)
-    ok = q_ok & c_ok
-    if not ok.all():
-        bad = int(np.flatnonzero(~ok)[0])
-        raise ConvergenceError(
-            f"fixed points did not converge for phi={phi!r} at sigma_w={sw.ravel()[bad]:g}, "
-            f"sigma_b={sb.ravel()[bad]:g}")
+    _require_converged(q_ok & c_ok, sw, sb, f"fixed points did not converge for phi={phi!r}")
     with np.errstate(divide="ignore"):
         xi_q = -1.0 / np.log(slope)
         xi_c = -1.0 / np.log(chi_c)

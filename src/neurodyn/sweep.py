@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from . import storage, validation
+from . import dmft, storage, validation
 from .errors import NeurodynError, RunError
 from .provenance import now, provenance
 from .sweep_config import SweepConfig, load_config
@@ -83,12 +83,10 @@ def point_settings(config: SweepConfig, point: dict[str, Any]) -> dict[str, dict
     simulate.setdefault("seed", 0)
     network.setdefault("seed", simulate["seed"])
     lyapunov = {"seed": simulate["seed"], **config.table("lyapunov")}
-    dmft = {"g": network.get("g", 2.0), "phi": network.get("phi", "tanh"),
-            "J_mean": network.get("J_mean", 0.0), "theta_mean": network.get("theta_mean", 0.0),
-            "theta_std": network.get("theta_std", 0.0), "noise": simulate.get("noise", 0.0),
-            "critical_gain": False, **config.table("dmft")}
+    theory = {**dmft.model_parameters(network, simulate.get("noise", 0.0)),
+              "critical_gain": False, **config.table("dmft")}
     return {"network": network, "simulate": simulate, "lyapunov": lyapunov,
-            "autocorrelation": config.table("autocorrelation"), "dmft": dmft}
+            "autocorrelation": config.table("autocorrelation"), "dmft": theory}
 
 
 def compute_point(config: SweepConfig, point: dict[str, Any]) -> dict[str, np.ndarray]:
@@ -114,8 +112,6 @@ def compute_point(config: SweepConfig, point: dict[str, Any]) -> dict[str, np.nd
     if "lyapunov" in quantities:
         out["lyapunov"] = nd.lyapunov(net, **settings["lyapunov"]).values
     if "dmft" in quantities:
-        from . import dmft
-
         theory = dmft.stationary(**settings["dmft"])
         out["dmft_delta"] = theory["delta"].values
         out.update({f"dmft_{name}": np.asarray(theory[name].values) for name in _DMFT_SCALARS})
@@ -166,8 +162,6 @@ def layout(config: SweepConfig) -> tuple[dict[str, _Variable], dict[str, tuple]]
                                           {"long_name": "Lyapunov exponents", "units": "1/tau"})
         coords["exponent"] = (np.arange(lyapunov["k"]), {"long_name": "0 = largest"})
     if "dmft" in config.quantities:
-        from . import dmft
-
         settings = {**_defaults(dmft.stationary), **config.table("dmft")}
         # stationary() puts Delta on tau = k dtau, k = 0 .. round(tau_max/dtau); checked on write
         n_tau = int(round(settings["tau_max"] / settings["dtau"])) + 1

@@ -226,12 +226,6 @@ def parse_config(document: dict[str, Any], where: str = "sweep config",
     if len(set(quantities)) != len(quantities):
         raise ParameterError(f"{where}: [compute] quantities={quantities!r} has duplicates")
     quantities = tuple(q for q in QUANTITIES if q in quantities)  # canonical order
-    if "dmft" in quantities:
-        try:
-            from . import dmft  # noqa: F401
-        except ImportError:
-            raise ParameterError(f"{where}: [compute] asks for 'dmft' but neurodyn.dmft is not "
-                                 "available in this installation") from None
 
     grid_table = _table(document, "grid", where)
     if not grid_table:

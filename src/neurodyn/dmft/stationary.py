@@ -39,7 +39,9 @@ scale (the chaotic amplitude is either zero or unbounded).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from functools import partial
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -298,6 +300,21 @@ def ground_state_energy(potential: np.ndarray, dtau: float) -> float:
     off[0] = off[-1] = -math.sqrt(2.0) / dtau**2
     return float(scipy.linalg.eigh_tridiagonal(diag, off, select="i", select_range=(0, 0),
                                                eigvals_only=True)[0])
+
+
+MODEL_PARAMETERS = ("g", "phi", "J_mean", "theta_mean", "theta_std")
+"""The network parameters the stationary theory depends on (N and the seed drop out)."""
+
+
+def model_parameters(network: Mapping[str, Any], noise: float = 0.0) -> dict[str, Any]:
+    """Arguments of :func:`stationary` for a network description.
+
+    ``network`` is :meth:`Network.describe` or a run's ``attrs["network"]``; ``noise`` is the
+    run's σ. Parameters absent from ``network`` keep the defaults of :func:`stationary`.
+    """
+    parameters = {name: network[name] for name in MODEL_PARAMETERS if name in network}
+    parameters["noise"] = noise
+    return parameters
 
 
 def _validate(g, phi, J_mean, theta_mean, theta_std, noise, tau_max, dtau):

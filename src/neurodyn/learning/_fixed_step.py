@@ -10,22 +10,46 @@ BPTT-scan differentiates.
 
 from __future__ import annotations
 
+import diffrax
 import jax
 import jax.numpy as jnp
 
 from .. import validation
+from ..solvers import ClassicalRK4
+from ._groups import check_trainable, compile_key
+from .tasks import uniform_steps
+
+
+def _coefficients(tableau: diffrax.ButcherTableau):
+    """(a_lower rows, b, c) as Python floats from a diffrax Butcher tableau (c₁ = 0 prepended)."""
+    return (tuple(tuple(float(a) for a in row) for row in tableau.a_lower),
+            tuple(float(b) for b in tableau.b_sol),
+            (0.0, *(float(c) for c in tableau.c)))
+
 
 TABLEAUX = {
-    "euler": ((), (1.0,), (0.0,)),
-    "heun": (((1.0,),), (0.5, 0.5), (0.0, 1.0)),
-    "rk4": (((0.5,), (0.0, 0.5), (0.0, 0.0, 1.0)), (1 / 6, 1 / 3, 1 / 3, 1 / 6),
-            (0.0, 0.5, 0.5, 1.0)),
+    "euler": ((), (1.0,), (0.0,)),  # diffrax.Euler has no Butcher tableau
+    "heun": _coefficients(diffrax.Heun.tableau),
+    "rk4": _coefficients(ClassicalRK4.tableau),
 }
-"""name → (a_lower rows, b, c) Butcher tableau."""
+"""name → (a_lower rows, b, c): the tableaux simulate uses for the same solver names."""
 
 
 def check_stepper(name: str) -> str:
     return validation.choice("stepper", name, TABLEAUX)
+
+
+def prepare(params, task, trainable, dt: float, stepper: str):
+    """Checks and step grid shared by the fixed-step paths.
+
+    **Returns:** (params without construction record, trainable groups, steps per sample
+    interval, step used, stepper name).
+    """
+    trainable = check_trainable(trainable)
+    task.check_params(params)
+    stepper = check_stepper(stepper)
+    steps, dt = uniform_steps(task, dt)
+    return compile_key(params), trainable, steps, dt, stepper
 
 
 def rk_step(f, t, y, dt, stepper: str):

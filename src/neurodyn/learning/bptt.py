@@ -22,7 +22,7 @@ from .. import validation
 from . import _fixed_step
 from ._groups import check_trainable, compile_key, select
 from .params import vector_field
-from .tasks import TrajectoryTask, uniform_steps
+from .tasks import TrajectoryTask
 
 SOLVERS = {"tsit5": diffrax.Tsit5, "dopri5": diffrax.Dopri5, "dopri8": diffrax.Dopri8}
 
@@ -108,11 +108,9 @@ def bptt_scan_value_and_grad(params, task: TrajectoryTask,
     sample time, tableau ``stepper`` ∈ {euler, heun, rk4}); it differs from the continuous
     gradient by the discretisation error (O(dt⁴) for rk4).
     """
-    trainable = check_trainable(trainable)
-    task.check_params(params)
-    stepper = _fixed_step.check_stepper(stepper)
-    steps, dt = uniform_steps(task, dt)
-    return _bptt_scan(compile_key(params), task, trainable, steps, dt, stepper)
+    params, trainable, steps, dt, stepper = _fixed_step.prepare(params, task, trainable, dt,
+                                                                stepper)
+    return _bptt_scan(params, task, trainable, steps, dt, stepper)
 
 
 @jax.jit(static_argnames=("trainable", "steps", "stepper"))

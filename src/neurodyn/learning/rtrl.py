@@ -38,7 +38,7 @@ from . import _fixed_step
 from ._groups import DYNAMIC, check_trainable, compile_key
 from .bptt import SOLVERS, check_solver
 from .params import vector_field
-from .tasks import TrajectoryTask, uniform_steps
+from .tasks import TrajectoryTask
 
 
 def _source(name: str, h, params, x):
@@ -148,11 +148,9 @@ def rtrl_discrete_value_and_grad(params, task: TrajectoryTask,
     """(L, {group: dL/dw}) by discrete-time RTRL: the augmented system stepped in a ``lax.scan``
     with the fixed-step tableau of BPTT-scan (same ``dt``, ``stepper``), hence the exact gradient
     of BPTT-scan's discretised loss, computed forward and online."""
-    trainable = check_trainable(trainable)
-    task.check_params(params)
-    stepper = _fixed_step.check_stepper(stepper)
-    steps, dt = uniform_steps(task, dt)
-    return _rtrl_discrete(compile_key(params), task, trainable, steps, dt, stepper)
+    params, trainable, steps, dt, stepper = _fixed_step.prepare(params, task, trainable, dt,
+                                                                stepper)
+    return _rtrl_discrete(params, task, trainable, steps, dt, stepper)
 
 
 @jax.jit(static_argnames=("trainable", "steps", "stepper"))
@@ -174,11 +172,9 @@ def rflo_value_and_grad(params, task: TrajectoryTask, trainable=("J", "theta", "
     Σ_k q_k α_k (∂ℓ/∂h_i)(t_k) e_(i,l)(t_k). The W_out gradient is exact (no dynamics).
     The loss is exact for the fixed-step discretisation. Memory O(m), time O(n²) per step.
     """
-    trainable = check_trainable(trainable)
-    task.check_params(params)
-    stepper = _fixed_step.check_stepper(stepper)
-    steps, dt = uniform_steps(task, dt)
-    return _rflo(compile_key(params), task, trainable, steps, dt, stepper)
+    params, trainable, steps, dt, stepper = _fixed_step.prepare(params, task, trainable, dt,
+                                                                stepper)
+    return _rflo(params, task, trainable, steps, dt, stepper)
 
 
 @jax.jit(static_argnames=("trainable", "steps", "stepper"))
