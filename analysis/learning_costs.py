@@ -7,12 +7,14 @@
 # ---
 
 # %% [markdown]
-# # Learning-rule costs: BPTT, RTRL, continuous adjoint, RFLO
+# # Learning-rule costs: BPTT, RTRL, continuous adjoint, RFLO and fixed-point backprop
 #
 # Reads a `neurodyn learn-bench` run (path in the environment variable `NEURODYN_RUN`,
 # default `runs/learn_bench.zarr`) and compares the measured scaling with theory:
 # BPTT time ∝ n² per step and memory ∝ T; RTRL time ∝ n⁴ per step (m = n² parameters) and
-# memory ∝ n³; the continuous adjoint's memory is flat in T.
+# memory ∝ n³; the continuous adjoint's memory is flat in T; the fixed-point methods (implicit
+# linear solve, Almeida–Pineda, equilibrium propagation; stored at T = 0, no horizon) cost n² per
+# relaxation step and hold the n × n Jacobian.
 
 # %%
 import os
@@ -51,16 +53,23 @@ print(errors.to_pandas())
 
 # %% [markdown]
 # ## Time per step and memory per method
+# Trajectory methods: time per integration step and memory vs T. Fixed-point methods (T = 0):
+# time per gradient and memory vs n.
 
 # %%
 grid = ds.attrs["grid"]
 for method in ds.method.values:
     spec = grid[str(method)]
     t = ds.time_s.sel({"method": method, "T": min(spec["T"])}).sel(n=spec["n"])
-    steps = min(spec["T"]) / ds.attrs["dt"]
-    print(method, "time per step (s):", np.round(t.values / steps, 8))
-    m = ds.peak_bytes.sel({"method": method, "n": spec["n_T"]}).sel(T=spec["T"])
-    print(method, f"memory vs T at n={spec['n_T']} (bytes):", m.values)
+    if min(spec["T"]) > 0:
+        steps = min(spec["T"]) / ds.attrs["dt"]
+        print(method, "time per step (s):", np.round(t.values / steps, 8))
+        m = ds.peak_bytes.sel({"method": method, "n": spec["n_T"]}).sel(T=spec["T"])
+        print(method, f"memory vs T at n={spec['n_T']} (bytes):", m.values)
+    else:
+        print(method, "time per gradient (s):", np.round(t.values, 6))
+        m = ds.peak_bytes.sel({"method": method, "T": 0.0}).sel(n=spec["n"])
+        print(method, f"memory vs n={spec['n']} (bytes):", m.values)
 
 # %%
 assert set(exponents) <= set(THEORY)

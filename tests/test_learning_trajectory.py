@@ -172,32 +172,47 @@ def test_backsolve_adjoint_error_grows_with_T_and_g():
 
 def test_exact_gradient_norms_grow_like_exp_lambda_max_T_in_chaos():
     """For g = 3 > 1 the exact gradient of a terminal loss grows like e^{λ_max T}: the mean
-    log-norm over initial conditions rises with slope λ_max (from the network's own QR
-    Lyapunov exponent). Finite-time exponent fluctuations and the initial transient bias the
-    slope; measured 0.23 vs mean λ_max 0.165 over 4 initial conditions — tolerance 45%."""
-    n = 200
+    log-norm of dL/dθ over 48 initial states on the attractor rises with slope → λ_max, the
+    network's own QR Lyapunov exponent (:func:`neurodyn.lyapunov`, no shared code).
+
+    The finite-T slope approaches λ_max from above: a generic adjoint vector first grows along
+    the locally most expanding directions and aligns with the leading Lyapunov vector only
+    slowly (the top of the spectrum is dense at n = 200). Measured: λ_max = 0.147, 0.154 (two
+    500 τ runs, mean 0.151); slope 0.216 over T = 10–40 and 0.170 over T = 40–100 (standard
+    errors 0.006, 0.007 from the spread over initial states; rk4 dt ≤ 0.05); n = 100 shows the
+    same (0.165 → 0.139 vs 0.12). Asserted: the late slope within 25 % of λ_max (its +13 % is
+    the finite-T bias) and below the early one by more than 3 standard errors."""
+    n, count = 200, 48
     params = L.Params.random(n, n_out=n, g=3.0, seed=1).replace(W_out=jnp.eye(n))
-    # Finite-time λ of this n = 200 network depends on the trajectory: 0.13, 0.20, 0.18, 0.16
-    # for initial-condition seeds 0–3 (measured), so average them as the slope averages h0s.
-    lam = float(np.mean([nd.lyapunov(params.net, t1=300.0, transient=50.0, seed=s)[0]
-                         for s in range(4)]))
+    lam = float(np.mean([nd.lyapunov(params.net, t1=500.0, transient=50.0, seed=s)[0]
+                         for s in range(2)]))
     assert lam > 0.05
-    h0s = 2.0 * jax.random.normal(jax.random.PRNGKey(7), (12, n), jnp.float64)
-    Ts = np.array([5.0, 10.0, 15.0, 20.0])
-    means = []
-    for T in Ts:
+    on_attractor = nd.simulate(params.net, t1=1.0, dt_save=1.0, transient=100.0, trials=count,
+                               seed=11)
+    h0s = jnp.asarray(on_attractor.h.isel(time=0).transpose("trial", "neuron").values)
+
+    def log_norms(T):
         template = make_task(n, T, samples=41, terminal=True, n_out=n)
 
-        def log_norm(h0, template=template, T=T):
+        def log_norm(h0):
             task = L.TrajectoryTask(template.times, template.inputs, 0 * template.targets,
                                     template.weights, h0, template.quadrature)
-            steps, dt = 10, T / 40 / 10  # rk4, dt ≤ 0.05
-            _, grads = bptt._bptt_scan(params, task, ("theta",), steps, dt, "rk4")
+            _, grads = bptt._bptt_scan(params, task, ("theta",), steps, T / 40 / steps, "rk4")
             return jnp.log(jnp.linalg.norm(grads["theta"]))
 
-        means.append(float(jnp.mean(jax.jit(jax.vmap(log_norm))(h0s))))
-    slope = np.polyfit(Ts, means, 1)[0]
-    assert abs(slope - lam) < 0.45 * lam, (slope, lam)
+        steps = int(np.ceil(T / 40 / 0.05))  # rk4 steps per sample interval: dt ≤ 0.05
+        return np.asarray(jax.jit(jax.vmap(log_norm))(h0s))
+
+    def slope(Ts):
+        per_state = np.stack([log_norms(T) for T in Ts])  # (T, initial state)
+        slopes = np.polyfit(Ts, per_state, 1)[0]
+        return float(np.polyfit(Ts, per_state.mean(axis=1), 1)[0]), float(
+            slopes.std(ddof=1) / np.sqrt(count))
+
+    early, early_se = slope(np.array([10.0, 20.0, 30.0, 40.0]))
+    late, late_se = slope(np.array([40.0, 60.0, 80.0, 100.0]))
+    assert abs(late - lam) < 0.25 * lam, (late, lam)
+    assert early - late > 3 * np.hypot(early_se, late_se), (early, late, early_se, late_se)
 
 
 def test_every_exact_method_sees_the_same_exploding_gradient():

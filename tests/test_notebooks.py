@@ -106,21 +106,25 @@ def _power_law_learn_bench_run(path: Path) -> None:
 
     from neurodyn import learn_bench
 
-    ns, Ts = [8, 16, 32], [5.0, 10.0]
+    ns, Ts = [8, 16, 32], [0.0, 5.0, 10.0]
     methods = list(learn_bench.THEORY)
-    time_s = np.zeros((len(methods), 3, 2))
-    peak = np.zeros((len(methods), 3, 2))
-    memory_in_n = {"rtrl_discrete": 3.0}
+    time_s = np.full((len(methods), 3, 3), np.nan)
+    peak = np.full((len(methods), 3, 3), np.nan)
+    grid = {}
     for m, method in enumerate(methods):
         theory = learn_bench.THEORY[method]
+        static = method in learn_bench.FIXED_POINT_METHODS  # fixed-point cells sit at T = 0
+        grid[method] = {"n": ns, "T": [0.0] if static else [5.0, 10.0], "n_T": 8}
         for i, n in enumerate(ns):
             for j, T in enumerate(Ts):
-                time_s[m, i, j] = 1e-9 * n ** theory["time_vs_n"] * T
-                peak[m, i, j] = 8.0 * n ** memory_in_n.get(method, 1.0) * T ** theory["memory_vs_T"]
-    grid = {method: {"n": ns, "T": Ts, "n_T": 8} for method in methods}
+                if (T == 0.0) != static:
+                    continue
+                time_s[m, i, j] = 1e-9 * n ** theory["time_vs_n"] * max(T, 1.0)
+                peak[m, i, j] = (8.0 * n ** theory.get("memory_vs_n", 1.0)
+                                 * max(T, 1.0) ** theory.get("memory_vs_T", 0.0))
     ds = xr.Dataset(
         {"time_s": (("method", "n", "T"), time_s), "peak_bytes": (("method", "n", "T"), peak),
-         "grad_rel_err": (("method", "n", "T"), np.full(time_s.shape, 1e-7))},
+         "grad_rel_err": (("method", "n", "T"), np.where(np.isnan(time_s), np.nan, 1e-7))},
         coords={"method": methods, "n": ns, "T": Ts},
         attrs={"kind": "learn_bench", "grid": grid, "dt": 0.1},
     )
@@ -134,4 +138,6 @@ def test_learning_costs(monkeypatch, tmp_path):
                        tmp_path)
     assert "rtrl_discrete    time_vs_n: measured  4.00, theory 4.0" in text
     assert "bptt_scan  memory_vs_T: measured  1.00, theory 1.0" in text
+    assert "eqprop  memory_vs_n: measured  2.00, theory 2.0" in text
+    assert "implicit time per gradient (s)" in text
     assert "deviates" not in text

@@ -7,25 +7,43 @@ allocates, excluding its inputs — the parameters and the task's sampled x, y, 
 method reads alike), and the gradient's relative error against a float64 reference (BPTT-scan
 with the step divided by 4, i.e. rk4 error /256: a different discretisation of the same loss).
 
-Task: random SCS network (g = 0.9, contracting), sine input, cosine target, samples every 0.1;
-all four groups trained. Methods and the costs theory predicts (m = n² + 2n + … parameters;
-per integration step; Marschall et al. JMLR 2020, Table 1; Kidger 2021 §5):
+Trajectory task: random SCS network (g = 0.9, contracting), sine input, cosine target, samples
+every 0.1; all four groups trained. Methods and the costs theory predicts (m = n² + 2n + …
+parameters; per integration step; Marschall et al. JMLR 2020, Table 1; Kidger 2021 §5):
 
-==============  ===============  ===================  ====================
-method          time vs n        memory vs n          memory vs T
-==============  ===============  ===================  ====================
-bptt_scan       n² (exp. 2)      n T + n² (—)         T (exp. 1)
-rtrl_discrete   n² m = n⁴ (4)    n m = n³ (3)         flat (0)
-adjoint         n² (2)           n² (—)               flat (0)
-rflo            n² (2)           n² (—)               flat (0)
-==============  ===============  ===================  ====================
+==================  ===============  ===================  ====================
+method              time vs n        memory vs n          memory vs T
+==================  ===============  ===================  ====================
+bptt_scan           n² (exp. 2)      n T + n² (—)         T (exp. 1)
+rtrl_discrete       n² m = n⁴ (4)    n m = n³ (3)         flat (0)
+adjoint             n² (2)           n² (—)               flat (0)
+rflo                n² (2)           n² (—)               flat (0)
+implicit            n² (2) … n³      n² (2)               — (no horizon)
+implicit_gmres      n² (2)           n² (2)               —
+recurrent_backprop  n² (2)           n² (2)               —
+eqprop              n² (2)           n² (2)               —
+==================  ===============  ===================  ====================
+
+Fixed-point task (the last four; a static input x = 1 and target y = 0.3, symmetric J with
+g = 0.45 so that every method, equilibrium propagation included, applies to the same network;
+all four groups trained): these cells sit at ``T = 0`` (no horizon). Every method first relaxes
+to h* (Tsit5, n² per step, a step count that does not grow with n: relaxation time 76–98 τ
+measured for n = 64–1024) and refines it with 2 Newton steps (dense LU, n³); then the linear
+solve (LU, n³, or GMRES, n² per iteration), the Almeida–Pineda adjoint relaxation (n² per step)
+or the two nudged relaxations of equilibrium propagation (n² per step). Up to n = 1024 the
+relaxations dominate (n = 1024: the forward solve, relaxation + Newton, took 0.134 s of the dense
+implicit gradient's 0.159 s; measured times grew 90× from n = 128 to 1024, exponent 2.2), so the
+theory exponent in this range is 2; the dense LU's n³ takes over only at larger n. Memory is the dense
+n × n Jacobian of the Newton step (and of the dense solve). Reference: the dense implicit
+gradient (for equilibrium propagation, whose J-gradient is the gradient within symmetric
+matrices, its symmetric part).
 
 The fitted exponents are least-squares slopes of log cost vs log n (at the smallest T) or vs
 log T (at one n) over the grid points; small n are dominated by per-step overhead, which pulls
 the time exponents below theory, so the n grids start where the O(n²)/O(n⁴) work dominates.
-The ``quick`` grid (≈1 min) is a smoke test of the pipeline: its n ranges are in the overhead
-regime and its time exponents are not comparable with theory (measured 1.1 and 1.2 for BPTT-scan
-and RTRL); only the default grid is.
+The default grid took 3.0 min on an idle 2-core machine. The ``quick`` grid (35 s) is a smoke
+test of the pipeline: its n ranges are in the overhead regime and its time exponents are not
+comparable with theory (measured 1.3 and 2.3 for BPTT-scan and RTRL); only the default grid is.
 """
 
 from __future__ import annotations
@@ -41,9 +59,9 @@ import xarray as xr
 
 from . import validation
 from .errors import ParameterError
-from .learning import adjoint, bptt, rtrl
+from .learning import adjoint, bptt, fixed_point, rtrl
 from .learning._groups import compile_key
-from .learning.params import TRAINABLE, Params
+from .learning.params import TRAINABLE, Params, vector_field
 from .learning.tasks import TrajectoryTask
 from .provenance import provenance
 from .storage import save_run
@@ -51,19 +69,33 @@ from .storage import save_run
 DT = 0.1
 """Fixed rk4 step of the scan methods, and the sample spacing (τ units)."""
 ADJOINT_TOL = 1e-8
+FIXED_POINT_G = 0.45
+"""Gain of the fixed-point task's symmetric network (spectral radius of J ≈ 2g < 1: one stable
+equilibrium, so every fixed-point method, equilibrium propagation included, applies)."""
+EQPROP_BETA = 1e-3
+FIXED_POINT_METHODS = ("implicit", "implicit_gmres", "recurrent_backprop", "eqprop")
 
 GRIDS = {
     # method: {"n": sizes at T_min, "T": horizons at n_T, "n_T": n for the T sweep}
     "default": {
         "bptt_scan": {"n": (128, 256, 512, 1024), "T": (10, 20, 40, 80), "n_T": 64},
-        "rtrl_discrete": {"n": (16, 24, 32, 48, 64), "T": (10, 20, 40), "n_T": 16},
+        # RTRL's n⁴ sensitivity update is a (n, n) @ (n, n²) GEMM per stage: below n ≈ 64 it
+        # runs at < 50 % of the GEMM rate reached at n ≥ 96 (measured 15 GFLOP/s at n = 16,
+        # 55 at 64, 95–107 at 96–160), which flattened the fit over n = 16–64 to 2.5.
+        "rtrl_discrete": {"n": (64, 96, 128, 160), "T": (10, 20, 40), "n_T": 16},
         "adjoint": {"n": (128, 256, 512, 1024), "T": (5, 10, 20), "n_T": 64},
         "rflo": {"n": (128, 256, 512, 1024), "T": (10, 20, 40, 80), "n_T": 64},
+        "implicit": {"n": (128, 256, 512, 1024), "T": (0,), "n_T": 128},
+        "implicit_gmres": {"n": (128, 256, 512, 1024), "T": (0,), "n_T": 128},
+        "recurrent_backprop": {"n": (128, 256, 512, 1024), "T": (0,), "n_T": 128},
+        "eqprop": {"n": (128, 256, 512, 1024), "T": (0,), "n_T": 128},
     },
     "quick": {
         "bptt_scan": {"n": (64, 128, 256), "T": (5, 10), "n_T": 64},
         "rtrl_discrete": {"n": (12, 24), "T": (5,), "n_T": 12},
         "adjoint": {"n": (64,), "T": (5, 10), "n_T": 64},
+        "implicit": {"n": (32, 64), "T": (0,), "n_T": 32},
+        "eqprop": {"n": (32, 64), "T": (0,), "n_T": 32},
     },
 }
 
@@ -72,6 +104,7 @@ THEORY = {
     "rtrl_discrete": {"time_vs_n": 4.0, "memory_vs_n": 3.0, "memory_vs_T": 0.0},
     "adjoint": {"time_vs_n": 2.0, "memory_vs_T": 0.0},
     "rflo": {"time_vs_n": 2.0, "memory_vs_T": 0.0},
+    **{method: {"time_vs_n": 2.0, "memory_vs_n": 2.0} for method in FIXED_POINT_METHODS},
 }
 """Exponents theory predicts for the fitted slopes (see the module docstring)."""
 
@@ -85,8 +118,24 @@ def _problem(n: int, T: float, seed: int):
     return params, task
 
 
+def _fixed_point_problem(n: int, seed: int):
+    params = compile_key(Params.random(n, n_in=1, n_out=1, g=FIXED_POINT_G, symmetry=1.0,
+                                       seed=seed))
+    h0 = np.asarray(jax.random.normal(jax.random.PRNGKey(seed + 1), (n,), jnp.float64))
+    return params, fixed_point.FixedPointTask.create([1.0], [0.3], h0=h0)
+
+
 def _gradient_function(method: str):
-    """A jit-able (params, task) -> (loss, grads) for ``method`` with the bench's settings."""
+    """A jit-able (params, task) -> (loss, grads, …) for ``method`` with the bench's settings.
+    Fixed-point methods also return their convergence diagnostics (checked by :func:`measure`)."""
+    if method == "implicit":
+        return lambda p, t: fixed_point._implicit(p, t, TRAINABLE, "dense", 1e-12)
+    if method == "implicit_gmres":
+        return lambda p, t: fixed_point._implicit(p, t, TRAINABLE, "iterative", 1e-12)
+    if method == "recurrent_backprop":
+        return lambda p, t: fixed_point._recurrent_backprop(p, t, TRAINABLE, 1e-12)
+    if method == "eqprop":
+        return lambda p, t: fixed_point._eqprop(p, t, TRAINABLE, EQPROP_BETA, True)
     if method == "bptt_scan":
         return lambda p, t: bptt._bptt_scan(p, t, TRAINABLE, 1, DT, "rk4")
     if method == "rtrl_discrete":
@@ -103,6 +152,26 @@ def _reference(params, task):
     return bptt._bptt_scan(params, task, TRAINABLE, 4, DT / 4, "rk4")[1]
 
 
+def _fixed_point_reference(method: str, params, task):
+    """dL/dw = ∂ℓ/∂w + v ∂F/∂w with (∂F/∂h)ᵀ v = −∇ℓ(h*) solved by ``jnp.linalg.solve`` on the
+    Jacobian formed by ``jax.jacfwd`` at the checked equilibrium — the implicit function theorem
+    without optimistix's ImplicitAdjoint (which the ``implicit`` method uses); for eqprop the J
+    part is projected on symmetric matrices."""
+    h = fixed_point.fixed_point(params, task)
+    jacobian = jax.jacfwd(lambda state: vector_field(state, params, task.x))(h)
+    v = jnp.linalg.solve(jacobian.T, -jax.grad(task.loss_at)(h, params))
+    grads = fixed_point._direct_and_field_grads(params, task, h, v, TRAINABLE)
+    if method == "eqprop":
+        grads = dict(grads, J=0.5 * (grads["J"] + grads["J"].T))
+    return grads
+
+
+def _check_fixed_point(method: str, diagnostics, task) -> None:
+    """Raise ConvergenceError unless every equilibrium of the measured call converged."""
+    for where, d in enumerate(diagnostics if isinstance(diagnostics, tuple) else (diagnostics,)):
+        fixed_point._check(d, task, f"learn-bench {method} (equilibrium {where})")
+
+
 def _relative_error(grads, reference) -> float:
     difference = math.sqrt(sum(float(jnp.sum((grads[k] - reference[k]) ** 2)) for k in reference))
     norm = math.sqrt(sum(float(jnp.sum(reference[k] ** 2)) for k in reference))
@@ -113,19 +182,27 @@ def measure(method: str, n: int, T: float, repeats: int = 3, seed: int = 0,
             evaluate: bool = True) -> dict:
     """Time (s, median warm), peak working bytes and gradient error of one grid cell
     (``evaluate=False``: compile and report peak_bytes only)."""
-    params, task = _problem(n, T, seed)
+    static = method in FIXED_POINT_METHODS
+    params, task = _fixed_point_problem(n, seed) if static else _problem(n, T, seed)
     compiled = jax.jit(_gradient_function(method)).lower(params, task).compile()
     analysis = compiled.memory_analysis()
     peak = int(analysis.temp_size_in_bytes + analysis.output_size_in_bytes)
     if not evaluate:
         return {"peak_bytes": peak}
     result = jax.block_until_ready(compiled(params, task))
+    # a second warm-up call: the first calls after compiling ran up to 2x slower (measured)
+    jax.block_until_ready(compiled(params, task))
     times = []
     for _ in range(repeats):
         started = time.perf_counter()
         jax.block_until_ready(compiled(params, task))
         times.append(time.perf_counter() - started)
-    error = _relative_error(result[1], jax.jit(_reference)(params, task))
+    if static:
+        _check_fixed_point(method, result[2], task)
+        reference = _fixed_point_reference(method, params, task)
+    else:
+        reference = jax.jit(_reference)(params, task)
+    error = _relative_error(result[1], reference)
     return {"time_s": float(np.median(times)), "peak_bytes": peak, "grad_rel_err": error}
 
 
@@ -191,7 +268,7 @@ def learn_bench(grid: str = "default", repeats: int = 3, seed: int = 0, out=None
             for name, value in result.items():
                 data[name][i, ns.index(n), Ts.index(T)] = value
             if verbose:
-                print(f"{method:>14} n={n:5d} T={T:5.0f}: {result['time_s']:.3e} s, "
+                print(f"{method:>18} n={n:5d} T={T:5.0f}: {result['time_s']:.3e} s, "
                       f"{result['peak_bytes']:.3e} B, err {result['grad_rel_err']:.1e}", flush=True)
     ds = xr.Dataset(
         {"time_s": (("method", "n", "T"), data["time_s"],
@@ -200,16 +277,21 @@ def learn_bench(grid: str = "default", repeats: int = 3, seed: int = 0, out=None
                         {"long_name": "XLA temp + output bytes of the compiled gradient",
                          "units": "bytes"}),
          "grad_rel_err": (("method", "n", "T"), data["grad_rel_err"],
-                          {"long_name": "‖g − g_ref‖/‖g_ref‖, reference BPTT-scan rk4 dt/4",
+                          {"long_name": "‖g − g_ref‖/‖g_ref‖; reference: BPTT-scan rk4 dt/4 "
+                                         "(trajectory), dense implicit (fixed point)",
                            "units": "1"})},
         coords={"method": ("method", methods, {"long_name": "learning rule"}),
                 "n": ("n", np.asarray(ns), {"long_name": "neurons", "units": "1"}),
-                "T": ("T", np.asarray(Ts), {"long_name": "task horizon", "units": "tau"})},
+                "T": ("T", np.asarray(Ts), {"long_name": "task horizon (0: fixed-point task)",
+                                            "units": "tau"}),
+                "task": ("method", ["fixed_point" if m in FIXED_POINT_METHODS else "trajectory"
+                                    for m in methods], {"long_name": "task kind"})},
         attrs={"kind": "learn_bench", "grid_name": grid,
                "grid": {m: {"n": list(s["n"]), "T": [float(t) for t in s["T"]],
                             "n_T": int(s["n_T"])} for m, s in spec.items()},
                "repeats": repeats, "seed": seed, "g": 0.9, "dt": DT, "stepper": "rk4",
                "adjoint_tol": ADJOINT_TOL, "dtype": "float64",
+               "fixed_point_g": FIXED_POINT_G, "eqprop_beta": EQPROP_BETA,
                "trainable": list(TRAINABLE), "devices": [str(d) for d in jax.devices()],
                "wall_time_s": time.perf_counter() - started, "provenance": provenance()})
     ds.attrs["exponents"] = fit_exponents(ds)
@@ -221,18 +303,29 @@ def learn_bench(grid: str = "default", repeats: int = 3, seed: int = 0, out=None
 
 
 def draw(ds: xr.Dataset, path) -> Path:
-    """Log–log figure: time vs n, memory vs n, memory vs T, with theory slopes (dashed)."""
+    """Log–log figure with theory slopes (dashed): time vs n for trajectory and for fixed-point
+    methods, memory vs n, memory vs T. The legend gives each fitted slope and theory's."""
     from matplotlib.figure import Figure
+    from matplotlib.ticker import NullFormatter
 
     grid = ds.attrs["grid"]
-    fig = Figure(figsize=(13, 4), constrained_layout=True)
-    axes = fig.subplots(1, 3)
-    panels = (("time_s", "n", "time per gradient (s)", "time_vs_n"),
-              ("peak_bytes", "n", "peak working memory (bytes)", "memory_vs_n"),
-              ("peak_bytes", "T", "peak working memory (bytes)", "memory_vs_T"))
-    for ax, (variable, axis, label, fit) in zip(axes, panels, strict=True):
+    fig = Figure(figsize=(17, 4.6), constrained_layout=True)
+    axes = fig.subplots(1, 4)
+    panels = (("time_s", "n", "time per gradient (s)", "time_vs_n", "trajectory tasks: time vs n"),
+              ("time_s", "n", "time per gradient (s)", "time_vs_n", "fixed-point tasks: time vs n"),
+              ("peak_bytes", "n", "peak working memory (bytes)", "memory_vs_n", "memory vs n"),
+              ("peak_bytes", "T", "peak working memory (bytes)", "memory_vs_T",
+               "memory vs T (fixed n)"))
+    for index, (ax, (variable, axis, label, fit, title)) in enumerate(zip(axes, panels,
+                                                                          strict=True)):
+        ticks = set()
         for k, method in enumerate(ds.method.values):
             spec = grid[str(method)]
+            static = str(method) in FIXED_POINT_METHODS
+            if (index == 0 and static) or (index == 1 and not static):
+                continue
+            if axis == "T" and len(spec["T"]) < 2:
+                continue  # fixed-point tasks have no horizon to sweep
             if axis == "n":
                 x = np.asarray(spec["n"], float)
                 y = ds[variable].sel({"method": method, "T": min(spec["T"])}).sel(n=spec["n"]).values
@@ -242,17 +335,18 @@ def draw(ds: xr.Dataset, path) -> Path:
             color = f"C{k}"
             exponents = ds.attrs["exponents"].get(str(method), {})
             measured = exponents.get(fit, {}).get("measured", _slope(x, y))
-            ax.loglog(x, y, "o-", color=color, label=f"{method} (slope {measured:.2f})")
             theory = THEORY[str(method)].get(fit)
+            text = f"{method}: {measured:.2f}" + ("" if theory is None else f" (theory {theory:g})")
+            ax.loglog(x, y, "o-", color=color, label=text)
+            ticks.update(x.tolist())
             if theory is not None and np.isfinite(y[-1]):
-                ax.loglog(x, y[-1] * (x / x[-1]) ** theory, "--", color=color, alpha=0.6,
-                          label=f"theory {theory:g}")
+                ax.loglog(x, y[-1] * (x / x[-1]) ** theory, "--", color=color, alpha=0.5)
         ax.set_xlabel("n (neurons)" if axis == "n" else "T (τ)")
         ax.set_ylabel(label)
-        ax.legend(fontsize=7)
-    axes[0].set_title("time vs n (T smallest)")
-    axes[1].set_title("memory vs n")
-    axes[2].set_title("memory vs T (fixed n)")
+        ax.set_title(title)
+        ax.set_xticks(sorted(ticks), [f"{t:g}" for t in sorted(ticks)])
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.legend(fontsize=7, title="fitted slope", title_fontsize=7)
     path = Path(path)
     fig.savefig(path, dpi=110)
     return path
