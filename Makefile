@@ -26,7 +26,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_simulate.py
 	$(BIN)/python benchmarks/bench_peers.py
-	$(BIN)/python benchmarks/bench_dmft.py
+	$(BIN)/python benchmarks/bench_dmft.py --write
 
 bench-quick: $(STAMP)
 	$(BIN)/python benchmarks/bench_simulate.py --quick

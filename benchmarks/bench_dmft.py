@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 
+import numpy as np
 from _common import machine_markdown, table, warm_median, write_section
 
 import neurodyn as nd
@@ -28,7 +29,19 @@ def bench_stationary(dtaus, orders, repeats):
                                           critical_gain=False).delta.values
             first, median, _ = warm_median(call, repeats)
             rows.append([order, dtau, int(round(40.0 / dtau)) + 1, first, median])
-    return table(["pair order", "dtau", "lags", "first call s", "warm median s"], rows)
+    slopes = ", ".join(f"pair order {order}: {_slope(rows, 0, order, 2, 4):.2f}" for order in orders)
+    return (table(["pair order", "dtau", "lags", "first call s", "warm median s"], rows)
+            + f"\n\nlog–log slope of warm time vs lags: {slopes}.")
+
+
+def _slope(rows, key_column, key, x_column, y_column) -> float:
+    """Least-squares slope of log(row[y]) vs log(row[x]) over the rows with row[key_column] == key."""
+    chosen = [r for r in rows if r[key_column] == key]
+    if len(chosen) < 2:
+        return float("nan")
+    x = np.log([float(r[x_column]) for r in chosen])
+    y = np.log([float(r[y_column]) for r in chosen])
+    return float(np.polyfit(x, y, 1)[0])
 
 
 def bench_two_time(cases, repeats):
@@ -40,10 +53,14 @@ def bench_two_time(cases, repeats):
         first, median, _ = warm_median(call, repeats)
         steps = int(round(t1 / dt))
         width = steps if window is None else int(round(window / dt))
-        rows.append([phi, t1, dt, "full" if window is None else window, steps, width, first,
-                     median, median / (steps * (width + 1)) * 1e6])
-    return table(["phi", "t1", "dt", "window", "steps", "band width", "first call s",
-                  "warm median s", "us per C entry"], rows)
+        entries = steps * (width + 1)
+        rows.append([phi, t1, dt, "full" if window is None else window, steps, width, entries,
+                     first, median, median / entries * 1e6])
+    phis = sorted({r[0] for r in rows})
+    slopes = ", ".join(f"{phi}: {_slope(rows, 0, phi, 6, 8):.2f}" for phi in phis)
+    return (table(["phi", "t1", "dt", "window", "steps", "band width", "C entries",
+                   "first call s", "warm median s", "us per C entry"], rows)
+            + f"\n\nlog–log slope of warm time vs C entries (1 = linear in the grid): {slopes}.")
 
 
 def main() -> None:

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import os
 
-# One OpenBLAS thread: multi-threaded OpenBLAS is erratic on this 2-core VM (see bench_peers.py).
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+# The bare NumPy baseline gets every core, like XLA (see bench_peers.py).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", str(os.cpu_count() or 1))
 
 import argparse  # noqa: E402
 
