@@ -37,7 +37,10 @@ print(ds)
 exponents = fit_exponents(ds)
 for method, fits in exponents.items():
     for fit, row in fits.items():
-        flag = "" if row["within_0.5"] else "   <-- deviates by more than 0.5"
+        if np.isnan(row["measured"]):
+            flag = "   (fewer than two grid points: not fitted)"
+        else:
+            flag = "" if row["within_0.5"] else "   <-- deviates by more than 0.5"
         print(f"{method:>14} {fit:>12}: measured {row['measured']:5.2f}, theory "
               f"{row['theory']:3.1f}{flag}")
 

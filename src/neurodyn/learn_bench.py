@@ -354,8 +354,9 @@ def draw(ds: xr.Dataset, path) -> Path:
 
 def table(ds: xr.Dataset) -> str:
     """Fitted exponents vs theory as text."""
-    lines = [f"{'method':>14} {'fit':>12} {'measured':>9} {'theory':>7}"]
+    lines = [f"{'method':>18} {'fit':>12} {'measured':>9} {'theory':>7}"]
     for method, fits in ds.attrs["exponents"].items():
         for fit, row in fits.items():
-            lines.append(f"{method:>14} {fit:>12} {row['measured']:9.2f} {row['theory']:7.1f}")
+            note = "  (fewer than two grid points)" if math.isnan(row["measured"]) else ""
+            lines.append(f"{method:>18} {fit:>12} {row['measured']:9.2f} {row['theory']:7.1f}{note}")
     return "\n".join(lines)
