@@ -111,6 +111,13 @@ def bare_gemm(J: np.ndarray, trials: int, repeats: int = 5) -> dict[str, float]:
             "numpy_GFLOPs": flop / numpy_time / 1e9, "jax_GFLOPs": flop / jax_time / 1e9}
 
 
+def loglog_slope(x, y) -> float:
+    """Least-squares slope of log y vs log x (NaN with fewer than two points)."""
+    if len(x) < 2:
+        return float("nan")
+    return float(np.polyfit(np.log(np.asarray(x, float)), np.log(np.asarray(y, float)), 1)[0])
+
+
 def write_section(name: str, markdown: str) -> None:
     """Replace (or append) the section ``name`` of RESULTS.md, delimited by HTML comments."""
     start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"

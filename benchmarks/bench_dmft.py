@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import argparse
 
-import numpy as np
-from _common import machine_markdown, table, warm_median, write_section
+from _common import loglog_slope, machine_markdown, table, warm_median, write_section
 
 import neurodyn as nd
 
@@ -35,13 +34,9 @@ def bench_stationary(dtaus, orders, repeats):
 
 
 def _slope(rows, key_column, key, x_column, y_column) -> float:
-    """Least-squares slope of log(row[y]) vs log(row[x]) over the rows with row[key_column] == key."""
+    """Log–log slope of row[y] vs row[x] over the rows with row[key_column] == key."""
     chosen = [r for r in rows if r[key_column] == key]
-    if len(chosen) < 2:
-        return float("nan")
-    x = np.log([float(r[x_column]) for r in chosen])
-    y = np.log([float(r[y_column]) for r in chosen])
-    return float(np.polyfit(x, y, 1)[0])
+    return loglog_slope([r[x_column] for r in chosen], [r[y_column] for r in chosen])
 
 
 def bench_two_time(cases, repeats):

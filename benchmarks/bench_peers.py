@@ -28,7 +28,6 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", str(os.cpu_count() or 1))
 
 import argparse  # noqa: E402
-import math  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np
@@ -36,6 +35,7 @@ import xarray as xr
 from _common import (
     bare_gemm,
     bare_matvec,
+    loglog_slope,
     machine_markdown,
     table,
     timed,
@@ -277,11 +277,9 @@ def scaling(sizes, t1, repeats, rtol):
         evaluations = datasets[-1].attrs["rhs_evaluations"]
         rows.append([N, median / t1, evaluations / t1, median / evaluations])
         print(rows[-1], flush=True)
-    logN = np.log([r[0] for r in rows])
-    slope_all = float(np.polyfit(logN, np.log([r[1] for r in rows]), 1)[0])
+    slope_all = loglog_slope([r[0] for r in rows], [r[1] for r in rows])
     large = [r for r in rows if r[0] >= 1000]
-    slope_large = float(np.polyfit(np.log([r[0] for r in large]),
-                                   np.log([r[1] for r in large]), 1)[0]) if len(large) > 1 else math.nan
+    slope_large = loglog_slope([r[0] for r in large], [r[1] for r in large])
     return rows, slope_all, slope_large
 
 

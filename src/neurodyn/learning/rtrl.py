@@ -34,6 +34,7 @@ import jax.numpy as jnp
 
 from .. import validation
 from ..network import rate
+from ..nonlinearity import NONLINEARITIES
 from . import _fixed_step
 from ._groups import DYNAMIC, check_trainable, compile_key
 from .bptt import SOLVERS, check_solver
@@ -180,8 +181,6 @@ def rflo_value_and_grad(params, task: TrajectoryTask, trainable=("J", "theta", "
 @jax.jit(static_argnames=("trainable", "steps", "stepper"))
 def _rflo(params, task, trainable, steps, dt, stepper):
     dynamic = tuple(name for name in trainable if name in DYNAMIC)
-    from ..nonlinearity import NONLINEARITIES
-
     dphi = NONLINEARITIES[params.net.phi].dphi
 
     def f(t, state):
