@@ -3,13 +3,16 @@ decay below the transition, the chaotic second moment against the SCS energy con
 inputs against closed-form solutions, reproducibility and input errors."""
 
 import math
+import sys
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 from conftest import scs_delta0_energy_condition
 
 import neurodyn as nd
+from neurodyn.network import drift
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +118,7 @@ def test_dataset_layout_units_and_provenance():
     np.testing.assert_allclose(ds.time.values, [1.0, 1.5, 2.0, 2.5, 3.0])
     assert "tau" in ds.time.attrs["units"]
     assert ds.attrs["network"]["g"] == 1.5 and ds.attrs["solver"] == "tsit5"
-    assert ds.attrs["num_steps"] > 0 and ds.attrs["rhs_evaluations"] >= ds.attrs["num_steps"]
+    assert ds.attrs["num_steps"] > 0
     assert ds.attrs["provenance"]["versions"]["diffrax"]
 
 
@@ -156,3 +159,29 @@ def test_equal_network_and_simulation_seeds_give_independent_streams():
     first_row = np.asarray(net.J)[0] * math.sqrt(N)
     # Correlation of N independent pairs has standard error 1/√N; 5 standard errors.
     assert abs(np.corrcoef(h0, first_row)[0, 1]) < 5 / math.sqrt(N)
+
+
+@pytest.mark.parametrize(
+    "solver, noise",
+    [("tsit5", 0.0), ("dopri5", 0.0), ("dopri8", 0.0), ("euler", 0.0), ("heun", 0.0),
+     ("rk4", 0.0), ("euler", 0.3), ("shark", 0.3), ("sra1", 0.3)],
+)
+def test_reported_rhs_evaluations_equal_counted_drift_calls(monkeypatch, solver, noise):
+    """The benchmarks divide wall time by ``rhs_evaluations``; it must be the number of drift
+    calls the compiled solve makes, counted on device by a callback in the drift (rejected steps
+    included). Dopri8 was once reported at 12 per step instead of 13, 8 % off."""
+    calls = []
+
+    def counting_drift(h, net, external=0.0):
+        jax.debug.callback(lambda: calls.append(1))
+        return drift(h, net, external)
+
+    # `neurodyn.simulate` is the function; the module is only reachable through sys.modules.
+    monkeypatch.setattr(sys.modules["neurodyn.simulate"], "drift", counting_drift)
+    jax.clear_caches()  # a solve compiled by an earlier test would not see the counting drift
+    net = nd.Network.random(N=17, g=1.5, seed=0)
+    ds = nd.simulate(net, t1=3.0, trials=2, solver=solver, noise=noise, dt=0.05, rtol=1e-6,
+                     atol=1e-6)
+    jax.effects_barrier()
+    assert len(calls) >= ds.attrs["num_steps"] > 0
+    assert ds.attrs["rhs_evaluations"] == len(calls)

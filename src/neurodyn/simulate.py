@@ -279,7 +279,7 @@ def simulate(
         "num_steps": num_steps,
         "num_accepted_steps": int(stats["num_accepted_steps"]),
         "num_rejected_steps": int(stats["num_rejected_steps"]),
-        "rhs_evaluations": num_steps * spec.evaluations_per_step,
+        "rhs_evaluations": spec.rhs_evaluations(num_steps),
         "wall_time_s": wall_time,
         "provenance": provenance(),
     }

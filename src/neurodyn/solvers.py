@@ -37,8 +37,10 @@ class ClassicalRK4(diffrax.AbstractERK):
 @dataclass(frozen=True)
 class SolverSpec:
     """How a solver name is used: its diffrax class, whether its step is adaptive, whether it is
-    an SDE method, whether it needs space-time Lévy area, and its drift evaluations per step
-    (FSAL methods reuse their last stage; used to report right-hand-side evaluations)."""
+    an SDE method, whether it needs space-time Lévy area, and how many drift evaluations it makes:
+    ``evaluations_per_step`` for every attempted step (FSAL methods reuse their last stage, so
+    Dopri8's 14 stages cost 13) plus ``first_step_evaluations`` once (the first stage of an FSAL
+    method). Counted, not assumed: tests/test_simulate.py counts drift calls on device."""
 
     name: str
     make: type
@@ -46,12 +48,17 @@ class SolverSpec:
     sde: bool
     levy_area: bool
     evaluations_per_step: int
+    first_step_evaluations: int = 0
+
+    def rhs_evaluations(self, num_steps: int) -> int:
+        """Drift evaluations of a solve that attempted ``num_steps`` steps (accepted + rejected)."""
+        return num_steps * self.evaluations_per_step + self.first_step_evaluations
 
 
 ODE_SOLVERS = {
-    "tsit5": SolverSpec("tsit5", diffrax.Tsit5, True, False, False, 6),
-    "dopri5": SolverSpec("dopri5", diffrax.Dopri5, True, False, False, 6),
-    "dopri8": SolverSpec("dopri8", diffrax.Dopri8, True, False, False, 12),
+    "tsit5": SolverSpec("tsit5", diffrax.Tsit5, True, False, False, 6, 1),
+    "dopri5": SolverSpec("dopri5", diffrax.Dopri5, True, False, False, 6, 1),
+    "dopri8": SolverSpec("dopri8", diffrax.Dopri8, True, False, False, 13, 1),
     "euler": SolverSpec("euler", diffrax.Euler, False, False, False, 1),
     "heun": SolverSpec("heun", diffrax.Heun, False, False, False, 2),
     "rk4": SolverSpec("rk4", ClassicalRK4, False, False, False, 4),
