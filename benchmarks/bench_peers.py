@@ -100,8 +100,8 @@ def tools(net64, net32):
         Tool("neurodyn tsit5", "float64", TOLERANCES, neurodyn(net64, "tsit5"), True),
         Tool("neurodyn rk4", "float64", STEPS, neurodyn(net64, "rk4"), True),
         Tool("neurodyn tsit5", "float32", TOLERANCES, neurodyn(net32, "tsit5"), True),
-        # dopri8 reaches the 1e-4 target at a looser tolerance with ~13 % fewer evaluations
-        # than tsit5 (N = 1000: 1872 vs 2154 over T = 200): it wins where the GEMM dominates.
+        # dopri8 reaches the 1e-4 target at a looser tolerance with ~6 % fewer evaluations
+        # than tsit5 (N = 1000: 2029 vs 2155 over T = 200): it wins where the GEMM dominates.
         Tool("neurodyn dopri8", "float64", TOLERANCES, neurodyn(net64, "dopri8"), True),
         Tool("neurodyn dopri8", "float32", TOLERANCES, neurodyn(net32, "dopri8"), True),
         Tool("scipy RK45", "float64", TOLERANCES, scipy("RK45")),
