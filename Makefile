@@ -26,6 +26,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_simulate.py
 	$(BIN)/python benchmarks/bench_peers.py
+	$(BIN)/python benchmarks/bench_rk_floor.py
 	$(BIN)/python benchmarks/bench_dmft.py --write
 
 bench-quick: $(STAMP)
