@@ -128,10 +128,12 @@ def test_float32_runs_in_float32():
     assert ds.h.dtype == np.float32
 
 
-def test_divergence_names_the_time():
+@pytest.mark.parametrize("noise", [0.0, 0.5])  # 0.5 with euler: the lax.scan path
+def test_divergence_names_the_time(noise):
     net = nd.Network.random(N=100, g=30.0, phi="relu", seed=0)
     with pytest.raises(nd.DivergenceError, match=r"diverged: .*inf/NaN by t=\d"):
-        nd.simulate(net, t1=100.0, dt_save=0.5)
+        nd.simulate(net, t1=100.0, dt_save=0.5, noise=noise,
+                    solver="euler" if noise else None)
 
 
 @pytest.mark.parametrize("kwargs, fragment", [
@@ -178,6 +180,7 @@ def test_reported_rhs_evaluations_equal_counted_drift_calls(monkeypatch, solver,
 
     # `neurodyn.simulate` is the function; the module is only reachable through sys.modules.
     monkeypatch.setattr(sys.modules["neurodyn.simulate"], "drift", counting_drift)
+    monkeypatch.setattr(sys.modules["neurodyn.euler_maruyama"], "drift", counting_drift)
     jax.clear_caches()  # a solve compiled by an earlier test would not see the counting drift
     net = nd.Network.random(N=17, g=1.5, seed=0)
     ds = nd.simulate(net, t1=3.0, trials=2, solver=solver, noise=noise, dt=0.05, rtol=1e-6,
@@ -185,3 +188,77 @@ def test_reported_rhs_evaluations_equal_counted_drift_calls(monkeypatch, solver,
     jax.effects_barrier()
     assert len(calls) >= ds.attrs["num_steps"] > 0
     assert ds.attrs["rhs_evaluations"] == len(calls)
+
+
+def _scan_euler_maruyama(net, noise, dt, save_times, transient, inputs=None, progress=False,
+                         trials=2, seed=4):
+    simulate_module = sys.modules["neurodyn.simulate"]
+    h0 = simulate_module.initial_condition(net.N, trials, seed, 1.0, net.dtype)
+    external, _ = simulate_module._make_input(inputs, None, net.N, net.dtype)
+    return simulate_module._integrate_euler_maruyama(
+        net.without_metadata(), h0, np.asarray(save_times), simulate_module.simulation_key(seed, 1),
+        noise, dt, transient, external, progress)
+
+
+def test_scan_euler_maruyama_without_noise_is_diffrax_euler():
+    """The lax.scan path's bookkeeping (transient, save intervals, time fed to a time-dependent
+    input) against diffrax's Euler on the same ODE: σ = 0 makes the scan a deterministic Euler
+    method with the same steps, so only rounding may differ. (The transient is a multiple of dt
+    here: otherwise diffrax interpolates its saves between grid steps, and the scan lands on
+    them exactly — see the next test.)"""
+    net = nd.Network.random(N=60, g=1.8, seed=3)
+    drive = jnp.sin(jnp.arange(60.0))
+
+    def inputs(t):
+        return 0.3 * drive * jnp.cos(2.0 * t)
+
+    dt, dt_save, transient, t1 = 0.02, 0.5, 0.72, 6.0
+    reference = nd.simulate(net, t1=t1, dt_save=dt_save, transient=transient, trials=2, seed=4,
+                            solver="euler", dt=dt, inputs=inputs).h.values
+    save_times = transient + dt_save * np.arange(13)
+    ys, steps, finite, _ = _scan_euler_maruyama(net, 0.0, dt, save_times, transient, inputs)
+    assert steps == 36 + 12 * 25 and bool(np.all(finite))
+    np.testing.assert_allclose(np.moveaxis(np.asarray(ys), 0, 1), reference, rtol=0, atol=1e-11)
+
+
+def test_scan_euler_maruyama_lands_on_a_transient_that_is_not_a_multiple_of_dt():
+    """g = 0, σ = 0: Euler is h ← (1 − dt) h, so after the transient 0.73 covered by 37 steps of
+    0.73/37 and then 25 steps of 0.02 per save, every save is h0 times a known power."""
+    net = nd.Network.random(N=30, g=0.0, seed=0)
+    save_times = 0.73 + 0.5 * np.arange(4)
+    ys, steps, _, _ = _scan_euler_maruyama(net, 0.0, 0.02, save_times, 0.73)
+    h0 = np.asarray(sys.modules["neurodyn.simulate"].initial_condition(30, 2, 4, 1.0, "float64"))
+    expected = [h0 * (1 - 0.73 / 37) ** 37 * (1 - 0.02) ** (25 * k) for k in range(4)]
+    assert steps == 37 + 3 * 25
+    np.testing.assert_allclose(np.asarray(ys), np.stack(expected), rtol=1e-12)
+
+
+def test_scan_euler_maruyama_in_chunks_is_bit_identical():
+    """With a progress bar the scan runs in ~20 calls; each save interval draws from its own
+    stream, so the result must not depend on the chunking."""
+    net = nd.Network.random(N=40, g=1.5, seed=1)
+    save_times = 0.4 + 0.25 * np.arange(41)
+    whole = _scan_euler_maruyama(net, 0.7, 0.01, save_times, 0.4)[0]
+    chunked = _scan_euler_maruyama(net, 0.7, 0.01, save_times, 0.4, progress=True)[0]
+    assert np.array_equal(np.asarray(whole), np.asarray(chunked))
+
+
+def test_scan_euler_maruyama_increments_have_variance_dt():
+    """One step from h = 0 with J = 0, θ = 0 is σ √dt ξ: the sample variance over 2·10⁵ numbers
+    must be σ² dt within 5 standard errors (√(2/2e5) = 0.3 % each), and neighbouring steps
+    uncorrelated (|r| < 5/√2e5)."""
+    net = nd.Network.random(N=1000, g=0.0, seed=0)
+    sigma, dt = 0.8, 0.01
+    save_times = np.arange(3) * dt
+    simulate_module = sys.modules["neurodyn.simulate"]
+    external, _ = simulate_module._make_input(None, None, 1000, "float64")
+    h0 = jnp.zeros((200, 1000))
+    ys = np.asarray(simulate_module._integrate_euler_maruyama(
+        net.without_metadata(), h0, save_times, simulate_module.simulation_key(0, 1), sigma, dt,
+        0.0, external, False)[0])
+    first = ys[1]
+    second = ys[2] - (1 - dt) * ys[1]  # φ(0) = 0: h2 = h1 − dt·h1 + σ√dt ξ2
+    for increments in (first, second):
+        assert np.var(increments) == pytest.approx(sigma**2 * dt, rel=5 * np.sqrt(2 / 2e5))
+    r = np.corrcoef(first.ravel(), second.ravel())[0, 1]
+    assert abs(r) < 5 / np.sqrt(2e5)

@@ -49,6 +49,8 @@ class SolverSpec:
     levy_area: bool
     evaluations_per_step: int
     first_step_evaluations: int = 0
+    scan: bool = False
+    """Integrated by :mod:`neurodyn.euler_maruyama` (a lax.scan) instead of diffrax."""
 
     def rhs_evaluations(self, num_steps: int) -> int:
         """Drift evaluations of a solve that attempted ``num_steps`` steps (accepted + rejected)."""
@@ -66,7 +68,7 @@ ODE_SOLVERS = {
 """ODE solvers: adaptive (rtol/atol) and fixed-step (dt)."""
 
 SDE_SOLVERS = {
-    "euler": SolverSpec("euler", diffrax.Euler, False, True, False, 1),
+    "euler": SolverSpec("euler", diffrax.Euler, False, True, False, 1, scan=True),
     "shark": SolverSpec("shark", diffrax.ShARK, False, True, True, 2),
     "sra1": SolverSpec("sra1", diffrax.SRA1, False, True, True, 2),
 }
