@@ -67,45 +67,50 @@ def machine_markdown() -> str:
     return "\n".join(f"- {k}: {v}" for k, v in info.items())
 
 
-def bare_matvec(J: np.ndarray, repeats: int = 5) -> dict[str, float]:
+def _best_of(fn: Callable[[], object], repeats: int) -> float:
+    """Fastest of ``repeats`` calls after one warm-up call, seconds: a machine limit is the best
+    rate observed (a median would carry the VM's slow spells into the ceiling)."""
+    timed(fn)
+    return min(timed(fn) for _ in range(repeats))
+
+
+def bare_matvec(J: np.ndarray, repeats: int = 7) -> dict[str, float]:
     """Bandwidth (bytes of J streamed per second) of a bare y = J x, NumPy and jitted JAX.
 
     The JAX figure is a ``fori_loop`` of 50 dependent products inside one jit (no dispatch
-    overhead), i.e. the best a compiled loop over ``J·φ`` can stream J on this machine.
+    overhead), i.e. the best a compiled loop over ``J·φ`` can stream J on this machine. Each is
+    the fastest of ``repeats`` runs.
     """
     N = J.shape[0]
     x = np.random.default_rng(0).standard_normal(N).astype(J.dtype)
     loops = 50
-    numpy_time = statistics.median(
-        timed(lambda: [J @ x for _ in range(loops)]) for _ in range(repeats)) / loops
+    numpy_time = _best_of(lambda: [J @ x for _ in range(loops)], repeats) / loops
     Jj, xj = jnp.asarray(J), jnp.asarray(x)
 
     @jax.jit
     def chain(J, x):
         return jax.lax.fori_loop(0, loops, lambda i, v: jnp.tanh(J @ v), x)
 
-    _, jax_time, _ = warm_median(lambda: chain(Jj, xj), repeats)
-    jax_time /= loops
+    jax_time = _best_of(lambda: chain(Jj, xj), repeats) / loops
     nbytes = J.size * J.itemsize
     return {"numpy_s": numpy_time, "jax_s": jax_time,
             "numpy_GBps": nbytes / numpy_time / 1e9, "jax_GBps": nbytes / jax_time / 1e9}
 
 
-def bare_gemm(J: np.ndarray, trials: int, repeats: int = 5) -> dict[str, float]:
-    """FLOP/s of a bare (trials, N) @ (N, N) product, NumPy and jitted JAX (2·trials·N² FLOP)."""
+def bare_gemm(J: np.ndarray, trials: int, repeats: int = 7) -> dict[str, float]:
+    """FLOP/s of a bare (trials, N) @ (N, N) product, NumPy and jitted JAX (2·trials·N² FLOP),
+    each the fastest of ``repeats`` runs of 10 products."""
     N = J.shape[0]
     X = np.random.default_rng(0).standard_normal((trials, N)).astype(J.dtype)
     loops = 10
-    numpy_time = statistics.median(
-        timed(lambda: [X @ J.T for _ in range(loops)]) for _ in range(repeats)) / loops
+    numpy_time = _best_of(lambda: [X @ J.T for _ in range(loops)], repeats) / loops
     Jj, Xj = jnp.asarray(J), jnp.asarray(X)
 
     @jax.jit
     def chain(J, X):
         return jax.lax.fori_loop(0, loops, lambda i, V: jnp.tanh(V @ J.T), X)
 
-    _, jax_time, _ = warm_median(lambda: chain(Jj, Xj), repeats)
-    jax_time /= loops
+    jax_time = _best_of(lambda: chain(Jj, Xj), repeats) / loops
     flop = 2.0 * trials * N * N
     return {"numpy_s": numpy_time, "jax_s": jax_time,
             "numpy_GFLOPs": flop / numpy_time / 1e9, "jax_GFLOPs": flop / jax_time / 1e9}

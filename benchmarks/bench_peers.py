@@ -194,13 +194,13 @@ def ode_cases(sizes, trial_counts, t1_of, repeats, nest_version, rows, roof, cal
                     per_eval = median / evaluations[-1]
                     Jd = J.astype(tool.dtype)
                     if trials == 1:
-                        limit = bare_matvec(Jd, 3)
+                        limit = bare_matvec(Jd)
                         achieved = nbytes / per_eval / 1e9
                         roof.append([N, trials, tool.name, tool.dtype, "GB/s (J·φ)", achieved,
                                      limit["numpy_GBps"], limit["jax_GBps"],
                                      achieved / max(limit["numpy_GBps"], limit["jax_GBps"])])
                     else:
-                        limit = bare_gemm(Jd, trials, 3)
+                        limit = bare_gemm(Jd, trials)
                         achieved = 2.0 * trials * N * N / per_eval / 1e9
                         roof.append([N, trials, tool.name, tool.dtype, "GFLOP/s", achieved,
                                      limit["numpy_GFLOPs"], limit["jax_GFLOPs"],

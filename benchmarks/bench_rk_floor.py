@@ -30,7 +30,7 @@ import diffrax
 import jax
 import jax.numpy as jnp
 import numpy as np
-from _common import machine_markdown, table, warm_median, write_section
+from _common import machine_markdown, table, timed, write_section
 
 import neurodyn as nd
 from neurodyn.network import drift
@@ -114,15 +114,10 @@ def check_baseline(net, h0):
                                f"{difference:.2e} at t = 10 (rtol 1e-10); the baseline is wrong")
 
 
-def per_evaluation(solve, h0, stages, repeats):
-    """Median wall time per evaluation (s) and the evaluation count of ``solve(h0)``."""
-    _, steps = solve(h0)
-    evaluations = int(steps) * stages + 1
-    _, median, _ = warm_median(lambda: solve(h0)[0], repeats)
-    return median / evaluations, evaluations
-
-
 def run(dtype, repeats):
+    """Rows of the table for ``dtype``. Every configuration is compiled and run once first;
+    then the timed runs are interleaved (one of each per round), so a slow spell of the VM
+    lands on all of them alike, and each row is the median over the rounds."""
     net = nd.Network.random(N=N, g=G, seed=0, dtype=dtype)
     h0 = jnp.asarray(initial_condition(N, 1, 1, 1.0, dtype))
     if dtype == "float64":  # the loop is dtype-generic; float32 cannot resolve rtol 1e-10
@@ -130,30 +125,36 @@ def run(dtype, repeats):
     length = 2000
     bare_chain = chain(lambda x: net.J @ x * 1e-3 + x, length)
     drift_chain = chain(lambda h: h + 1e-3 * drift(h, net), length)
-    _, bare, _ = warm_median(lambda: bare_chain(h0[0]), repeats)
-    _, drift_only, _ = warm_median(lambda: drift_chain(h0), repeats)
-    rows = [[dtype, "bare J @ x chain", "—", "—", bare / length * 1e6, None],
-            [dtype, "bare drift chain h + ε F(h)", "—", "—", drift_only / length * 1e6, 1.0]]
-    floor = drift_only / length
+    # (label, tolerance, call, evaluations per call)
+    configs = [("bare J @ x chain", "—", lambda: bare_chain(h0[0]), length),
+               ("bare drift chain h + ε F(h)", "—", lambda: drift_chain(h0), length)]
     for name, solver_class, tol in CONFIGS:
         stages = len(solver_class.tableau.a_lower)
         for label, solve in (
                 ("hand-written unrolled loop", unrolled_rk(solver_class, net, T1, tol, tol)),
                 ("diffrax.diffeqsolve", diffrax_solve(solver_class, net, T1, tol, tol))):
-            seconds, evaluations = per_evaluation(solve, h0, stages, repeats)
-            rows.append([dtype, f"{name}: {label}", tol, evaluations, seconds * 1e6,
-                         floor / seconds])
-        datasets = []
-
-        def call(name=name, tol=tol, datasets=datasets):
-            datasets.append(nd.simulate(net, t1=T1, dt_save=5.0, h0=h0, solver=name, rtol=tol,
-                                        atol=tol))
-        _, median, _ = warm_median(call, repeats)
-        evaluations = datasets[-1].attrs["rhs_evaluations"]
-        rows.append([dtype, f"{name}: nd.simulate", tol, evaluations,
-                     median / evaluations * 1e6, floor / (median / evaluations)])
-        for row in rows[-3:]:
-            print(row, flush=True)
+            steps = int(solve(h0)[1])
+            configs.append((f"{name}: {label}", tol, lambda solve=solve: solve(h0)[0],
+                            steps * stages + 1))
+        def simulate_call(name=name, tol=tol):
+            return nd.simulate(net, t1=T1, dt_save=5.0, h0=h0, solver=name, rtol=tol, atol=tol)
+        evaluations = simulate_call().attrs["rhs_evaluations"]
+        configs.append((f"{name}: nd.simulate", tol, lambda call=simulate_call: call().h.values,
+                        evaluations))
+    for _, _, call, _ in configs:
+        timed(call)  # compile and warm
+    times = [[] for _ in configs]
+    for _ in range(repeats):
+        for slot, (_, _, call, _) in zip(times, configs, strict=True):
+            slot.append(timed(call))
+    per_eval = [float(np.median(t)) / count for t, (_, _, _, count) in zip(times, configs,
+                                                                          strict=True)]
+    floor = per_eval[1]
+    rows = []
+    for (label, tol, _, count), seconds in zip(configs, per_eval, strict=True):
+        rows.append([dtype, label, tol, "—" if label.startswith("bare") else count,
+                     seconds * 1e6, None if label.startswith("bare J") else floor / seconds])
+        print(rows[-1], flush=True)
     return rows
 
 
@@ -167,7 +168,8 @@ def main(argv=None):
     text = "\n".join([
         "## Adaptive RK cost per evaluation beyond the product (bench_rk_floor.py)",
         "",
-        f"N = {N}, 1 trial, g = {G}, tanh, T = {T1:g}; median of {args.repeats} warm runs. "
+        f"N = {N}, 1 trial, g = {G}, tanh, T = {T1:g}; median of {args.repeats} warm runs, "
+        "interleaved (one run of every row per round). "
         "Evaluations = attempted steps × new stages per step + 1 (FSAL). The hand-written loop "
         "unrolls the stages of the same diffrax tableau in one jitted `while_loop` (no dense "
         "output, no event, no saving) and is checked against diffrax at rtol 1e-10 first. "

@@ -41,11 +41,11 @@ def run(sizes, trial_counts, t1, repeats, solver, rtol):
             evaluations = datasets[-1].attrs["rhs_evaluations"]
             per_eval = median / evaluations
             if trials == 1:
-                unit, limit = "GB/s", bare_matvec(J, repeats)
+                unit, limit = "GB/s", bare_matvec(J)
                 achieved = J.size * J.itemsize / per_eval / 1e9
                 bare = limit["numpy_GBps"], limit["jax_GBps"]
             else:
-                unit, limit = "GFLOP/s", bare_gemm(J, trials, repeats)
+                unit, limit = "GFLOP/s", bare_gemm(J, trials)
                 achieved = 2.0 * trials * N * N / per_eval / 1e9
                 bare = limit["numpy_GFLOPs"], limit["jax_GFLOPs"]
             row = [N, trials, median, first - median, evaluations, evaluations / median,
