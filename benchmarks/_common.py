@@ -139,6 +139,15 @@ def write_section(name: str, markdown: str) -> None:
     RESULTS.write_text(text)
 
 
+def publish(name: str, markdown: str, write: bool) -> None:
+    """Print a script's section with the machine it ran on, and write it into RESULTS.md if
+    ``write``."""
+    text = markdown.rstrip() + "\n\nMachine:\n\n" + machine_markdown() + "\n"
+    print(text)
+    if write:
+        write_section(name, text)
+
+
 def table(header: list[str], rows: list[list[object]]) -> str:
     """A markdown table; floats printed with 3 significant digits."""
     def cell(v):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 
-from _common import loglog_slope, machine_markdown, table, warm_median, write_section
+from _common import loglog_slope, publish, table, warm_median
 
 import neurodyn as nd
 
@@ -73,12 +73,8 @@ def main() -> None:
                  ("tanh", 20.0, 0.1, None), ("tanh", 40.0, 0.05, 20.0)]
     stationary = bench_stationary(dtaus, orders, args.repeats)
     two_time = bench_two_time(cases, args.repeats)
-    text = ("### stationary DMFT (tanh, g = 2, tau_max = 40)\n\n" + stationary
-            + "\n\n### two-time DMFT (g = 2, q0 = 1)\n\n" + two_time
-            + "\n\nMachine:\n\n" + machine_markdown() + "\n")
-    print(text)
-    if args.write:
-        write_section("bench_dmft", "## bench_dmft\n\n" + text)
+    publish("bench_dmft", "## bench_dmft\n\n### stationary DMFT (tanh, g = 2, tau_max = 40)\n\n"
+            + stationary + "\n\n### two-time DMFT (g = 2, q0 = 1)\n\n" + two_time, args.write)
 
 
 if __name__ == "__main__":

@@ -36,11 +36,10 @@ from _common import (
     bare_gemm,
     bare_matvec,
     loglog_slope,
-    machine_markdown,
+    publish,
     table,
     timed,
     warm_median,
-    write_section,
 )
 from peers import (
     nest_available,
@@ -418,14 +417,8 @@ def main(argv=None):
         "",
         f"log–log slope of time per τ vs N: {slope_all:.2f} over all N, {slope_large:.2f} for "
         "N ≥ 1000 (2 = streaming J, N² bytes per evaluation).",
-        "",
-        "Machine:",
-        "",
-        machine_markdown(),
     ])
-    if not args.no_write:
-        write_section("bench_peers", text)
-    print(text)
+    publish("bench_peers", text, not args.no_write)
 
 
 if __name__ == "__main__":

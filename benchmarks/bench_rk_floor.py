@@ -30,7 +30,7 @@ import diffrax
 import jax
 import jax.numpy as jnp
 import numpy as np
-from _common import machine_markdown, table, timed, write_section
+from _common import publish, table, timed
 
 import neurodyn as nd
 from neurodyn.network import drift
@@ -178,14 +178,8 @@ def main(argv=None):
         "",
         table(["dtype", "what", "rtol = atol", "evaluations", "µs per evaluation",
                "speed vs drift chain"], rows),
-        "",
-        "Machine:",
-        "",
-        machine_markdown(),
     ])
-    if not args.no_write:
-        write_section("bench_rk_floor", text)
-    print(text)
+    publish("bench_rk_floor", text, not args.no_write)
 
 
 if __name__ == "__main__":

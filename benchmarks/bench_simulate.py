@@ -21,7 +21,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", str(os.cpu_count() or 1))
 import argparse  # noqa: E402
 
 import numpy as np  # noqa: E402
-from _common import bare_gemm, bare_matvec, machine_markdown, table, warm_median, write_section
+from _common import bare_gemm, bare_matvec, publish, table, warm_median
 
 import neurodyn as nd
 
@@ -71,7 +71,7 @@ def main(argv=None):
         sizes, t1, repeats = (500, 1000), 10.0, 3
     solver, rtol = "tsit5", 1e-6
     rows = run(sizes, (1, 16), t1, repeats, solver, rtol)
-    text = (
+    publish("bench_simulate", (
         "## simulate: RHS evaluations per second and the J·φ rate vs bare products "
         "(bench_simulate.py)\n\n"
         f"g = 2, tanh, float64, {solver} rtol = atol = {rtol:g}, T = {t1:g} τ, dt_save = 1, "
@@ -79,10 +79,7 @@ def main(argv=None):
         "validation, solve, Dataset). 1 trial: GB/s = N²·8 bytes of J per RHS evaluation / time "
         "per evaluation vs a bare J @ x; 16 trials: GFLOP/s = 2·16·N² per evaluation vs a bare "
         "(16, N) @ (N, N); both bare products measured in the same process.\n\n"
-        + table(HEADER, rows) + "\n\nMachine:\n\n" + machine_markdown() + "\n")
-    if not args.no_write:
-        write_section("bench_simulate", text)
-    print(text)
+        + table(HEADER, rows)), not args.no_write)
 
 
 if __name__ == "__main__":
