@@ -55,7 +55,7 @@ from neurodyn.simulate import initial_condition
 G = 2.0
 TARGET = 1e-4
 WINDOW = 10.0
-TOLERANCES = (1e-3, 3e-4, 1e-4, 3e-5, 1e-5, 3e-6, 1e-6, 3e-7, 1e-7)
+TOLERANCES = (1e-2, 3e-3, 1e-3, 3e-4, 1e-4, 3e-5, 1e-5, 3e-6, 1e-6, 3e-7, 1e-7)
 STEPS = (0.2, 0.1, 0.05, 0.025, 0.0125)
 DT_SAVE = 5.0
 

