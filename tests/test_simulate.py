@@ -191,13 +191,16 @@ def test_reported_rhs_evaluations_equal_counted_drift_calls(monkeypatch, solver,
 
 
 def _scan_euler_maruyama(net, noise, dt, save_times, transient, inputs=None, progress=False,
-                         trials=2, seed=4):
+                         trials=2, seed=4, h0=None):
+    """The scan path called directly (save_times evenly spaced by a multiple of dt)."""
     simulate_module = sys.modules["neurodyn.simulate"]
-    h0 = simulate_module.initial_condition(net.N, trials, seed, 1.0, net.dtype)
+    if h0 is None:
+        h0 = simulate_module.initial_condition(net.N, trials, seed, 1.0, net.dtype)
     external, _ = simulate_module._make_input(inputs, None, net.N, net.dtype)
+    steps_per_save = round((save_times[1] - save_times[0]) / dt)
     return simulate_module._integrate_euler_maruyama(
         net.without_metadata(), h0, np.asarray(save_times), simulate_module.simulation_key(seed, 1),
-        noise, dt, transient, external, progress)
+        noise, dt, steps_per_save, transient, external, progress)
 
 
 def test_scan_euler_maruyama_without_noise_is_diffrax_euler():
@@ -249,13 +252,8 @@ def test_scan_euler_maruyama_increments_have_variance_dt():
     uncorrelated (|r| < 5/√2e5)."""
     net = nd.Network.random(N=1000, g=0.0, seed=0)
     sigma, dt = 0.8, 0.01
-    save_times = np.arange(3) * dt
-    simulate_module = sys.modules["neurodyn.simulate"]
-    external, _ = simulate_module._make_input(None, None, 1000, "float64")
-    h0 = jnp.zeros((200, 1000))
-    ys = np.asarray(simulate_module._integrate_euler_maruyama(
-        net.without_metadata(), h0, save_times, simulate_module.simulation_key(0, 1), sigma, dt,
-        0.0, external, False)[0])
+    ys = np.asarray(_scan_euler_maruyama(net, sigma, dt, np.arange(3) * dt, 0.0, seed=0,
+                                         h0=jnp.zeros((200, 1000)))[0])
     first = ys[1]
     second = ys[2] - (1 - dt) * ys[1]  # φ(0) = 0: h2 = h1 − dt·h1 + σ√dt ξ2
     for increments in (first, second):

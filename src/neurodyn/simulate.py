@@ -144,21 +144,26 @@ def _integrate(
         throw=False,
         progress_meter=diffrax.TqdmProgressMeter() if progress else diffrax.NoProgressMeter(),
     )
-    finite = jnp.all(jnp.isfinite(solution.ys), axis=(1, 2))
-    max_abs = jnp.max(jnp.abs(jnp.where(jnp.isfinite(solution.ys), solution.ys, 0.0)), axis=(1, 2))
+    finite, max_abs = _finite_and_max_abs(solution.ys)
     return solution.ys, solution.result, solution.stats, finite, max_abs
 
 
-def _integrate_euler_maruyama(net, h0, save_times, key, noise, dt, transient, external,
-                              progress):
-    """Euler–Maruyama on the lax.scan path (see :mod:`neurodyn.euler_maruyama` for why).
+def _finite_and_max_abs(ys: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Per saved time of ys (time, trial, neuron): whether every value is finite, and max |h|
+    over the finite ones (what a DivergenceError reports)."""
+    finite = jnp.isfinite(ys)
+    return jnp.all(finite, axis=(1, 2)), jnp.max(jnp.abs(jnp.where(finite, ys, 0.0)), axis=(1, 2))
+
+
+def _integrate_euler_maruyama(net, h0, save_times, key, noise, dt, steps_per_save, transient,
+                              external, progress):
+    """Euler–Maruyama on the lax.scan path (see :mod:`neurodyn.euler_maruyama` for why), with
+    ``steps_per_save`` steps of ``dt`` between saved times.
 
     Returns ys (time, trial, neuron), the number of steps, and per saved time whether every
     save so far is finite and below the divergence threshold (as diffrax's event stops the
     other solvers) with max |h| there."""
     dtype = h0.dtype
-    steps_per_save = int(round((save_times[1] - save_times[0]) / dt)) if len(save_times) > 1 \
-        else 1
     n_transient, dt_transient = euler_maruyama.transient_steps(transient, dt)
     block = euler_maruyama.block_length(steps_per_save, h0.size)
     noise, dt_array = jnp.asarray(noise, dtype), jnp.asarray(dt, dtype)
@@ -181,8 +186,8 @@ def _integrate_euler_maruyama(net, h0, save_times, key, noise, dt, transient, ex
     if bar is not None:
         bar.close()
     ys = jnp.concatenate(pieces)
-    max_abs = jnp.max(jnp.abs(jnp.where(jnp.isfinite(ys), ys, 0.0)), axis=(1, 2))
-    healthy = jnp.all(jnp.isfinite(ys), axis=(1, 2)) & (max_abs < divergence_threshold(dtype))
+    finite, max_abs = _finite_and_max_abs(ys)
+    healthy = finite & (max_abs < divergence_threshold(dtype))
     finite = jnp.cumprod(healthy.astype(jnp.int32)).astype(bool)
     return ys, n_transient + intervals * steps_per_save, finite, max_abs
 
@@ -287,7 +292,8 @@ def simulate(
     if dt is None:
         dt = DEFAULT_SDE_DT
     dt = validation.positive("dt", dt)
-    dt = dt_save / math.ceil(dt_save / dt - 1e-9)  # divides dt_save: saves fall on steps
+    steps_per_save = math.ceil(dt_save / dt - 1e-9)
+    dt = dt_save / steps_per_save  # divides dt_save: saves fall on steps
     dtype = net.dtype
     N = net.N
 
@@ -313,7 +319,8 @@ def simulate(
     core = net.without_metadata()
     if spec.scan:
         ys, num_steps, finite, max_abs = _integrate_euler_maruyama(
-            core, h0, save_times, noise_key, noise, dt, transient, external, show_progress)
+            core, h0, save_times, noise_key, noise, dt, steps_per_save, transient, external,
+            show_progress)
         stats = {"num_steps": num_steps, "num_accepted_steps": num_steps,
                  "num_rejected_steps": 0}
         result = diffrax.RESULTS.successful
