@@ -1,0 +1,59 @@
+"""Memory and time budgets checked before work starts, so a job that cannot fit is refused with
+a one-line message instead of crashing the process (an XLA out-of-memory abort or swapping).
+
+Standard library only: the command line calls these checks before it imports JAX.
+psutil would give the same numbers, but it is not a dependency; ``/proc/meminfo`` and
+``os.sysconf`` cover Linux and macOS.
+"""
+
+from __future__ import annotations
+
+import os
+
+from .errors import ParameterError
+
+MEMORY_FRACTION = 0.8
+"""A job may plan to use at most this fraction of the memory available when it starts: the
+rest is headroom for Python, XLA's workspace and temporaries we do not count."""
+
+_ITEMSIZE = {"float64": 8, "float32": 4}
+
+
+def itemsize(dtype: str) -> int:
+    """Bytes per element of a float dtype name ("float64" or "float32")."""
+    return _ITEMSIZE.get(str(dtype), 8)
+
+
+def available_memory_bytes() -> int:
+    """Memory available to a new allocation now (Linux: MemAvailable; else physical memory)."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (OSError, ValueError, AttributeError):
+        return 2**63 - 1  # unknown: do not refuse
+
+
+def format_bytes(n: float) -> str:
+    """Human-readable size: 1.5 GiB, 320 MiB, 12 KiB."""
+    for unit, size in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= size:
+            return f"{n / size:.3g} {unit}"
+    return f"{int(n)} B"
+
+
+def check_memory(what: str, needed_bytes: float, available: int | None = None) -> None:
+    """Refuse (ParameterError) a plan that needs more than MEMORY_FRACTION of the available
+    memory. ``what`` names the parameters that set the size, e.g. ``"N=10000000, dtype=float64"``.
+    """
+    available = available_memory_bytes() if available is None else available
+    if needed_bytes > MEMORY_FRACTION * available:
+        raise ParameterError(
+            f"{what} needs about {format_bytes(needed_bytes)} of memory, more than "
+            f"{MEMORY_FRACTION:.0%} of the {format_bytes(available)} available; reduce it "
+            "(or use dtype float32 where that halves it)")
