@@ -18,10 +18,24 @@ rest is headroom for Python, XLA's workspace and temporaries we do not count."""
 
 _ITEMSIZE = {"float64": 8, "float32": 4}
 
+FLOAT_DTYPES = tuple(_ITEMSIZE)
+"""The dtypes a network and its run can have ("float64", the default for science, "float32")."""
+
 
 def itemsize(dtype: str) -> int:
     """Bytes per element of a float dtype name ("float64" or "float32")."""
     return _ITEMSIZE.get(str(dtype), 8)
+
+
+def network_bytes(N: int, dtype: str) -> int:
+    """Peak memory of building a dense network (Network.random): the float64 draw X (N, N), two
+    float64 temporaries while it is scaled into J, and the cast to ``dtype``."""
+    return (N * N + N) * (3 * 8 + itemsize(dtype))
+
+
+def trajectory_bytes(trials: int, n_save: int, N: int, dtype: str) -> int:
+    """Memory of a saved trajectory h (trial, time, neuron): on device, then as one host copy."""
+    return 2 * trials * n_save * N * itemsize(dtype)
 
 
 def available_memory_bytes() -> int:
