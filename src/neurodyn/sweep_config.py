@@ -47,7 +47,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import validation
+from . import solvers, validation
 from .errors import ParameterError
 from .nonlinearity import NONLINEARITIES
 
@@ -84,7 +84,10 @@ def _symmetry(name: str, value: Any) -> float:
     return validation.in_range(name, _finite(name, value), -1.0, 1.0)
 
 
-_SOLVERS = ("tsit5", "dopri5", "dopri8", "euler", "heun", "rk4", "shark", "sra1")
+_SOLVERS = tuple(dict.fromkeys([*solvers.ODE_SOLVERS, *solvers.SDE_SOLVERS]))
+"""Every solver name (ODE and SDE, each once: euler is both), in the order solvers.py gives."""
+_DEFAULT_SOLVER = {False: "tsit5", True: "shark"}
+"""The solver simulate() uses when none is given, by noise > 0 (as solvers.resolve)."""
 
 NETWORK_KEYS: dict[str, Callable[[str, Any], Any]] = {
     "N": validation.positive_int, "g": _non_negative, "phi": _text(tuple(NONLINEARITIES)),
@@ -264,6 +267,9 @@ def parse_config(document: dict[str, Any], where: str = "sweep config",
         for phi in phis:
             if phi not in ("tanh", "erf"):
                 raise ParameterError(f"{where}: 'dmft' supports phi tanh and erf, not {phi!r}")
+    _check_solvers(grid, grid_mode, fixed["simulate"], where)
+    if "dmft" in quantities:
+        _check_dmft(grid, fixed, where)
     simulate = fixed["simulate"]
     if simulate.get("dt_save", 0.1) > simulate.get("t1", 200.0):
         raise ParameterError(f"{where}: [simulate] dt_save={simulate.get('dt_save', 0.1)} exceeds "
@@ -275,6 +281,92 @@ def parse_config(document: dict[str, Any], where: str = "sweep config",
         out=out_path, grid_mode=grid_mode, grid=tuple(grid), quantities=quantities,
         fixed=tuple((name, tuple(sorted(settings.items()))) for name, settings in fixed.items()),
     )
+
+
+def _settings(grid: list[tuple[str, tuple[Any, ...]]], grid_mode: str, table: str,
+              fixed: dict[str, Any], keys: dict[str, Any]) -> list[dict[str, tuple[Any, str]]]:
+    """Every distinct combination of ``keys`` that the sweep's points take, each value with
+    where it comes from: {key: (value, "[grid] key" or "[table] key" or "default key")}.
+
+    ``keys`` maps each key to its default (None: absent). Grid keys vary as the points do (zip:
+    the tuples present, product: every combination); fixed and default values are the same
+    everywhere."""
+    swept = {key: values for key, values in grid if key in keys}
+    constant = {key: (fixed[key], f"[{table}] {key}") if key in fixed else (default, f"default {key}")
+                for key, default in keys.items() if key not in swept}
+    names = list(swept)
+    if grid_mode == "zip" and swept:
+        rows = zip(*swept.values(), strict=True)
+    else:  # product (of no lists: the one combination of the constants)
+        rows = itertools.product(*swept.values())
+    combinations = []
+    for row in dict.fromkeys(rows):
+        combination = {key: (value, f"[grid] {key}") for key, value in zip(names, row, strict=True)}
+        combinations.append({**constant, **combination})
+    return combinations
+
+
+def _check_solvers(grid: list[tuple[str, tuple[Any, ...]]], grid_mode: str,
+                   simulate: dict[str, Any], where: str) -> None:
+    """Refuse what simulate() would refuse at a point: a solver that cannot take the point's
+    noise (an ODE solver with noise > 0, an SDE-only solver with noise = 0), ``dt`` for an
+    adaptive solver (its step comes from rtol/atol), ``rtol``/``atol`` for a fixed-step one.
+    Every (solver, noise) pair that occurs is checked; an absent solver is the default for the
+    point's noise (tsit5 for noise = 0, shark for noise > 0)."""
+    given = {}
+    for key in ("dt", "rtol", "atol"):
+        swept = dict(grid).get(key)
+        if swept is not None:
+            given[key] = f"[grid] {key}={list(swept)!r}"
+        elif key in simulate:
+            given[key] = f"[simulate] {key}={simulate[key]!r}"
+    for combination in _settings(grid, grid_mode, "simulate", simulate,
+                                 {"solver": None, "noise": 0.0}):
+        (solver, solver_from), (noise, _) = combination["solver"], combination["noise"]
+        noisy = noise > 0
+        table = solvers.SDE_SOLVERS if noisy else solvers.ODE_SOLVERS
+        default = _DEFAULT_SOLVER[noisy]
+        if solver is None:
+            solver, named = default, f"the default solver {default!r}"
+        else:
+            named = f"{solver_from}={solver!r}"
+        if solver not in table:
+            what = f"noise={noise!r} > 0 (an SDE)" if noisy else f"noise={noise!r} (an ODE)"
+            allowed = [default, *(name for name in table if name != default)]
+            raise ParameterError(
+                f"{where}: {named} cannot integrate {what}; allowed with noise "
+                f"{'> 0' if noisy else '= 0'}: {', '.join(allowed)}")
+        spec = table[solver]
+        if spec.adaptive and "dt" in given:
+            fixed_step = [name for name, other in table.items() if not other.adaptive]
+            raise ParameterError(
+                f"{where}: {given['dt']} is unused by {named} at noise={noise!r} (adaptive: its "
+                f"step follows rtol/atol); drop dt or choose a fixed-step solver: "
+                f"{', '.join(fixed_step)}")
+        for key in ("rtol", "atol"):
+            if not spec.adaptive and key in given:
+                adaptive = [name for name, other in solvers.ODE_SOLVERS.items() if other.adaptive]
+                raise ParameterError(
+                    f"{where}: {given[key]} is unused by {named} at noise={noise!r} (fixed step "
+                    f"dt); drop {key} or choose an adaptive solver ({', '.join(adaptive)}; noise "
+                    "= 0 only)")
+
+
+def _check_dmft(grid: list[tuple[str, tuple[Any, ...]]], fixed: dict[str, dict[str, Any]],
+                where: str) -> None:
+    """Refuse settings dmft.stationary refuses at every point: g = 0 (the DMFT needs g > 0)
+    and a [dmft] dtau coarser than tau_max / 4."""
+    gains = dict(grid).get("g")
+    source = "[grid] g" if gains is not None else "[network] g"
+    for g in gains if gains is not None else (fixed["network"].get("g", 2.0),):
+        if g <= 0:
+            raise ParameterError(
+                f"{where}: {source}={g!r} with 'dmft' in [compute] quantities; the stationary "
+                "DMFT needs g > 0 (drop g = 0 from the sweep or compute 'dmft' separately)")
+    theory = fixed["dmft"]
+    if "tau_max" in theory and "dtau" in theory and theory["dtau"] > theory["tau_max"] / 4:
+        raise ParameterError(f"{where}: [dmft] dtau={theory['dtau']!r} must be <= tau_max/4 = "
+                             f"{theory['tau_max'] / 4!r}")
 
 
 def load_config(path: str | Path) -> SweepConfig:

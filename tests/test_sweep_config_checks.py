@@ -1,0 +1,177 @@
+"""A sweep config that would fail at its points is refused when it is read, before a store exists.
+
+The independent truth for which (solver, noise) pairs simulate() takes is solvers.py's two
+tables, read here directly; the config check must agree with them for every pair, and for every
+point of a grid (fixed, product and zip modes). Each refusal is one line naming the setting, its
+value and what is allowed, and leaves the directory as it was.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from neurodyn import solvers
+from neurodyn.errors import ParameterError
+from neurodyn.sweep_config import load_config, parse_config
+
+HEAD = 'out = "s.zarr"\n{mode}[grid]\n{grid}\n[compute]\nquantities = [{quantities}]\n'
+
+
+def config_text(grid: str, simulate: str = "", mode: str = "", quantities: str = '"summary"',
+                extra: str = "") -> str:
+    text = HEAD.format(mode=f'grid_mode = "{mode}"\n' if mode else "", grid=grid,
+                       quantities=quantities)
+    if simulate:
+        text += f"[simulate]\n{simulate}\n"
+    return text + extra
+
+
+def refused(tmp_path, text: str) -> str:
+    """load_config's message for ``text``; asserts one line and that nothing was written."""
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    before = sorted(os.listdir(tmp_path))
+    with pytest.raises(ParameterError) as error:
+        load_config(path)
+    message = str(error.value)
+    assert "\n" not in message and message.startswith(f"sweep config {str(path)!r}: ")
+    assert sorted(os.listdir(tmp_path)) == before and not (tmp_path / "s.zarr").exists()
+    return message
+
+
+def accepted(tmp_path, text: str):
+    path = tmp_path / "good.toml"
+    path.write_text(text)
+    config = load_config(path)
+    assert not config.out.exists()
+    return config
+
+
+PAIRS = [(solver, noise) for solver in dict.fromkeys([*solvers.ODE_SOLVERS, *solvers.SDE_SOLVERS])
+         for noise in (0.0, 0.1)]
+
+
+@pytest.mark.parametrize(("solver", "noise"), PAIRS, ids=[f"{s}-{n}" for s, n in PAIRS])
+def test_fixed_solver_and_noise_agree_with_the_solver_tables(tmp_path, solver, noise):
+    text = config_text("g = [1.5]", f'solver = "{solver}"\nnoise = {noise}')
+    table = solvers.SDE_SOLVERS if noise > 0 else solvers.ODE_SOLVERS
+    if solver in table:
+        accepted(tmp_path, text)
+        return
+    message = refused(tmp_path, text)
+    assert f"[simulate] solver={solver!r} cannot integrate noise={noise!r}" in message
+    kind = "> 0 (an SDE)" if noise > 0 else "(an ODE)"
+    assert kind in message
+    assert message.endswith(", ".join(
+        ["shark", "euler", "sra1"] if noise > 0 else ["tsit5", "dopri5", "dopri8", "euler", "heun",
+                                                      "rk4"]))
+
+
+def test_the_message_of_the_issue(tmp_path):
+    message = refused(tmp_path, config_text("g = [1.5]", 'solver = "tsit5"\nnoise = 0.1'))
+    assert message.endswith("[simulate] solver='tsit5' cannot integrate noise=0.1 > 0 (an SDE); "
+                            "allowed with noise > 0: shark, euler, sra1")
+
+
+@pytest.mark.parametrize(("grid", "simulate", "fragment"), [
+    # a fixed ODE solver against a noise grid that includes noise > 0
+    ("noise = [0.0, 0.1]", 'solver = "rk4"', "[simulate] solver='rk4' cannot integrate noise=0.1"),
+    # a solver grid against fixed noise: every solver meets it
+    ("solver = [\"euler\", \"tsit5\"]", "noise = 0.2", "[grid] solver='tsit5' cannot integrate "
+     "noise=0.2"),
+    # product of two grids: (shark, 0.0) occurs although each list alone looks fine
+    ("solver = [\"euler\", \"shark\"]\nnoise = [0.0, 0.1]", "", "[grid] solver='shark' cannot "
+     "integrate noise=0.0 (an ODE)"),
+    ("solver = [\"sra1\"]\nnoise = [0.5, 0.0]", "", "[grid] solver='sra1' cannot integrate "
+     "noise=0.0"),
+])
+def test_product_grid_refuses_any_bad_combination(tmp_path, grid, simulate, fragment):
+    assert fragment in refused(tmp_path, config_text(grid, simulate))
+
+
+def test_zip_grid_checks_the_pairs_present_only(tmp_path):
+    # zipped, the pairs are (tsit5, 0) and (shark, 0.1): both fine; as a product they are not
+    grid = 'solver = ["tsit5", "shark"]\nnoise = [0.0, 0.1]'
+    config = accepted(tmp_path, config_text(grid, mode="zip"))
+    assert config.shape == (2,)
+    assert "[grid] solver='tsit5' cannot integrate noise=0.1" in refused(
+        tmp_path, config_text(grid))
+    # zipped the other way round, both pairs are wrong; the first is named
+    flipped = 'solver = ["shark", "tsit5"]\nnoise = [0.0, 0.1]'
+    assert "[grid] solver='shark' cannot integrate noise=0.0" in refused(
+        tmp_path, config_text(flipped, mode="zip"))
+    # zip with a fixed solver meets every zipped noise
+    message = refused(tmp_path, config_text("noise = [0.0, 0.3]\nseed = [1, 2]",
+                                            'solver = "heun"', mode="zip"))
+    assert "[simulate] solver='heun' cannot integrate noise=0.3 > 0 (an SDE)" in message
+
+
+def test_default_solver_follows_the_noise(tmp_path):
+    # no solver: tsit5 at noise = 0, shark at noise > 0, so a noise grid alone is fine
+    accepted(tmp_path, config_text("noise = [0.0, 0.1, 1.0]"))
+    accepted(tmp_path, config_text("noise = [0.0, 0.1]\nseed = [0, 1]", mode="zip"))
+    # euler integrates both
+    accepted(tmp_path, config_text("noise = [0.0, 0.1]", 'solver = "euler"\ndt = 0.01'))
+
+
+@pytest.mark.parametrize(("grid", "simulate", "fragment"), [
+    ("g = [1.5]", "dt = 0.01", "[simulate] dt=0.01 is unused by the default solver 'tsit5'"),
+    ("g = [1.5]", 'solver = "dopri8"\ndt = 0.01', "[simulate] dt=0.01 is unused by "
+     "[simulate] solver='dopri8'"),
+    ("dt = [0.01, 0.001]", 'solver = "tsit5"', "[grid] dt=[0.01, 0.001] is unused"),
+    # the noise = 0 points of a noise grid use the adaptive default
+    ("noise = [0.0, 0.1]", "dt = 0.01", "is unused by the default solver 'tsit5' at noise=0.0"),
+    ("solver = [\"euler\", \"dopri5\"]", "dt = 0.01", "is unused by [grid] solver='dopri5'"),
+])
+def test_dt_with_an_adaptive_solver_is_refused(tmp_path, grid, simulate, fragment):
+    message = refused(tmp_path, config_text(grid, simulate))
+    assert fragment in message and "drop dt or choose a fixed-step solver: euler, heun, rk4" in message
+
+
+@pytest.mark.parametrize(("grid", "simulate", "fragment"), [
+    ("g = [1.5]", 'solver = "rk4"\nrtol = 1e-8', "[simulate] rtol=1e-08 is unused by [simulate] "
+     "solver='rk4'"),
+    ("g = [1.5]", 'solver = "euler"\natol = 1e-8', "[simulate] atol=1e-08 is unused"),
+    ("noise = [0.1, 0.2]", "rtol = 1e-4", "is unused by the default solver 'shark' at noise=0.1"),
+    ("atol = [1e-6, 1e-8]", 'solver = "heun"', "[grid] atol=[1e-06, 1e-08] is unused"),
+])
+def test_tolerances_with_a_fixed_step_solver_are_refused(tmp_path, grid, simulate, fragment):
+    message = refused(tmp_path, config_text(grid, simulate))
+    assert fragment in message and "choose an adaptive solver (tsit5, dopri5, dopri8" in message
+
+
+def test_step_settings_that_are_used_are_accepted(tmp_path):
+    accepted(tmp_path, config_text("g = [1.5]", 'solver = "rk4"\ndt = 0.05'))
+    accepted(tmp_path, config_text("rtol = [1e-4, 1e-6]", 'solver = "dopri5"\natol = 1e-6'))
+    accepted(tmp_path, config_text("noise = [0.1, 0.2]", "dt = 0.001"))
+    accepted(tmp_path, config_text('solver = ["shark", "sra1"]', "noise = 0.1\ndt = 0.01"))
+
+
+@pytest.mark.parametrize(("grid", "network", "fragment"), [
+    ("g = [0.0, 1.5]", "", "[grid] g=0.0 with 'dmft' in [compute] quantities"),
+    ("g = [2.0, 0]", "", "[grid] g=0.0 with 'dmft'"),
+    ("seed = [0, 1]", "g = 0.0", "[network] g=0.0 with 'dmft'"),
+])
+def test_g_zero_with_dmft_is_refused(tmp_path, grid, network, fragment):
+    extra = f"[network]\n{network}\n" if network else ""
+    message = refused(tmp_path, config_text(grid, quantities='"dmft"', extra=extra))
+    assert fragment in message and "the stationary DMFT needs g > 0" in message
+    # without dmft, g = 0 (a quiescent network) is a fine point to simulate
+    accepted(tmp_path, config_text(grid, quantities='"summary"', extra=extra))
+
+
+def test_dmft_grid_coarser_than_its_window_is_refused(tmp_path):
+    message = refused(tmp_path, config_text("g = [1.5]", quantities='"dmft"',
+                                            extra="[dmft]\ntau_max = 4.0\ndtau = 2.0\n"))
+    assert "[dmft] dtau=2.0 must be <= tau_max/4 = 1.0" in message
+    accepted(tmp_path, config_text("g = [1.5]", quantities='"dmft"',
+                                   extra="[dmft]\ntau_max = 4.0\ndtau = 1.0\n"))
+
+
+def test_parse_config_refuses_the_same_without_a_file():
+    document = {"out": "never.zarr", "grid": {"noise": [0.0, 0.1]},
+                "simulate": {"solver": "dopri5"}, "compute": {"quantities": ["summary"]}}
+    with pytest.raises(ParameterError, match=r"^sweep config: \[simulate\] solver='dopri5'"):
+        parse_config(document)
