@@ -30,6 +30,21 @@ with store_lock(sys.argv[1], purpose="test holder"):
     time.sleep(60)
 """
 
+RACE = """
+import sys, time
+from neurodyn.errors import RunError
+from neurodyn.lock import acquire, release
+time.sleep(max(0.0, float(sys.argv[2]) - time.time()))  # all start together
+try:
+    lock = acquire(sys.argv[1])
+except RunError:
+    print("refused", flush=True)
+    sys.exit(0)
+print("won", flush=True)
+time.sleep(0.5)  # hold it while the others try
+release(lock)
+"""
+
 
 def dead_pid() -> int:
     """The pid of a process that has exited and been reaped (so it is not alive)."""
@@ -103,6 +118,20 @@ def test_lock_held_by_another_process_is_refused_with_the_holder_named(tmp_path)
     finally:
         child.kill()
         child.wait()
+
+
+@pytest.mark.parametrize("stale", [False, True], ids=["free", "stale"])
+def test_processes_racing_for_a_lock_exactly_one_wins(tmp_path, stale):
+    store = tmp_path / "s.zarr"
+    if stale:  # all of them find the same stale lock and try to replace it
+        write_lock(store, pid=dead_pid())
+    start = time.time() + 0.8
+    racers = [subprocess.Popen([sys.executable, "-W", "ignore", "-c", RACE, str(store),
+                                str(start)], stdout=subprocess.PIPE, text=True)
+              for _ in range(6)]
+    outcomes = sorted(racer.communicate(timeout=30)[0].strip() for racer in racers)
+    assert outcomes == ["refused"] * 5 + ["won"]
+    assert not lock_path(store).exists()
 
 
 @pytest.mark.parametrize("fields", [

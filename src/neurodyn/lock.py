@@ -91,7 +91,7 @@ def store_lock(store: str | os.PathLike, purpose: str = "sweep") -> Iterator[Sto
     Raises :class:`~neurodyn.errors.RunError` (one line: the store, the holder, since when and
     what to do) if another process, or this one, holds it. See the module docstring for when a
     lock is stale and replaced."""
-    lock = acquire(store, purpose)
+    lock = _acquire(store, purpose, stacklevel=4)  # the warning points at the `with` line
     try:
         yield lock
     finally:
@@ -101,6 +101,10 @@ def store_lock(store: str | os.PathLike, purpose: str = "sweep") -> Iterator[Sto
 def acquire(store: str | os.PathLike, purpose: str = "sweep") -> StoreLock:
     """Take the lock on ``store`` and return it; pair with :func:`release` (or use
     :func:`store_lock`). Raises RunError if it is held by a live process or cannot be created."""
+    return _acquire(store, purpose, stacklevel=3)
+
+
+def _acquire(store: str | os.PathLike, purpose: str, stacklevel: int) -> StoreLock:
     store = Path(store).absolute()
     path = lock_path(store)
     record = _own_record(store, purpose)
@@ -136,7 +140,7 @@ def acquire(store: str | os.PathLike, purpose: str = "sweep") -> StoreLock:
         else:
             raise RunError(_refusal(store, path, purpose, _read(path)))
     if replaced is not None:
-        warnings.warn(replaced, StaleLockWarning, stacklevel=2)
+        warnings.warn(replaced, StaleLockWarning, stacklevel=stacklevel)
     return StoreLock(store=store, path=path, record=record, replaced=replaced)
 
 
