@@ -93,6 +93,20 @@ def test_second_acquisition_in_this_process_is_refused(tmp_path):
             pass
 
 
+def test_every_path_naming_one_store_takes_one_lock(tmp_path, monkeypatch):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "alias").symlink_to(tmp_path / "real")
+    (tmp_path / "real" / "s.zarr").mkdir()
+    (tmp_path / "link.zarr").symlink_to(tmp_path / "real" / "s.zarr")
+    monkeypatch.chdir(tmp_path / "real")
+    with store_lock(tmp_path / "real" / "s.zarr") as held:
+        assert held.path == tmp_path.resolve() / "real" / ".s.zarr.lock"
+        for other in ("s.zarr", "../alias/s.zarr", tmp_path / "alias" / "s.zarr",
+                      tmp_path / "link.zarr"):
+            with pytest.raises(RunError, match="this very process holds it"):
+                acquire(other)
+
+
 def test_lock_held_by_another_process_is_refused_with_the_holder_named(tmp_path):
     store = tmp_path / "s.zarr"
     child = subprocess.Popen([sys.executable, "-c", HOLD, str(store)], stdout=subprocess.PIPE,

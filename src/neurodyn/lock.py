@@ -78,8 +78,9 @@ class StoreLock:
 
 
 def lock_path(store: str | os.PathLike) -> Path:
-    """The lock file of ``store``: ``<parent>/.<store name>.lock`` (absolute)."""
-    store = Path(store).absolute()
+    """The lock file of ``store``: ``<parent>/.<store name>.lock``, with symlinks resolved (in
+    the parent and the store itself), so that every path naming one store names one lock."""
+    store = Path(store).resolve()
     return store.parent / f".{store.name}.lock"
 
 
@@ -130,10 +131,12 @@ def _acquire(store: str | os.PathLike, purpose: str, stacklevel: int) -> StoreLo
             try:
                 os.write(descriptor, payload)  # one small write, right after the create
                 os.fsync(descriptor)
-            except OSError as error:
+            except BaseException as error:  # also KeyboardInterrupt: leave no empty lock behind
                 with contextlib.suppress(OSError):
                     os.unlink(path)
-                raise RunError(_cannot_create(store, path, error)) from None
+                if isinstance(error, OSError):
+                    raise RunError(_cannot_create(store, path, error)) from None
+                raise
             finally:
                 os.close(descriptor)
             break
