@@ -32,7 +32,12 @@ and, unless ``[network]`` gives its own ``seed``, the network too (as on the com
 ``network_seed`` in the grid seeds the network alone. A parameter may be in the grid or in a
 fixed table, not both. Everything is checked here, before anything is written: unknown keys,
 empty or mistyped lists, values out of range and grid keys that would change the shape of a
-stored array all raise :class:`~neurodyn.errors.ParameterError` naming the key.
+stored array all raise :class:`~neurodyn.errors.ParameterError` naming the key. So do settings
+that the computation would refuse at a point of the grid: a solver that cannot take the point's
+noise (the ODE solvers need noise = 0, the SDE solvers noise > 0; an absent solver is the
+default for the noise, tsit5 or shark), ``dt`` for an adaptive solver, ``rtol``/``atol`` for a
+fixed-step one, and ``g = 0`` with ``dmft`` (every pair of values that occurs is checked: zipped
+lists as they pair up, product grids in every combination).
 """
 
 from __future__ import annotations
