@@ -170,6 +170,17 @@ def test_dmft_grid_coarser_than_its_window_is_refused(tmp_path):
                                    extra="[dmft]\ntau_max = 4.0\ndtau = 1.0\n"))
 
 
+@pytest.mark.parametrize(("grid", "network", "fragment"), [
+    ("g = [1.5]", "N = 3", "[lyapunov] k=4 exceeds [network] N=3"),
+    ("N = [10, 2]", "", "[lyapunov] k=4 exceeds [grid] N=2"),
+])
+def test_more_lyapunov_exponents_than_neurons_is_refused(tmp_path, grid, network, fragment):
+    extra = (f"[network]\n{network}\n" if network else "") + "[lyapunov]\nk = 4\n"
+    message = refused(tmp_path, config_text(grid, quantities='"lyapunov"', extra=extra))
+    assert fragment in message and "at most N exponents" in message
+    accepted(tmp_path, config_text(grid, quantities='"lyapunov"', extra=extra.replace("4", "2")))
+
+
 def test_parse_config_refuses_the_same_without_a_file():
     document = {"out": "never.zarr", "grid": {"noise": [0.0, 0.1]},
                 "simulate": {"solver": "dopri5"}, "compute": {"quantities": ["summary"]}}

@@ -36,8 +36,8 @@ stored array all raise :class:`~neurodyn.errors.ParameterError` naming the key. 
 that the computation would refuse at a point of the grid: a solver that cannot take the point's
 noise (the ODE solvers need noise = 0, the SDE solvers noise > 0; an absent solver is the
 default for the noise, tsit5 or shark), ``dt`` for an adaptive solver, ``rtol``/``atol`` for a
-fixed-step one, and ``g = 0`` with ``dmft`` (every pair of values that occurs is checked: zipped
-lists as they pair up, product grids in every combination).
+fixed-step one, ``g = 0`` with ``dmft``, and a ``[lyapunov] k`` above N (every pair of values
+that occurs is checked: zipped lists as they pair up, product grids in every combination).
 """
 
 from __future__ import annotations
@@ -275,6 +275,13 @@ def parse_config(document: dict[str, Any], where: str = "sweep config",
     _check_solvers(grid, grid_mode, fixed["simulate"], where)
     if "dmft" in quantities:
         _check_dmft(grid, fixed, where)
+    if "lyapunov" in quantities and "k" in fixed["lyapunov"]:
+        k = fixed["lyapunov"]["k"]
+        sizes = dict(grid).get("N", (fixed["network"]["N"],) if "N" in fixed["network"] else ())
+        if any(k > n for n in sizes):
+            source = "[grid] N" if "N" in dict(grid) else "[network] N"
+            raise ParameterError(f"{where}: [lyapunov] k={k} exceeds {source}={min(sizes)}; an "
+                                 "N-neuron network has at most N exponents")
     simulate = fixed["simulate"]
     if simulate.get("dt_save", 0.1) > simulate.get("t1", 200.0):
         raise ParameterError(f"{where}: [simulate] dt_save={simulate.get('dt_save', 0.1)} exceeds "
