@@ -67,7 +67,7 @@ def test_partial_and_unreadable_stores_are_errors(tmp_path):
 
 
 def test_chunks_split_time_and_trial(run):
-    chunks = storage._chunks(run.h.variable)
+    chunks = storage.chunk_sizes(run.h.variable)
     assert chunks["trial"] == 1 and chunks["neuron"] == 40 and 1 <= chunks["time"] <= run.sizes["time"]
 
 

@@ -204,21 +204,35 @@ def test_worker_killed_mid_task_the_sweep_completes(tmp_path, reference, cluster
     assert final.equals(reference)
 
 
-def test_failed_points_are_recorded_and_the_exit_code_says_so(tmp_path, capsys):
-    # sra1 is an SDE solver: with noise = 0 simulate refuses it (a bad parameter combination)
+def fail_at(solver: str):
+    """sweep.compute_point, except that the point with ``solver`` raises a ParameterError: a
+    point failing at run time, injected (a config can no longer hold a combination that
+    simulate refuses: sweep_config rejects it at parse time)."""
+    compute = sweep.compute_point
+
+    def compute_or_fail(config, point):
+        if point.get("solver") == solver:
+            raise ParameterError(f"injected failure at solver={solver!r}")
+        return compute(config, point)
+
+    return compute_or_fail
+
+
+def test_failed_points_are_recorded_and_the_exit_code_says_so(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(sweep, "compute_point", fail_at("heun"))
     text = SLOW.replace("g = [1.5, 2.5]\nseed = [0, 1, 2, 3]",
-                        'solver = ["euler", "sra1"]\nseed = [0, 0]').replace(
+                        'solver = ["euler", "heun"]\nseed = [0, 0]').replace(
         'solver = "euler"\n', "").replace("[grid]", 'grid_mode = "zip"\n[grid]').format(
         out="fail.zarr")
     config = tmp_path / "fail.toml"
     config.write_text(text)
     code, out, err = cli_here(capsys, "sweep", str(config), "--workers", "1", cwd=tmp_path)
     assert code == sweep_exit_failed(), err
-    assert "1 failed" in out and "ParameterError" in out and "sra1" in out
+    assert "1 failed" in out and "ParameterError" in out and "heun" in out
     ds = nd.open_sweep(tmp_path / "fail.zarr")
-    assert ds.sizes["point"] == 2 and list(ds["solver"].values) == ["euler", "sra1"]
+    assert ds.sizes["point"] == 2 and list(ds["solver"].values) == ["euler", "heun"]
     np.testing.assert_array_equal(ds.point_status.values, [sweep.DONE, sweep.FAILED])
-    assert ds.point_error.values[0] == "" and "sra1" in str(ds.point_error.values[1])
+    assert ds.point_error.values[0] == "" and "heun" in str(ds.point_error.values[1])
     assert np.isfinite(ds.variance.values[0]) and np.isnan(ds.variance.values[1])
     assert nd.open_run(tmp_path / "fail.zarr").attrs["status"] == "failed"
     # resuming keeps the recorded failure; --retry-failed recomputes only the failed point

@@ -21,6 +21,9 @@ Nothing is lost:
 - A task whose worker dies is rescheduled by dask on another worker; exceptions outside the
   point's own failure handling (e.g. an I/O error) are retried ``TASK_RETRIES`` times.
 - A store made by a different config (fingerprint of the canonical config) is refused.
+- Every array carries zarr's CRC32C checksum and the store a manifest (:mod:`neurodyn.storage`).
+  A resume first reads and checksums every chunk of the points marked done and recomputes those
+  whose data are missing or damaged (the session record says how many).
 """
 
 from __future__ import annotations
@@ -41,8 +44,9 @@ import numpy as np
 import xarray as xr
 
 from . import dmft, storage, validation
-from .errors import NeurodynError, RunError
+from .errors import CorruptRunError, NeurodynError, RunError
 from .provenance import now, provenance
+from .run_paths import check_output_path
 from .sweep_config import SweepConfig, load_config
 
 SCHEDULER_ENV = "NEURODYN_SCHEDULER"
@@ -204,7 +208,7 @@ def _read_attrs(store: Path) -> dict[str, Any]:
 def _write_attrs(store: Path, attrs: dict[str, Any]) -> None:
     """Replace the group attrs atomically (write a temporary zarr.json, rename it over)."""
     metadata = json.loads((store / "zarr.json").read_text())
-    metadata["attributes"] = storage._json_ready(attrs)
+    metadata["attributes"] = storage.json_ready(attrs)
     temporary = store / f".zarr.json.{uuid.uuid4().hex[:8]}"
     temporary.write_text(json.dumps(metadata, indent=2))
     os.replace(temporary, store / "zarr.json")
@@ -250,7 +254,7 @@ def create_store(store: Path, config: SweepConfig) -> None:
     data_vars: dict[str, Any] = {}
     encoding: dict[str, Any] = {}
     for name, var in variables.items():
-        inner_chunks = tuple(storage._chunks(_Shape(var)).values())
+        inner_chunks = tuple(storage.chunk_sizes(_Shape(var)).values())
         chunks = (1,) * len(dims) + inner_chunks
         data_vars[name] = (dims + var.dims, da.full(shape + var.shape, np.nan, dtype=var.dtype,
                                                    chunks=chunks), var.attrs)
@@ -271,6 +275,8 @@ def create_store(store: Path, config: SweepConfig) -> None:
                      "point_error": {"chunks": one}})
     coords = _sweep_coords(config)
     coords.update({name: (name, values, attrs) for name, (values, attrs) in inner_coords.items()})
+    for name in [*data_vars, *coords]:  # every array checksummed (CRC32C after zstd)
+        encoding.setdefault(name, {})["compressors"] = storage.compressors()
     network = config.table("network")
     network.update({key: list(values) for key, values in config.grid
                     if key in ("N", "g", "phi")})
@@ -285,12 +291,16 @@ def create_store(store: Path, config: SweepConfig) -> None:
         "provenance": provenance(),
         "sessions": [],
     }
-    ds = xr.Dataset(data_vars, coords=coords, attrs=storage._json_ready(attrs))
+    ds = xr.Dataset(data_vars, coords=coords, attrs=storage.json_ready(attrs))
     temporary = store.parent / f".{store.name}.partial-{uuid.uuid4().hex[:8]}"
+    points = {"dims": list(dims), "arrays": {**{name: "done" for name in variables},
+                                             **{name: "marked" for name in BOOKKEEPING}}}
     try:
+        # compute=False writes metadata and the (numpy) coordinates only: a point's chunks
+        # appear when run_point writes it; write_empty_chunks for the same reason as save_run
         ds.to_zarr(temporary, mode="w-", compute=False, zarr_format=3, consolidated=False,
-                   encoding=encoding)
-        storage.write_run_toml(temporary, ds.attrs)
+                   encoding=encoding, write_empty_chunks=True)
+        storage.write_run_toml(temporary, storage.write_manifest(temporary, points))
         try:
             os.rename(temporary, store)
         except OSError:  # another driver created it first: resume theirs if it is ours
@@ -300,7 +310,7 @@ def create_store(store: Path, config: SweepConfig) -> None:
 
 
 class _Shape:
-    """A stand-in with ``sizes`` and ``dtype`` for :func:`storage._chunks` (no data needed)."""
+    """A stand-in with ``sizes`` and ``dtype`` for :func:`storage.chunk_sizes` (no data)."""
 
     def __init__(self, var: _Variable):
         self.sizes = dict(zip(var.dims, var.shape, strict=True))
@@ -310,7 +320,10 @@ class _Shape:
 def _array(store: Path, name: str, mode: str = "r"):
     import zarr
 
-    return zarr.open_array(str(store / name), mode=mode, zarr_format=3)
+    array = zarr.open_array(str(store / name), mode=mode, zarr_format=3)
+    # every chunk written, even one equal to the fill value ("" error, status 0): a missing
+    # chunk file of a marked point then always means lost data
+    return array if mode == "r" else array.with_config({"write_empty_chunks": True})
 
 
 def point_status(store: Path) -> np.ndarray:
@@ -361,6 +374,42 @@ def _write_marker(store: Path, index: tuple[int, ...], status: int, error: str,
     _array(store, "point_status", "r+")[index] = status  # last: the completion marker
 
 
+def reset_damaged_points(store: Path) -> int:
+    """Re-verify a store before resuming it: read and checksum every chunk
+    (:func:`storage.verify_run`), reset each marked point whose chunks are missing, empty or
+    corrupt to pending so that this session recomputes it, and return how many were reset.
+
+    Raises :class:`CorruptRunError` if the damage is outside the points (a coordinate, an
+    array's metadata): recomputing points cannot repair that.
+    """
+    report = storage.verify_run(store)
+    outside = [problem for problem in report.problems
+               if problem.point is None and problem.kind != "unexpected array"]
+    if outside:
+        raise CorruptRunError(
+            f"sweep store {str(store)!r} is damaged outside its points ({outside[0]}); resuming "
+            f"cannot repair that — see `neurodyn runs verify {store}`, move the store away and "
+            "run the sweep again", path=str(store), variable=outside[0].variable,
+            chunk=outside[0].chunk)
+    status = _array(store, "point_status", "r+")
+    counter = _array(store, "point_computations", "r+")
+    reset = 0
+    for point in sorted(report.damaged_points()):
+        try:
+            current = int(status[point])
+        except Exception:  # the marker itself is damaged: treat the point as unknown
+            current = -1
+        if current == PENDING:
+            continue  # computed in this session anyway (a partial write of a killed point)
+        status[point] = PENDING  # first: a crash from here on leaves the point pending
+        try:
+            int(counter[point])
+        except Exception:  # a damaged counter restarts; the recomputation counts 1
+            counter[point] = 0
+        reset += 1
+    return reset
+
+
 # --- the driver -------------------------------------------------------------------------------
 
 @dataclasses.dataclass(frozen=True)
@@ -376,6 +425,8 @@ class SweepResult:
     skipped: int
     wall_time_s: float
     errors: dict[str, str]
+    recomputed: int = 0
+    """Points marked done (or failed) whose stored data were damaged, reset and recomputed."""
 
     @property
     def ok(self) -> bool:
@@ -404,8 +455,10 @@ def run_sweep(
     - ``out``: store path, overriding the config's ``out``.
     - ``progress``: tqdm bar of points done / total with time left; default: on a terminal.
 
-    Points already done in the store are skipped. Raises ParameterError/RunError before writing
-    anything if the config is bad or the store belongs to another config.
+    Points already done in the store are skipped, after their chunks are re-verified: a point
+    whose data are damaged is recomputed (:func:`reset_damaged_points`). Raises
+    ParameterError/RunError before writing anything if the config is bad or the store belongs
+    to another config.
     """
     if not isinstance(config, SweepConfig):
         config = load_config(config)
@@ -416,16 +469,18 @@ def run_sweep(
     store = Path(out if out is not None else config.out).absolute()
     if store.exists():  # checked before connecting, and again (cheaply) after
         check_store(store, config)
-    elif not store.parent.is_dir():
-        raise RunError(f"output directory {str(store.parent)!r} does not exist")
+    else:
+        check_output_path(store, overwrite=False, flag="out")
     started_at, started = now(), time.perf_counter()
     computed = skipped = 0
     # connect first: an unreachable scheduler is an error before anything is written
     with _connect(scheduler, workers) as client:
         if store.exists():
             check_store(store, config)
+            recomputed = reset_damaged_points(store)
         else:
             create_store(store, config)
+            recomputed = 0
         status = point_status(store)
         todo = [index for index, value in np.ndenumerate(status)
                 if value == PENDING or (retry_failed and value == FAILED)]
@@ -451,11 +506,13 @@ def run_sweep(
         "started": started_at, "finished": now(), "computed": computed,
         "command": " ".join(sys.argv), "host": provenance()["host"],
         "scheduler": scheduler or ("in-process" if workers == 1 else "LocalCluster"),
+        "recomputed_damaged": recomputed,
     })
     _write_attrs(store, attrs)
     return SweepResult(path=store, total=total, done=counts["done"], failed=counts["failed"],
                        pending=counts["pending"], computed=computed, skipped=skipped,
-                       wall_time_s=time.perf_counter() - started, errors=errors)
+                       wall_time_s=time.perf_counter() - started, errors=errors,
+                       recomputed=recomputed)
 
 
 def _point_label(config: SweepConfig, index: tuple[int, ...]) -> str:
@@ -544,6 +601,9 @@ def describe_result(result: SweepResult) -> str:
     text = (f"Sweep {result.path}: {result.done} of {result.total} points done, "
             f"{result.failed} failed, {result.pending} pending; computed {result.computed} in "
             f"this session ({result.skipped} were already done), {result.wall_time_s:.1f} s.")
+    if result.recomputed:
+        text += (f"\n  {result.recomputed} points marked done had damaged data (missing or "
+                 "corrupt chunks) and were recomputed.")
     for label, error in list(result.errors.items())[:10]:
         text += f"\n  failed {label}: {error}"
     if len(result.errors) > 10:
@@ -553,4 +613,4 @@ def describe_result(result: SweepResult) -> str:
 
 __all__ = ["SCHEDULER_ENV", "SweepConfig", "SweepResult", "check_store", "compute_point",
            "create_store", "describe_result", "layout", "load_config", "point_status",
-           "run_point", "run_sweep"]
+           "reset_damaged_points", "run_point", "run_sweep"]
