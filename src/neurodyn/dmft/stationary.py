@@ -61,6 +61,17 @@ _CHEB = 48  # Chebyshev-Lobatto nodes on [Δ∞, Δ0] for C_φ and g²⟨φ′φ
 _LEGENDRE = 16  # Gauss–Legendre nodes for the tail energy integral ρ²
 _STATIC_ITER = 600  # fixed-point sweeps for the static solution (contraction ≤ 0.95 checked)
 _MIN_ROOT = 1e-8  # relative to the upper bound: smaller roots are round-off at g = g_c
+_DERIVATIVE_SUPPORT = {"tanh": 20.0, "erf": 7.0}  # |x| beyond which φ′ < 2e-17 (4e^{−2|x|}, e^{−πx²/4})
+_PANELS, _PANEL_ORDER = 12, 12  # localised φ′ pair rule: nodes π/2 from sech²'s poles, error ~1e-9
+_TAIL_TABLE = 0.75  # the g²⟨φ′φ′⟩ table covers [Δ∞, Δ∞ + ¾(Δ0 − Δ∞)] (tail starts below ½)
+_CHUNK = 512  # lag steps per compiled march call: any grid length reuses one compilation
+GRID_POINTS = 2049
+"""Default number of lags of the internal graded grid (4k + 1, so halving twice is exact)."""
+_MAX_REFINEMENTS = 3  # grid doublings / domain extensions before giving up
+_DECAY_LENGTHS = 36.0  # the internal grid spans 36 decay lengths 1/κ of Δ − Δ∞ (e^{−36} = 2e-16)
+_MAX_TAU_END = 1e7
+_LAMBDA_RTOL, _LAMBDA_ATOL = 1e-3, 1e-9  # estimated λ error allowed (10× inside the 1 % promise)
+_PATH_RTOL = 1e-6  # allowed difference of Δ on the grid and its half, relative to Δ0 − Δ∞
 
 
 class _Model:
@@ -68,6 +79,7 @@ class _Model:
 
     def __init__(self, phi: str, pair_order: int):
         self.nl = nonlinearity.get(phi)
+        self.support = _DERIVATIVE_SUPPORT[phi]
         self.order = pair_order
 
     def mean_rate(self, g, M, d0):
@@ -87,12 +99,51 @@ class _Model:
         return self._pair(self.nl.phi, g, M, d0, delta)
 
     def Dprime(self, g, M, d0, delta):
-        """g²⟨φ′(x1)φ′(x2)⟩ = dC_φ/dΔ."""
-        return g * g * self._pair(self.nl.dphi, g, M, d0, delta)
+        """g²⟨φ′(x1)φ′(x2)⟩ = dC_φ/dΔ, by the rule of :func:`_localized_pair` (φ′ is localised)."""
+        return g * g * _localized_pair(self.nl.dphi, self.support, g * g * d0, g * g * delta,
+                                       g * M)
 
     def V(self, g, M, d0, delta, theta_std):
         W = self._pair(self.nl.antiderivative, g, M, d0, delta) / (g * g)
         return -0.5 * delta**2 + theta_std**2 * delta + W
+
+
+def _panel_rule(lo, hi):
+    """Composite Gauss–Legendre nodes z and weights w·N(z; 0, 1) on [lo, hi] (shapes S → S+(n,))."""
+    t, w = (np.asarray(a) for a in np.polynomial.legendre.leggauss(_PANEL_ORDER))
+    width = (hi - lo) / _PANELS
+    left = lo[..., None] + width[..., None] * np.arange(_PANELS)
+    z = left[..., None] + width[..., None, None] * (0.5 * (t + 1.0))
+    weight = width[..., None, None] * (0.5 * w) * jnp.exp(-0.5 * z**2) / math.sqrt(2.0 * math.pi)
+    shape = z.shape[:-2] + (_PANELS * _PANEL_ORDER,)
+    return z.reshape(shape), weight.reshape(shape)
+
+
+def _localized_pair(f, support, var, cov, mean):
+    """``⟨f(x1) f(x2)⟩`` for x1, x2 with equal mean and variance, f ≈ 0 outside |x| ≤ ``support``.
+
+    The general rule (:func:`neurodyn.gaussian.expect_pair`) spreads its nodes over ±10
+    standard deviations; when the standard deviation s = g√Δ0 is large its nodes are ~0.01 s
+    apart near x = 0 and miss a φ′ of width ~1 (measured: g²⟨φ′φ′⟩ 2 % low at g = 50, 0 at
+    g = 10⁴). Here each of the nested integrals runs over the intersection of ±10 standard
+    deviations with the support of f (composite Gauss–Legendre, 12 panels × 12 nodes), which is
+    the Gaussian's range when s is small and f's range when s is large: accurate for every g.
+    """
+    tiny = jnp.finfo(jnp.float64).tiny
+    cut = gaussian.TAIL_CUTOFF
+    std = jnp.sqrt(jnp.maximum(var, tiny))
+    var, cov, mean = jnp.broadcast_arrays(var, cov, mean)
+    std = jnp.broadcast_to(std, var.shape)
+    z1, w1 = _panel_rule(jnp.clip((-support - mean) / std, -cut, cut),
+                         jnp.clip((support - mean) / std, -cut, cut))
+    slope = (cov / std)[..., None]
+    cond_std = jnp.sqrt(jnp.maximum(var[..., None] - slope**2, 0.0))
+    cond_mean = mean[..., None] + slope * z1
+    safe = jnp.maximum(cond_std, tiny)
+    z2, w2 = _panel_rule(jnp.clip((-support - cond_mean) / safe, -cut, cut),
+                         jnp.clip((support - cond_mean) / safe, -cut, cut))
+    inner = jnp.sum(w2 * f(cond_mean[..., None] + cond_std[..., None] * z2), axis=-1)
+    return jnp.sum(w1 * f(mean[..., None] + std[..., None] * z1) * inner, axis=-1)
 
 
 def _solve_mean(model, g, d0, J_mean, theta_mean):
@@ -186,9 +237,9 @@ def _barycentric(x, nodes, weights, values):
     return jnp.where(jnp.any(exact, -1), hit, interp)
 
 
-@partial(jax.jit, static_argnames=("phi", "n_tau", "substeps", "pair_order"))
-def _solve(g, J_mean, theta_mean, theta_std, noise, dtau, *, phi, n_tau, substeps, pair_order):
-    """Pure core: returns a dict of arrays (see :func:`stationary`)."""
+@partial(jax.jit, static_argnames=("phi", "pair_order"))
+def _core(g, J_mean, theta_mean, theta_std, noise, *, phi, pair_order):
+    """Δ0, Δ∞, M by the energy condition, and the Chebyshev tables of the Newton equation."""
     model = _Model(phi, pair_order)
     dtype = jnp.float64
     upper = 1.0 + theta_std**2 + noise**2 / 2.0  # Var h ≤ input second moment + σ²/2, |φ| ≤ 1
@@ -216,37 +267,72 @@ def _solve(g, J_mean, theta_mean, theta_std, noise, dtau, *, phi, n_tau, substep
     M = jnp.where(dynamic, M_dyn, M_st)
     d0 = jnp.where(dynamic, d0_dyn, d0_st)
     floor = jnp.where(dynamic, floor_dyn, d0_st)
-    span = d0 - floor
+    span = jnp.maximum(d0 - floor, 1e-300)
 
-    # Chebyshev tables on [Δ∞, Δ0] (degenerate interval in the static case: then unused).
-    nodes, weights = _chebyshev(floor, floor + jnp.maximum(span, 1e-300), _CHEB)
-    C_nodes = model.C(g, M, d0, nodes)
-    D_nodes = model.Dprime(g, M, d0, nodes)
+    # C_φ on [Δ∞, Δ0] for the Newton force; g²⟨φ′φ′⟩ on the tail's range [Δ∞, Δ∞ + ¾ span]
+    # only (the energy integral is used once Δ − Δ∞ < span/2): near Δ0 it has a peak of height
+    # ~g and width ~Δ0/g², which no polynomial table resolves at large g.
+    nodes, weights = _chebyshev(floor, floor + span, _CHEB)
+    tail_nodes, _ = _chebyshev(floor, floor + _TAIL_TABLE * span, _CHEB)
+    tables = {
+        "floor": floor, "span": span, "theta_std": theta_std,
+        "C_nodes": model.C(g, M, d0, nodes),
+        "D_nodes": model.Dprime(g, M, d0, tail_nodes),
+    }
+    mean_residual = M - theta_mean - J_mean * model.mean_rate(g, M, d0)
+    floor_residual = floor - model.C(g, M, d0, floor) - theta_std**2
+    static_potential = 1.0 - model.Dprime(g, M, d0, d0)
+    return {
+        "delta0": d0, "delta_inf": floor, "mean": M, "dynamic": dynamic, "tables": tables,
+        "energy_residual": jnp.where(dynamic, E_dyn, 0.0), "mean_residual": mean_residual,
+        "floor_residual": floor_residual, "static_potential": static_potential,
+        "curvature0": d0 - tables["C_nodes"][-1] - theta_std**2,
+        "tail_rate2": 1.0 - tables["D_nodes"][0],
+    }
+
+
+def _dynamics(tables):
+    """Force Δ'' = Δ − C_φ(Δ) − θs² and tail rate ρ(ln(Δ − Δ∞)) from the tables."""
+    floor, span = tables["floor"], tables["span"]
+    nodes, weights = _chebyshev(floor, floor + span, _CHEB)
+    tail_nodes, tail_weights = _chebyshev(floor, floor + _TAIL_TABLE * span, _CHEB)
+    t_leg, w_leg = (jnp.asarray(a, jnp.float64) for a in np.polynomial.legendre.leggauss(_LEGENDRE))
+    t_leg, w_leg = 0.5 * (t_leg + 1.0), 0.5 * w_leg
 
     def force(delta):
-        return delta - _barycentric(delta, nodes, weights, C_nodes) - theta_std**2
-
-    t_leg, w_leg = (jnp.asarray(a, dtype) for a in np.polynomial.legendre.leggauss(_LEGENDRE))
-    t_leg, w_leg = 0.5 * (t_leg + 1.0), 0.5 * w_leg
+        return delta - _barycentric(delta, nodes, weights, tables["C_nodes"]) - tables[
+            "theta_std"]**2
 
     def rate(log_u):
         u = jnp.exp(log_u)
-        D = _barycentric(floor + u * t_leg, nodes, weights, D_nodes)
+        D = _barycentric(floor + u * t_leg, tail_nodes, tail_weights, tables["D_nodes"])
         rho2 = 2.0 * jnp.sum(w_leg * (1.0 - t_leg) * (1.0 - D))
         return -jnp.sqrt(jnp.maximum(rho2, 0.0))
 
-    h = dtau / substeps
+    return force, rate
 
-    def substep(state, _):
+
+@partial(jax.jit, static_argnames=("substeps",))
+def _march(tables, state, steps, *, substeps):
+    """Advance Δ(τ) over the lag steps ``steps`` (_CHUNK,), RK4 with ``substeps`` per step.
+
+    Head (Δ − Δ∞ ≥ span/2): RK4 on the Newton equation (Δ, Δ'). Tail: RK4 on the contracting
+    energy integral d ln(Δ − Δ∞)/dτ = −ρ. Returns the final state and, at every step's end,
+    Δ, Δ' and Δ'' (the derivatives exact for the stored Δ: Δ' from the energy integral in the
+    tail, Δ'' from the force), which the quintic Hermite interpolant of :func:`_hermite` uses.
+    A zero step leaves the state unchanged (padding of the last chunk).
+    """
+    floor, span = tables["floor"], tables["span"]
+    force, rate = _dynamics(tables)
+
+    def substep(h, state):
         delta, p, tail = state
-        # Newton equation (head): RK4 on (Δ, Δ').
         k1 = (p, force(delta))
         k2 = (p + 0.5 * h * k1[1], force(delta + 0.5 * h * k1[0]))
         k3 = (p + 0.5 * h * k2[1], force(delta + 0.5 * h * k2[0]))
         k4 = (p + h * k3[1], force(delta + h * k3[0]))
         d_head = delta + h / 6 * (k1[0] + 2 * k2[0] + 2 * k3[0] + k4[0])
         p_head = p + h / 6 * (k1[1] + 2 * k2[1] + 2 * k3[1] + k4[1])
-        # Energy integral (tail): RK4 on log(Δ − Δ∞).
         q = jnp.log(jnp.maximum(delta - floor, 1e-300))
         r1 = rate(q)
         r2 = rate(q + 0.5 * h * r1)
@@ -254,52 +340,207 @@ def _solve(g, J_mean, theta_mean, theta_std, noise, dtau, *, phi, n_tau, substep
         r4 = rate(q + h * r3)
         q_new = q + h / 6 * (r1 + 2 * r2 + 2 * r3 + r4)
         d_tail = floor + jnp.exp(q_new)
-        p_tail = r4 * jnp.exp(q_new)
+        p_tail = rate(q_new) * jnp.exp(q_new)
         new_delta = jnp.where(tail, d_tail, d_head)
         new_p = jnp.where(tail, p_tail, p_head)
         new_tail = tail | (new_delta - floor < 0.5 * span)
-        return (new_delta, new_p, new_tail), None
+        return new_delta, new_p, new_tail
 
-    def step(state, _):
-        state, _ = jax.lax.scan(substep, state, None, length=substeps)
-        return state, state[0]
+    def step(state, dtau):
+        state = jax.lax.fori_loop(0, substeps, lambda _, s: substep(dtau / substeps, s), state)
+        return state, (state[0], state[1], force(state[0]))
 
-    start = (d0, -0.5 * noise**2 * jnp.ones_like(d0), jnp.zeros((), bool))
-    _, path = jax.lax.scan(step, start, None, length=n_tau - 1)
-    delta = jnp.concatenate([d0[None], path])
-    delta = jnp.where(dynamic, delta, d0)
-
-    Dprime_tau = jnp.where(dynamic, _barycentric(delta, nodes, weights, D_nodes),
-                           model.Dprime(g, M, d0, d0))
-    mean_residual = M - theta_mean - J_mean * model.mean_rate(g, M, d0)
-    floor_residual = floor - model.C(g, M, d0, floor) - theta_std**2
-    return {
-        "delta0": d0,
-        "delta_inf": floor,
-        "mean": M,
-        "delta": delta,
-        "potential": 1.0 - Dprime_tau,
-        "dynamic": dynamic,
-        "energy_residual": jnp.where(dynamic, E_dyn, 0.0),
-        "mean_residual": mean_residual,
-        "floor_residual": floor_residual,
-        "static_gain": g * jnp.sqrt(model.dphi_square(g, M_st, d0_st)),
-    }
+    return jax.lax.scan(step, state, steps)
 
 
-def ground_state_energy(potential: np.ndarray, dtau: float) -> float:
-    """Lowest eigenvalue E0 of ``−d²/dτ² + U(τ)`` on [0, τ_max], Neumann at both ends.
+@partial(jax.jit, static_argnames=("phi",))
+def _potential(g, M, d0, delta, *, phi):
+    """U = 1 − g²⟨φ′(x1)φ′(x2)⟩ at the lags' Δ values (batched so memory stays ~50 MB)."""
+    model = _Model(phi, gaussian.DEFAULT_PAIR_ORDER)
+    return 1.0 - jax.lax.map(lambda d: model.Dprime(g, M, d0, d), delta, batch_size=16)
 
-    Second-order finite differences; the ghost-point Neumann rows are symmetrised with the
-    trapezoid weights (1/2 at the ends), so scipy's tridiagonal eigensolver applies.
-    ``potential``: U on the uniform grid (n,), ``dtau`` its spacing. O(dτ²) accurate.
+
+def _path(tables, start, tau, substeps):
+    """Δ, Δ', Δ'' on the lags ``tau`` (τ_0 = 0), marching in compiled chunks of _CHUNK steps."""
+    steps = np.diff(tau)
+    padded = np.zeros(-(-steps.size // _CHUNK) * _CHUNK)
+    padded[:steps.size] = steps
+    state, pieces = start, []
+    for chunk in padded.reshape(-1, _CHUNK):
+        state, piece = _march(tables, state, jnp.asarray(chunk), substeps=substeps)
+        pieces.append(np.stack([np.asarray(x) for x in piece]))
+    out = np.concatenate(pieces, axis=1)[:, :steps.size]
+    first = np.array([[float(start[0])], [float(start[1])], [np.nan]])
+    return np.concatenate([first, out], axis=1)
+
+
+def _hermite(tau, values, x):
+    """Quintic Hermite interpolant of (Δ, Δ', Δ'') given at the knots ``tau``, evaluated at x.
+
+    C² and O(h⁶) accurate, so second differences of the output are free of knot artefacts.
     """
-    n = potential.size
-    diag = 2.0 / dtau**2 + np.asarray(potential, dtype=np.float64)
-    off = -np.ones(n - 1) / dtau**2
-    off[0] = off[-1] = -math.sqrt(2.0) / dtau**2
-    return float(scipy.linalg.eigh_tridiagonal(diag, off, select="i", select_range=(0, 0),
-                                               eigvals_only=True)[0])
+    i = np.clip(np.searchsorted(tau, x, side="right") - 1, 0, tau.size - 2)
+    h = tau[i + 1] - tau[i]
+    t = (x - tau[i]) / h
+    y0, d0, s0 = values[0][i], values[1][i], values[2][i]
+    y1, d1, s1 = values[0][i + 1], values[1][i + 1], values[2][i + 1]
+    t3, t4, t5 = t**3, t**4, t**5
+    return (y0 * (1 - 10 * t3 + 15 * t4 - 6 * t5) + h * d0 * (t - 6 * t3 + 8 * t4 - 3 * t5)
+            + h * h * s0 * 0.5 * (t * t - 3 * t3 + 3 * t4 - t5)
+            + h * h * s1 * 0.5 * (t3 - 2 * t4 + t5) + h * d1 * (-4 * t3 + 7 * t4 - 3 * t5)
+            + y1 * (10 * t3 - 15 * t4 + 6 * t5))
+
+
+def _hermite_integral(tau, values):
+    """∫ over the knots of the quintic Hermite interpolant (trapezoid with end corrections)."""
+    h = np.diff(tau)
+    y, d, s = values
+    return float(np.sum(h * (y[:-1] + y[1:]) / 2 + h**2 * (d[:-1] - d[1:]) / 10
+                        + h**3 * (s[:-1] + s[1:]) / 120))
+
+
+def ground_state(potential: np.ndarray, tau: np.ndarray) -> tuple[float, np.ndarray]:
+    """Lowest eigenpair of ``−d²/dτ² + U(τ)`` on the grid ``tau`` (any spacing), Neumann ends.
+
+    Linear finite elements with a lumped (trapezoid) mass matrix M: K ψ + M U ψ = E M ψ,
+    symmetrised by M^{1/2} into a tridiagonal problem for scipy. Second order in the spacing
+    of a smoothly graded grid; on a uniform grid it is the three-point difference with
+    ghost-point Neumann rows. Returns E0 and ψ0 on the grid (normalised, max |ψ0| = 1).
+    """
+    tau = np.asarray(tau, dtype=np.float64)
+    h = np.diff(tau)
+    mass = np.zeros(tau.size)
+    mass[:-1] += h / 2
+    mass[1:] += h / 2
+    stiffness = np.zeros(tau.size)
+    stiffness[:-1] += 1 / h
+    stiffness[1:] += 1 / h
+    diag = stiffness / mass + np.asarray(potential, dtype=np.float64)
+    off = -(1 / h) / np.sqrt(mass[:-1] * mass[1:])
+    energy, vector = scipy.linalg.eigh_tridiagonal(diag, off, select="i", select_range=(0, 0))
+    psi = vector[:, 0] / np.sqrt(mass)
+    return float(energy[0]), psi / np.max(np.abs(psi))
+
+
+def ground_state_energy(potential: np.ndarray, dtau: float | None = None, *,
+                        tau: np.ndarray | None = None) -> float:
+    """Lowest eigenvalue E0 of ``−d²/dτ² + U(τ)``, Neumann at both ends (:func:`ground_state`).
+
+    ``potential``: U on the grid, given either by its uniform spacing ``dtau`` (grid k·dtau) or
+    by the lags ``tau`` themselves. O(spacing²) accurate.
+    """
+    potential = np.asarray(potential, dtype=np.float64)
+    if tau is None:
+        if dtau is None:
+            raise ParameterError("ground_state_energy needs dtau (uniform grid) or tau (lags)")
+        tau = np.arange(potential.size) * float(dtau)
+    return ground_state(potential, tau)[0]
+
+
+def _lag_grid(points: int, width: float, tau_end: float) -> np.ndarray:
+    """Lags τ(s) = w sinh(b s), s ∈ [0, 1], τ(1) = τ_end: spacing ≈ (b/n)·√(w² + τ²), fine
+    (≈ w b/n) inside the potential well of width w at τ = 0 and of constant relative size
+    b/n beyond it, where Δ and the ground state vary on the scale of τ itself or slower."""
+    b = math.asinh(tau_end / width)
+    tau = width * np.sinh(b * np.linspace(0.0, 1.0, points))
+    tau[-1] = tau_end
+    return tau
+
+
+def _well_width(g: float, curvature0: float, noise: float) -> float:
+    """Lag below which g²(Δ0 − Δ(τ)) < 1, where g²⟨φ′φ′⟩ has its peak: Δ0 − Δ ≈ |Δ''(0)|τ²/2
+    without noise, σ²τ/2 with it. Capped at 1 (small g: the well is not narrow)."""
+    width = 1.0
+    if curvature0 < 0:
+        width = min(width, math.sqrt(2.0 / (g * g * -curvature0)))
+    if noise > 0:
+        width = min(width, 2.0 / (g * g * noise * noise))
+    return max(width, 1e-12)
+
+
+def _lambda_from_energy(E0: float) -> float:
+    return -1.0 + math.sqrt(max(1.0 - E0, 0.0))
+
+
+def _internal_solution(core, g, phi, noise, substeps, points, tau_max, refine):
+    """Δ(τ), E0, λ_max and τ_corr on a graded internal lag grid that is checked and refined.
+
+    Checks (each refines the grid when ``refine``, else raises ConvergenceError):
+    1. ground state resolved: E0 on the grid and on its every-other and every-fourth point
+       subgrids (same potential values), error estimate max(|E1 − E2|/3, |E2 − E4|/12) (second
+       order: exact for the asymptotic rate, larger when not yet asymptotic); the λ error it
+       implies, |δE|/(2√(1 − E0)), must be ≤ _LAMBDA_RTOL·|λ| + _LAMBDA_ATOL. Else: 2× points.
+    2. Δ(τ) resolved: the march on the every-other-point grid agrees with the full one within
+       _PATH_RTOL·(Δ0 − Δ∞) (RK4: the full grid's error is ~1/15 of that). Else: 2× points.
+    3. domain long enough: Δ − Δ∞ at the grid's end ≤ 1e-12·(Δ0 − Δ∞), and the ground state
+       |ψ0(τ_end)| ≤ 1e-6 (or U(τ_end) − E0 below the λ tolerance: a shallow well whose
+       Neumann-box energy is within tolerance of the bound state's). Else: 4× longer.
+    """
+    tables = jax.tree_util.tree_map(jnp.asarray, core["tables"])
+    d0, floor, M = float(core["delta0"]), float(core["delta_inf"]), float(core["mean"])
+    span = d0 - floor
+    kappa2 = float(core["tail_rate2"])
+    if not kappa2 > 0:
+        raise ConvergenceError(
+            f"stationary DMFT at g={g}, phi={phi!r}: the static variance Delta_inf={floor:.6g} is "
+            f"not a hill top (1 - g^2<phi'phi'> = {kappa2:.3g} <= 0), so Delta(tau) cannot decay")
+    kappa = math.sqrt(kappa2)
+    tau_end = max(tau_max, _DECAY_LENGTHS / kappa)
+    if tau_end > _MAX_TAU_END:
+        raise ConvergenceError(
+            f"stationary DMFT at g={g}: Delta(tau) decays as exp(-{kappa:.3g} tau), needing lags "
+            f"to {tau_end:.3g} (> {_MAX_TAU_END:g}); g is too close to the transition")
+    width = min(_well_width(g, float(core["curvature0"]), noise), tau_end / 100)
+    start = (jnp.asarray(d0), jnp.asarray(-0.5 * noise**2), jnp.asarray(False))
+    first_curvature = float(core["curvature0"])
+    for _attempt in range(_MAX_REFINEMENTS + 1):
+        tau = _lag_grid(points, width, tau_end)
+        path = _path(tables, start, tau, substeps)
+        path[2, 0] = first_curvature
+        coarse = _path(tables, start, tau[::2], substeps)
+        path_error = float(np.max(np.abs(path[0, ::2] - coarse[0]))) / span
+        U = np.asarray(_potential(g, M, d0, jnp.asarray(path[0]), phi=phi))
+        E1, psi = ground_state(U, tau)
+        E2 = ground_state(U[::2], tau[::2])[0]
+        E4 = ground_state(U[::4], tau[::4])[0]
+        E0 = E1 + (E1 - E2) / 3.0  # Richardson (second order)
+        E_error = max(abs(E1 - E2) / 3.0, abs(E2 - E4) / 12.0)
+        lam = _lambda_from_energy(E0)
+        lam_error = E_error / (2.0 * math.sqrt(max(1.0 - E0, 1e-300)))
+        lam_tol = _LAMBDA_RTOL * abs(lam) + _LAMBDA_ATOL
+        excess_end = (path[0, -1] - floor) / span
+        shallow = (U[-1] - E1) / (2.0 * math.sqrt(max(1.0 - E1, 1e-300))) < lam_tol
+        long_enough = excess_end <= 1e-12 and (abs(psi[-1]) <= 1e-6 or shallow)
+        resolved = lam_error <= lam_tol and path_error <= _PATH_RTOL
+        diagnostics = {"points": points, "tau_end": tau_end, "well_width": width,
+                       "lambda_error": lam_error, "path_error": path_error,
+                       "tail_excess": excess_end, "psi_end": abs(psi[-1])}
+        if resolved and long_enough:
+            break
+        if not refine or _attempt == _MAX_REFINEMENTS:
+            what = []
+            if not resolved:
+                what.append(f"the lag grid does not resolve the solution (lambda_max error "
+                            f"{lam_error:.2g} > {lam_tol:.2g} or Delta error {path_error:.2g} > "
+                            f"{_PATH_RTOL:g} of Delta0 - Delta_inf with grid_points={points}); "
+                            f"use grid_points >= {4 * (points - 1) + 1}")
+            if not long_enough:
+                what.append(f"the lags end at {tau_end:.3g} before Delta(tau) and the ground "
+                            f"state have decayed (Delta - Delta_inf = {excess_end:.2g} of "
+                            f"Delta0 - Delta_inf, psi0 = {abs(psi[-1]):.2g}); use "
+                            f"tau_max >= {4 * tau_end:.3g}")
+            raise ConvergenceError(f"stationary DMFT at g={g}, phi={phi!r}: " + "; ".join(what)
+                                   + ("" if refine else " (or refine=True)"))
+        if not resolved:
+            points = 2 * (points - 1) + 1
+        if not long_enough:
+            tau_end *= 4.0
+    excess = path.copy()
+    excess[0] -= floor
+    # beyond τ_end the excess decays as e^{−κτ}: its tail integral is excess_end/κ (≤ 1e-12 τ_c)
+    tau_corr = (_hermite_integral(tau, excess) + excess[0, -1] / kappa) / span
+    return {"tau": tau, "path": path, "E0": E0, "lambda_max": lam, "tau_corr": tau_corr,
+            **diagnostics}
 
 
 MODEL_PARAMETERS = ("g", "phi", "J_mean", "theta_mean", "theta_std")
@@ -347,67 +588,98 @@ def stationary(
     substeps: int = 2,
     pair_order: int = gaussian.DEFAULT_PAIR_ORDER,
     critical_gain: bool = True,
+    grid_points: int = GRID_POINTS,
+    refine: bool = True,
 ) -> xr.Dataset:
-    """Solve the stationary DMFT; see the module docstring for equations and method.
+    """Solve the stationary DMFT; see the module docstring for equations, method and checks.
 
     **Arguments:**
     - ``g`` > 0: gain inside φ. ``phi``: "tanh" or "erf".
     - ``J_mean``: mean coupling ×N; ``theta_mean``, ``theta_std``: Gaussian bias; ``noise``: σ of
       the additive white noise (σ dW), all in h units.
-    - ``tau_max``, ``dtau``: lag grid [0, tau_max] (τ units); ``substeps`` RK4 steps per dtau.
-    - ``pair_order``: Gauss–Legendre order per panel of the bivariate averages.
+    - ``tau_max``, ``dtau``: the lags [0, tau_max] (τ units) on which ``delta`` is returned. They
+      only sample the solution: Δ, λ_max and τ_corr are computed on an internal graded grid that
+      extends as far as the decay needs (and at least to tau_max).
+    - ``substeps``: RK4 steps per interval of the internal grid.
+    - ``pair_order``: Gauss–Legendre order per panel of the bivariate averages of φ and Φ.
     - ``critical_gain``: also compute the gain where the static solution loses stability
       (g_c: g²⟨φ′²⟩ = 1 on the static branch; only for σ = 0, NaN otherwise).
+    - ``grid_points``: lags of the internal grid (rounded up to 4k + 1). ``refine``: refine the
+      internal grid (2× points, 4× length, up to 3 times) where its checks fail; with False a
+      failed check raises at once.
 
     **Returns:** Dataset with ``delta`` (tau) [h²], scalars ``delta0`` (= Δ(0), connected
-    variance of h), ``delta_inf`` (static variance Δ∞), ``mean`` (M), ``lambda_max`` [1/τ],
-    ``tau_corr`` (∫₀^∞ (Δ − Δ∞) dτ / (Δ0 − Δ∞), τ units), ``residual`` (largest relative
-    residual of the energy, mean and Δ∞ conditions), ``g_critical``; attrs with every parameter,
-    the solver settings, ``phase`` ("chaotic"/"driven" or "static") and provenance.
+    variance of h), ``delta_inf`` (static variance Δ∞), ``mean`` (M), ``lambda_max`` [1/τ] and
+    its estimated error ``lambda_max_error``, ``tau_corr`` (∫₀^∞ (Δ − Δ∞) dτ / (Δ0 − Δ∞), τ
+    units), ``residual`` (largest relative residual of the energy, mean and Δ∞ conditions),
+    ``g_critical``; attrs with every parameter, the internal grid actually used, ``phase``
+    ("chaotic"/"driven" or "static"), ``tail_fraction`` ((Δ(tau_max) − Δ∞)/(Δ0 − Δ∞): how much
+    of the decay the returned lags do not show) and provenance.
 
-    Raises ParameterError on bad input and ConvergenceError if the conditions are not met.
+    Raises ParameterError on bad input and ConvergenceError if the conditions are not met, if
+    the internal grid cannot be refined enough (the message names what to change), or if a
+    chaotic solution (σ = 0) comes out with λ_max ≤ 0, a contradiction.
     """
     g, J_mean, theta_mean, theta_std, noise, tau_max, dtau = _validate(
         g, phi, J_mean, theta_mean, theta_std, noise, tau_max, dtau)
     substeps = validation.positive_int("substeps", substeps)
     pair_order = validation.positive_int("pair_order", pair_order)
+    grid_points = validation.positive_int("grid_points", grid_points)
+    if grid_points < 65:
+        raise ParameterError(f"grid_points={grid_points!r} must be >= 65")
+    grid_points = 4 * (-(-(grid_points - 1) // 4)) + 1
     n_tau = int(round(tau_max / dtau)) + 1
-    out = _solve(g, J_mean, theta_mean, theta_std, noise, dtau, phi=phi, n_tau=n_tau,
-                 substeps=substeps, pair_order=pair_order)
-    out = jax.tree_util.tree_map(np.asarray, out)
-    d0 = float(out["delta0"])
+    core = jax.tree_util.tree_map(np.asarray, _core(g, J_mean, theta_mean, theta_std, noise,
+                                                   phi=phi, pair_order=pair_order))
+    d0 = float(core["delta0"])
     scale = max(d0, theta_std**2, 1e-12)
-    residual = max(abs(float(out["energy_residual"])) / scale**2,
-                   abs(float(out["mean_residual"])) / (abs(float(out["mean"])) + math.sqrt(scale)),
-                   abs(float(out["floor_residual"])) / scale)
-    delta = out["delta"]
-    if not np.all(np.isfinite(delta)) or residual > 1e-6:
+    residual = max(abs(float(core["energy_residual"])) / scale**2,
+                   abs(float(core["mean_residual"])) / (abs(float(core["mean"])) + math.sqrt(scale)),
+                   abs(float(core["floor_residual"])) / scale)
+    if not math.isfinite(residual) or residual > 1e-6:
         raise ConvergenceError(
             f"stationary DMFT did not converge at g={g}, phi={phi!r}: residual {residual:.2e} "
-            f"(Δ0={d0:.6g}); try a larger pair_order or a smaller dtau")
-    dynamic = bool(out["dynamic"])
-    E0 = ground_state_energy(out["potential"], dtau)
-    lambda_max = -1.0 + math.sqrt(max(1.0 - E0, 0.0))
-    floor = float(out["delta_inf"])
-    if dynamic and d0 > floor:
-        excess = delta - floor
-        # beyond tau_max the excess decays as e^{−κτ} with the local rate at the end of the grid
-        kappa = max(math.log(max(excess[-2], 1e-300) / max(excess[-1], 1e-300)) / dtau, 1e-12)
-        tau_corr = float((np.trapezoid(excess, dx=dtau) + excess[-1] / kappa) / (d0 - floor))
+            f"(Δ0={d0:.6g}); try a larger pair_order")
+    dynamic = bool(core["dynamic"])
+    floor = float(core["delta_inf"])
+    tau = np.round(np.arange(n_tau) * dtau, 12)
+    grid_attrs = {}
+    if dynamic:
+        internal = _internal_solution(core, g, phi, noise, substeps, grid_points,
+                                      float(tau[-1]), refine)
+        delta = _hermite(internal["tau"], internal["path"], tau)
+        delta[0] = d0
+        E0, lambda_max = internal["E0"], internal["lambda_max"]
+        lambda_error, tau_corr = internal["lambda_error"], internal["tau_corr"]
+        grid_attrs = {"grid_points": internal["points"], "grid_tau_end": internal["tau_end"],
+                      "grid_well_width": internal["well_width"],
+                      "grid_delta_error": internal["path_error"]}
+        if not np.all(np.isfinite(delta)):
+            raise ConvergenceError(f"stationary DMFT at g={g}: Delta(tau) became non-finite")
+        if noise == 0 and not lambda_max > 0:
+            raise ConvergenceError(
+                f"stationary DMFT at g={g}, phi={phi!r}: the chaotic solution has lambda_max = "
+                f"{lambda_max:.3g} <= 0, a contradiction (the static solution is stable where "
+                "lambda_max < 0); the Gaussian averages are not resolved, try a larger pair_order")
     else:
-        tau_corr = 0.0
+        delta = np.full(n_tau, d0)
+        E0 = float(core["static_potential"])  # constant potential: E0 = U exactly
+        lambda_max, lambda_error, tau_corr = _lambda_from_energy(E0), 0.0, 0.0
+        grid_attrs = {"grid_points": 0}
     g_c = critical_gain_of(phi, J_mean, theta_mean, theta_std) if (
         critical_gain and noise == 0) else float("nan")
-    tau = np.round(np.arange(n_tau) * dtau, 12)
     phase = ("chaotic" if noise == 0 else "driven") if dynamic else "static"
+    tail_fraction = float((delta[-1] - floor) / (d0 - floor)) if dynamic else 0.0
     attrs = {
         "model": "SCS DMFT (stationary): dh/dt = -h + J phi(g h) + theta + noise*xi",
         "g": g, "phi": phi, "J_mean": J_mean, "theta_mean": theta_mean, "theta_std": theta_std,
         "noise": noise, "tau_max": tau_max, "dtau": dtau, "substeps": substeps,
         "pair_order": pair_order, "scan_points": _SCAN_POINTS, "bisections": _BISECTIONS,
         "newton_steps": _NEWTON, "chebyshev_nodes": _CHEB, "phase": phase,
-        "method": "energy condition (bisection) + RK4 head / log-energy tail; lambda from "
-                  "finite-difference ground state (Crisanti & Sompolinsky 2018)",
+        "tail_fraction": tail_fraction, "refine": refine, **grid_attrs,
+        "method": "energy condition (bisection) + RK4 head / log-energy tail on a graded lag "
+                  "grid; lambda from the finite-element ground state, Richardson-checked "
+                  "(Crisanti & Sompolinsky 2018)",
         "provenance": provenance(),
     }
     scalar = {"units": "h^2"}
@@ -418,9 +690,11 @@ def stationary(
             "delta0": ((), d0, {"long_name": "variance Delta(0)", **scalar}),
             "delta_inf": ((), floor, {"long_name": "static (quenched) variance Delta(inf)",
                                       **scalar}),
-            "mean": ((), float(out["mean"]), {"long_name": "static mean M", "units": "h"}),
+            "mean": ((), float(core["mean"]), {"long_name": "static mean M", "units": "h"}),
             "lambda_max": ((), lambda_max, {"long_name": "maximal Lyapunov exponent",
                                             "units": "1/tau"}),
+            "lambda_max_error": ((), lambda_error, {
+                "long_name": "estimated discretisation error of lambda_max", "units": "1/tau"}),
             "ground_state_energy": ((), E0, {"long_name": "E0 of -d2/dtau2 + 1 - g^2<phi'phi'>"}),
             "tau_corr": ((), tau_corr, {"long_name": "autocorrelation time", "units": "tau"}),
             "residual": ((), residual, {"long_name": "largest relative residual of the "
