@@ -602,8 +602,10 @@ def describe_result(result: SweepResult) -> str:
             f"{result.failed} failed, {result.pending} pending; computed {result.computed} in "
             f"this session ({result.skipped} were already done), {result.wall_time_s:.1f} s.")
     if result.recomputed:
-        text += (f"\n  {result.recomputed} points marked done had damaged data (missing or "
-                 "corrupt chunks) and were recomputed.")
+        one = result.recomputed == 1
+        text += (f"\n  {result.recomputed} {'point' if one else 'points'} marked done "
+                 f"{'was' if one else 'were'} damaged (missing or corrupt chunks) and "
+                 f"{'was' if one else 'were'} recomputed.")
     for label, error in list(result.errors.items())[:10]:
         text += f"\n  failed {label}: {error}"
     if len(result.errors) > 10:
