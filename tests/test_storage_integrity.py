@@ -89,7 +89,7 @@ def refused_and_untouched(root: Path, target: Path, match: str) -> None:
     assert "\n" not in str(error.value) and str(target) in str(error.value)
     with pytest.raises(RunError, match=match) as error:
         run_paths.check_output_path(target, overwrite=True)
-    assert str(error.value).startswith("--out ") and "\n" not in str(error.value)
+    assert str(error.value).startswith("--out=") and "\n" not in str(error.value)
     assert snapshot(root) == before
 
 
@@ -148,10 +148,12 @@ def test_existing_path_without_overwrite_and_bad_parents_are_refused(tmp_path, s
                           (tmp_path / "missing" / "x.zarr", "does not exist")]:
         with pytest.raises(RunError, match=match):
             nd.save_run(simulation_like(), target)
-    with pytest.raises(RunError, match=r"^--out .* exists; .*--overwrite"):
+    with pytest.raises(RunError, match=r"^--out=.* exists; .*--overwrite"):
         run_paths.check_output_path(run, overwrite=False)
-    with pytest.raises(RunError, match="^--figure .* does not exist"):
+    with pytest.raises(RunError, match="^--figure=.* does not exist"):
         run_paths.check_output_path(tmp_path / "missing" / "f.png", False, flag="--figure")
+    with pytest.raises(RunError, match="is not a directory"):
+        nd.save_run(simulation_like(), tmp_path / "run.zarr" / "zarr.json" / "x.zarr")
     run_paths.check_output_path(None, overwrite=False)  # no output: nothing to check
     assert snapshot(tmp_path) == before
 
@@ -172,11 +174,24 @@ def test_read_only_parent_is_refused_before_any_work(tmp_path):
 
 
 def test_read_only_parent_is_refused_even_for_root(tmp_path, monkeypatch):
-    # the check is os.access; with it saying "no", nothing is attempted
-    monkeypatch.setattr(run_paths.os, "access", lambda path, mode: False)
-    with pytest.raises(RunError, match=r"output directory .* is not writable"):
-        nd.save_run(simulation_like(), tmp_path / "x.zarr")
+    # os.access says yes to root everywhere; an empty directory is created and removed to be sure
+    if Path("/proc/self").is_dir():  # a filesystem that refuses new entries, even to root
+        with pytest.raises(RunError, match="'/proc' is not writable"):
+            run_paths.check_output_path("/proc/run.zarr", overwrite=False)
+    with monkeypatch.context() as patch:
+        patch.setattr(run_paths.os, "access", lambda path, mode: False)
+        with pytest.raises(RunError, match=r"output directory .* is not writable"):
+            nd.save_run(simulation_like(), tmp_path / "x.zarr")
+    def read_only(**kwargs):
+        raise PermissionError("read-only file system")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(run_paths.tempfile, "mkdtemp", read_only)
+        with pytest.raises(RunError, match=r"output directory .* is not writable"):
+            nd.save_run(simulation_like(), tmp_path / "x.zarr")
     assert os.listdir(tmp_path) == []
+    run_paths.check_output_path(tmp_path / "x.zarr", overwrite=False)
+    assert os.listdir(tmp_path) == []  # the probe leaves nothing behind
 
 
 def test_overwrite_replaces_a_run_and_leaves_nothing_behind(tmp_path, saved):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from pathlib import Path
 
 from .errors import RunError
@@ -61,19 +62,31 @@ def is_neurodyn_run(path: str | os.PathLike) -> bool:
 
 
 def _protected(path: Path) -> str | None:
-    """Why ``path`` must never be replaced whatever it holds, or None."""
+    """What ``path`` is if it must never be replaced, whatever it holds, else None."""
     try:
         resolved = path.resolve()
         cwd = Path.cwd().resolve()
     except OSError:
         return None
-    if resolved == cwd or resolved in cwd.parents:
-        return "it is (or contains) the current directory"
+    if resolved == cwd:
+        return "the current directory"
+    if resolved in cwd.parents:
+        return "a directory containing the current directory"
     if resolved == Path.home().resolve():
-        return "it is the home directory"
+        return "the home directory"
     if resolved.parent == resolved:
-        return "it is a filesystem root"
+        return "a filesystem root"
     return None
+
+
+def _can_create_in(directory: Path) -> bool:
+    """Create and remove an empty hidden directory in ``directory``: ``os.access`` says yes to
+    root everywhere, and knows nothing of filesystems such as /proc that refuse new entries."""
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".neurodyn-probe-", dir=directory))
+    except OSError:
+        return False
+    return True
 
 
 def check_output_path(path: str | os.PathLike | None, overwrite: bool,
@@ -92,23 +105,26 @@ def check_output_path(path: str | os.PathLike | None, overwrite: bool,
     option = "--overwrite" if flag.startswith("--") else "overwrite=True"
     if os.path.lexists(path):  # lexists: a dangling symlink is still something to protect
         if not overwrite:
-            raise RunError(f"{flag} {shown!r} exists; choose another path, or pass {option} to "
+            raise RunError(f"{flag}={shown!r} exists; choose another path, or pass {option} to "
                            "replace it if it is a neurodyn run")
         protected = _protected(path)
-        if protected is not None:
-            raise RunError(f"{flag} {shown!r}: refusing to overwrite, {protected}; {option} "
-                           "replaces only a neurodyn run — choose another path")
         if not is_neurodyn_run(path):
-            what = ("a symlink" if path.is_symlink() else "a directory that is not a neurodyn run"
-                    if path.is_dir() else "a file, not a neurodyn run")
-            raise RunError(f"{flag} {shown!r} is {what}; {option} replaces only a neurodyn run "
+            what = ("a symlink, not a neurodyn run" if path.is_symlink() else
+                    f"{protected}, not a neurodyn run" if protected else
+                    "a directory that is not a neurodyn run" if path.is_dir() else
+                    "a file, not a neurodyn run")
+            raise RunError(f"{flag}={shown!r} is {what}; {option} replaces only a neurodyn run "
                            "(a real directory with neurodyn's zarr.json) — choose another path")
+        if protected is not None:
+            raise RunError(f"{flag}={shown!r} is {protected}; {option} never replaces it, even "
+                           "when it holds a neurodyn run — choose another path")
     parent = path.absolute().parent
     if not parent.is_dir():
-        raise RunError(f"{flag} {shown!r}: output directory {str(parent)!r} does not exist; "
+        why = "is not a directory" if os.path.lexists(parent) else "does not exist"
+        raise RunError(f"{flag}={shown!r}: output directory {str(parent)!r} {why}; "
                        "create it first or choose another path")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise RunError(f"{flag} {shown!r}: output directory {str(parent)!r} is not writable; "
+    if not os.access(parent, os.W_OK | os.X_OK) or not _can_create_in(parent):
+        raise RunError(f"{flag}={shown!r}: output directory {str(parent)!r} is not writable; "
                        "choose a directory you can write to")
 
 

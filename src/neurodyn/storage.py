@@ -344,6 +344,10 @@ def _inspect(path: Path) -> _Store:
         raise RunError(f"cannot read run {str(path)!r}: {_one_line(error)}") from None
     manifest = attrs.get(INTEGRITY) if isinstance(attrs.get(INTEGRITY), dict) else None
     store = _Store(path, attrs, manifest, arrays, {}, None, [])
+    if POINT_STATUS in arrays and store.points(POINT_STATUS)[1] is not None:
+        # markers first, chunk files after: a running sweep writes a point's data before its
+        # marker, so every point seen done here has its chunks on disk when they are listed
+        store.status = _read_status(store)
     listed = set(manifest["arrays"]) if manifest else set(arrays)
     for child in sorted(path.iterdir()):
         if child.is_dir() and child.name not in arrays and (child / "c").exists():
@@ -368,8 +372,6 @@ def _inspect(path: Path) -> _Store:
     for name in sorted(set(arrays) - listed):
         store.problems.append(_store_problem(store, name, None, "unexpected array",
                                              "an array the manifest does not list"))
-    if POINT_STATUS in arrays and store.points(POINT_STATUS)[1] is not None:
-        store.status = _read_status(store)
     for name, array in arrays.items():
         if name not in store.files:
             continue
@@ -396,11 +398,12 @@ def _read_status(store: _Store) -> np.ndarray:
         status = np.full(array.shape, -1, dtype=np.int64)
         for chunk in np.ndindex(*_grid(array)):
             region = _chunk_region(array, chunk)
-            size = store.files.get(POINT_STATUS, {}).get(array.metadata.encode_chunk_key(chunk))
             try:
                 status[region] = array[region]
             except Exception as error:
-                kind, text = (("empty chunk", "the chunk file has 0 bytes") if size == 0 else
+                file = store.path / POINT_STATUS / array.metadata.encode_chunk_key(chunk)
+                empty = file.is_file() and file.stat().st_size == 0
+                kind, text = (("empty chunk", "the chunk file has 0 bytes") if empty else
                               ("corrupt chunk", _one_line(error)))
                 store.problems.append(_store_problem(store, POINT_STATUS, chunk, kind, text))
         return status
