@@ -3,6 +3,7 @@ decay below the transition, the chaotic second moment against the SCS energy con
 inputs against closed-form solutions, reproducibility and input errors."""
 
 import math
+import re
 import sys
 
 import jax
@@ -12,6 +13,7 @@ import pytest
 from conftest import scs_delta0_energy_condition
 
 import neurodyn as nd
+from neurodyn import solvers
 from neurodyn.network import drift
 
 
@@ -131,7 +133,7 @@ def test_float32_runs_in_float32():
 @pytest.mark.parametrize("noise", [0.0, 0.5])  # 0.5 with euler: the lax.scan path
 def test_divergence_names_the_time(noise):
     net = nd.Network.random(N=100, g=30.0, phi="relu", seed=0)
-    with pytest.raises(nd.DivergenceError, match=r"diverged: .*inf/NaN by t=\d"):
+    with pytest.raises(nd.DivergenceError, match=r"diverged by t=\d"):
         nd.simulate(net, t1=100.0, dt_save=0.5, noise=noise,
                     solver="euler" if noise else None)
 
@@ -140,8 +142,8 @@ def test_divergence_names_the_time(noise):
     ({"t1": 0.0}, "t1=0.0 must be > 0"),
     ({"t1": float("nan")}, "t1=nan is not finite"),
     ({"dt_save": 20.0}, "dt_save=20.0 is larger than t1=10.0"),
-    ({"solver": "rk45"}, "solver for an ODE"),
-    ({"solver": "tsit5", "noise": 0.5}, "solver for an SDE"),
+    ({"solver": "rk45"}, "solver='rk45' is unknown; allowed with noise=0: tsit5"),
+    ({"solver": "tsit5", "noise": 0.5}, "solver='tsit5' cannot integrate an SDE (noise=0.5 > 0)"),
     ({"noise": -1.0}, "noise=-1.0 must be >= 0"),
     ({"trials": 0}, "trials=0"),
     ({"h0": np.zeros(7)}, "h0 has shape"),
@@ -149,7 +151,7 @@ def test_divergence_names_the_time(noise):
 ])
 def test_bad_simulation_parameters(kwargs, fragment):
     net = nd.Network.random(N=20, g=1.0, seed=0)
-    with pytest.raises(nd.ParameterError, match=fragment.replace("(", r"\(").replace(".", r"\.")):
+    with pytest.raises(nd.ParameterError, match=re.escape(fragment)):
         nd.simulate(net, **{"t1": 10.0, **kwargs})
 
 
@@ -183,8 +185,9 @@ def test_reported_rhs_evaluations_equal_counted_drift_calls(monkeypatch, solver,
     monkeypatch.setattr(sys.modules["neurodyn.euler_maruyama"], "drift", counting_drift)
     jax.clear_caches()  # a solve compiled by an earlier test would not see the counting drift
     net = nd.Network.random(N=17, g=1.5, seed=0)
-    ds = nd.simulate(net, t1=3.0, trials=2, solver=solver, noise=noise, dt=0.05, rtol=1e-6,
-                     atol=1e-6)
+    step = dict(rtol=1e-6, atol=1e-6) if not noise and solvers.ODE_SOLVERS[solver].adaptive \
+        else dict(dt=0.05)
+    ds = nd.simulate(net, t1=3.0, trials=2, solver=solver, noise=noise, **step)
     jax.effects_barrier()
     assert len(calls) >= ds.attrs["num_steps"] > 0
     assert ds.attrs["rhs_evaluations"] == len(calls)
@@ -196,7 +199,7 @@ def _scan_euler_maruyama(net, noise, dt, save_times, transient, inputs=None, pro
     simulate_module = sys.modules["neurodyn.simulate"]
     if h0 is None:
         h0 = simulate_module.initial_condition(net.N, trials, seed, 1.0, net.dtype)
-    external, _ = simulate_module._make_input(inputs, None, net.N, net.dtype)
+    external, _, _ = simulate_module._make_input(inputs, None, net.N, net.dtype)
     steps_per_save = round((save_times[1] - save_times[0]) / dt)
     return simulate_module._integrate_euler_maruyama(
         net.without_metadata(), h0, np.asarray(save_times), simulate_module.simulation_key(seed, 1),
@@ -219,7 +222,7 @@ def test_scan_euler_maruyama_without_noise_is_diffrax_euler():
     reference = nd.simulate(net, t1=t1, dt_save=dt_save, transient=transient, trials=2, seed=4,
                             solver="euler", dt=dt, inputs=inputs).h.values
     save_times = transient + dt_save * np.arange(13)
-    ys, steps, finite, _ = _scan_euler_maruyama(net, 0.0, dt, save_times, transient, inputs)
+    ys, steps, finite, *_ = _scan_euler_maruyama(net, 0.0, dt, save_times, transient, inputs)
     assert steps == 36 + 12 * 25 and bool(np.all(finite))
     np.testing.assert_allclose(np.moveaxis(np.asarray(ys), 0, 1), reference, rtol=0, atol=1e-11)
 
@@ -229,7 +232,7 @@ def test_scan_euler_maruyama_lands_on_a_transient_that_is_not_a_multiple_of_dt()
     0.73/37 and then 25 steps of 0.02 per save, every save is h0 times a known power."""
     net = nd.Network.random(N=30, g=0.0, seed=0)
     save_times = 0.73 + 0.5 * np.arange(4)
-    ys, steps, _, _ = _scan_euler_maruyama(net, 0.0, 0.02, save_times, 0.73)
+    ys, steps, *_ = _scan_euler_maruyama(net, 0.0, 0.02, save_times, 0.73)
     h0 = np.asarray(sys.modules["neurodyn.simulate"].initial_condition(30, 2, 4, 1.0, "float64"))
     expected = [h0 * (1 - 0.73 / 37) ** 37 * (1 - 0.02) ** (25 * k) for k in range(4)]
     assert steps == 37 + 3 * 25

@@ -12,10 +12,17 @@ import numpy as np
 import xarray as xr
 
 from . import validation
-from .errors import DivergenceError, ParameterError
+from .errors import ParameterError
 from .network import Network, drift
 from .provenance import provenance
-from .simulate import initial_condition, simulation_key
+from .simulate import (
+    adaptive_controller,
+    check_trajectory,
+    diverged,
+    divergence_bound,
+    initial_condition,
+    simulation_key,
+)
 
 SUBTRACT = ("none", "population", "neuron")
 
@@ -40,10 +47,8 @@ def autocorrelation(
 
     **Returns:** DataArray over ``lag`` (τ units) in units of h².
     """
-    h = ds["h"] if isinstance(ds, xr.Dataset) else ds
+    h = _state(ds, "autocorrelation")
     validation.choice("subtract", subtract, SUBTRACT)
-    if set(h.dims) != {"trial", "time", "neuron"}:
-        raise ParameterError(f"h has dims {h.dims}; dims (trial, time, neuron) are required")
     times = np.asarray(h["time"].values, dtype=float)
     if times.size < 2:
         raise ParameterError("the run has fewer than 2 saved times; no autocorrelation exists")
@@ -85,9 +90,31 @@ def _round_grid(step: float, n: int) -> np.ndarray:
     return np.round(step * np.arange(n), 12)
 
 
+def _state(ds: Any, function: str) -> xr.DataArray:
+    """The ``h`` (trial, time, neuron) of a run, or a ParameterError saying what is needed."""
+    needed = ("an xarray Dataset with h (trial, time, neuron), as returned by nd.simulate or "
+              "nd.open_run")
+    if isinstance(ds, xr.Dataset):
+        if "h" not in ds.data_vars:
+            names = ", ".join(map(str, ds.data_vars)) or "none"
+            raise ParameterError(f"{function}: ds has no variable 'h' (variables: {names}); "
+                                 f"{needed} is required")
+        h = ds["h"]
+    elif isinstance(ds, xr.DataArray):
+        h = ds
+    else:
+        raise ParameterError(f"{function}: ds is a {type(ds).__module__}.{type(ds).__qualname__}; "
+                             f"{needed} (or its h DataArray) is required")
+    if set(h.dims) != {"trial", "time", "neuron"}:
+        raise ParameterError(f"{function}: h has dims {h.dims}; dims (trial, time, neuron) are "
+                             "required")
+    return h
+
+
 def summary(ds: xr.Dataset) -> dict[str, float]:
-    """Second moment ⟨h²⟩, variance, mean |h| and mean h over trial, time and neuron."""
-    h = ds["h"]
+    """Second moment ⟨h²⟩, variance, mean |h| and mean h over trial, time and neuron of a run
+    (a Dataset with ``h``, or that DataArray)."""
+    h = _state(ds, "summary")
     return {
         "second_moment": float((h**2).mean()),
         "variance": float(h.var()),
@@ -96,11 +123,28 @@ def summary(ds: xr.Dataset) -> dict[str, float]:
     }
 
 
+_OUTCOMES = (diffrax.RESULTS.successful, diffrax.RESULTS.event_occurred,
+             diffrax.RESULTS.dt_min_reached, diffrax.RESULTS.max_steps_reached,
+             diffrax.RESULTS.internal_error)
+"""Outcomes of one QR interval's solve, returned by index from the compiled scan (the last
+stands for any other failure)."""
+
+
 @eqx.filter_jit
 def _lyapunov_scan(net: Network, h0, q0, interval, n_intervals: int, n_transient: int, rtol, atol):
     """Benettin's method: integrate h with k tangent vectors Q, re-orthonormalise by QR every
     ``interval`` and accumulate log|diag R|. The tangent dynamics dQ/dt = DF(h) Q are the
-    jvp of the same :func:`drift` (no hand-written Jacobian)."""
+    jvp of the same :func:`drift` (no hand-written Jacobian).
+
+    Guarded like :func:`neurodyn.simulate.simulate`: each interval's solve stops at a state
+    beyond the divergence bound (a diffrax Event on h) or when the adaptive step collapses (a
+    non-finite drift); from the first failed interval on, the remaining intervals are skipped
+    (``lax.cond``), so a blow-up costs one interval, not max_steps per interval.
+
+    **Returns:** the summed logs (k,), and per interval whether it succeeded, max |h| at its
+    end, and the diffrax result code; then the divergence bound and scale.
+    """
+    bound, scale = divergence_bound(net, h0, jnp.zeros((), h0.dtype), jnp.zeros((), h0.dtype))
 
     def augmented(t, state, args):
         h, q = state
@@ -109,27 +153,42 @@ def _lyapunov_scan(net: Network, h0, q0, interval, n_intervals: int, n_transient
         return dh, dq
 
     term = diffrax.ODETerm(augmented)
-    controller = diffrax.PIDController(rtol=rtol, atol=atol)
+    controller = adaptive_controller(rtol, atol, interval)
+    event = diffrax.Event(cond_fn=lambda t, state, args, **kwargs: diverged(t, state[0], args))
 
-    def step(carry, index):
-        h, q, log_sum = carry
+    def solve(h, q):
         solution = diffrax.diffeqsolve(
-            term, diffrax.Tsit5(), 0.0, interval, interval / 4, (h, q),
-            stepsize_controller=controller, max_steps=100_000, throw=False,
+            term, diffrax.Tsit5(), 0.0, interval, interval / 4, (h, q), args=bound,
+            stepsize_controller=controller, event=event, max_steps=100_000, throw=False,
         )
         h_new, q_new = jax.tree_util.tree_map(lambda x: x[-1], solution.ys)
-        q_orth, r = jnp.linalg.qr(q_new)
+        code = jnp.asarray(len(_OUTCOMES) - 1)  # any other failure
+        for index, outcome in reversed(list(enumerate(_OUTCOMES[:-1]))):
+            code = jnp.where(solution.result == outcome, index, code)
+        return h_new, q_new, code
+
+    def skip(h, q):
+        return h, q, jnp.asarray(0)
+
+    def step(carry, index):
+        h, q, log_sum, alive = carry
+        h_new, q_new, code = jax.lax.cond(alive, solve, skip, h, q)
+        ok = (alive & (code == 0)
+              & jnp.all(jnp.isfinite(h_new)) & jnp.all(jnp.isfinite(q_new))
+              & jnp.all(jnp.abs(h_new) <= bound))
+        q_orth, r = jnp.linalg.qr(jnp.where(ok, q_new, q))
         signs = jnp.sign(jnp.diagonal(r))
         q_orth = q_orth * signs
         growth = jnp.log(jnp.abs(jnp.diagonal(r)))
         counted = index >= n_transient
-        log_sum = log_sum + jnp.where(counted, growth, 0.0)
-        ok = solution.result == diffrax.RESULTS.successful
-        return (h_new, q_orth, log_sum), ok
+        log_sum = log_sum + jnp.where(counted & ok, growth, 0.0)
+        max_abs = jnp.max(jnp.abs(jnp.where(jnp.isfinite(h_new), h_new, 0.0)))
+        return (jnp.where(ok, h_new, h), q_orth, log_sum, ok), (ok, max_abs, code)
 
-    carry, ok = jax.lax.scan(step, (h0, q0, jnp.zeros(q0.shape[1], h0.dtype)),
-                             jnp.arange(n_transient + n_intervals))
-    return carry[2], jnp.all(ok), jnp.all(jnp.isfinite(carry[0]))
+    carry, (ok, max_abs, codes) = jax.lax.scan(
+        step, (h0, q0, jnp.zeros(q0.shape[1], h0.dtype), jnp.asarray(True)),
+        jnp.arange(n_transient + n_intervals))
+    return carry[2], ok, max_abs, codes, bound, scale
 
 
 def lyapunov(
@@ -154,6 +213,7 @@ def lyapunov(
     """
     if not isinstance(net, Network):
         raise ParameterError(f"net must be a neurodyn.Network, got {type(net).__name__}")
+    net.check_fields()
     t1 = validation.positive("t1", t1)
     transient = validation.non_negative("transient", transient)
     interval = validation.positive("interval", interval)
@@ -170,13 +230,21 @@ def lyapunov(
     h0 = initial_condition(net.N, 1, seed, h0_std, dtype)[0]
     q_key = simulation_key(seed, 2)
     q0, _ = jnp.linalg.qr(jax.random.normal(q_key, (net.N, k), jnp.float64).astype(dtype))
-    log_sum, ok, finite = _lyapunov_scan(
+    log_sum, ok, max_abs, codes, bound, scale = _lyapunov_scan(
         net.without_metadata(), h0, q0, jnp.asarray(interval, dtype), n_intervals, n_transient,
         jnp.asarray(rtol, dtype), jnp.asarray(atol, dtype),
     )
-    if not bool(finite) or not bool(ok):
-        raise DivergenceError("the trajectory diverged or the solver failed while computing "
-                              "Lyapunov exponents (unbounded phi or gain too large?)")
+    ok, codes = np.asarray(ok), np.asarray(codes)
+    # Save k of the check is the end of QR interval k (time from the start of the transient).
+    ends = interval * np.arange(len(ok) + 1)
+    max_abs = np.concatenate([[float(jnp.max(jnp.abs(h0)))], np.asarray(max_abs)])
+    failed = np.flatnonzero(~ok)
+    result = _OUTCOMES[int(codes[failed[0]])] if failed.size else diffrax.RESULTS.successful
+    where = (f" (t counts from the start of the transient={transient:g}; QR every "
+             f"interval={interval:g})")
+    check_trajectory(ends, np.concatenate([[True], ok]), max_abs, float(bound), float(scale),
+                     result, net.phi, max_steps=100_000, what="lyapunov: the trajectory",
+                     where=where)
     exponents = np.sort(np.asarray(log_sum) / (n_intervals * interval))[::-1]
     attrs: dict[str, Any] = {
         "long_name": "Lyapunov exponents", "units": "1/tau", "method": "tangent-space QR",

@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import nonlinearity, validation
+from . import nonlinearity, resources, validation
 from .errors import ParameterError
 
 DTYPES = ("float64", "float32")
@@ -30,8 +30,17 @@ def canonical_dtype(dtype: Any) -> str:
     try:
         name = np.dtype(dtype).name
     except TypeError:
-        name = repr(dtype)
+        name = dtype  # quoted once, by the message: dtype='banana'
     return validation.choice("dtype", name, DTYPES)
+
+
+def _field_dtype(name: str, value: Any) -> str:
+    """The dtype name of a Network field, requiring a float64 or float32 array."""
+    dtype = np.dtype(getattr(value, "dtype", type(value))).name
+    if dtype not in DTYPES:
+        raise ParameterError(f"Network field {name} has dtype {dtype}; a float64 or float32 "
+                             "array is required (convert it with .astype(float))")
+    return dtype
 
 
 class Network(eqx.Module):
@@ -59,6 +68,33 @@ class Network(eqx.Module):
     @property
     def dtype(self) -> str:
         return np.dtype(self.J.dtype).name
+
+    def check_fields(self) -> Network:
+        """Refuse (ParameterError) a network whose fields do not fit together: J square and
+        floating, θ of shape (N,), g a scalar, all of one dtype, φ known. Network.random and
+        from_arrays build consistent networks; this catches ones assembled or edited by hand
+        (``Network(...)``, ``eqx.tree_at``) before a solve compiles on them.
+
+        **Returns:** the network itself.
+        """
+        nonlinearity.get(self.phi)
+        shape = tuple(np.shape(self.J))
+        if len(shape) != 2 or shape[0] != shape[1] or shape[0] == 0:
+            raise ParameterError(f"Network field J has shape {shape}; a non-empty square "
+                                 "(N, N) matrix is required")
+        if tuple(np.shape(self.theta)) != (shape[0],):
+            raise ParameterError(f"Network field theta has shape {tuple(np.shape(self.theta))}; "
+                                 f"shape ({shape[0]},) is required")
+        if np.shape(self.g) != ():
+            raise ParameterError(f"Network field g has shape {np.shape(self.g)}; a scalar is "
+                                 "required")
+        dtypes = {name: _field_dtype(name, value)
+                  for name, value in (("J", self.J), ("theta", self.theta), ("g", self.g))}
+        if len(set(dtypes.values())) > 1:
+            listed = ", ".join(f"{name} {dtype}" for name, dtype in dtypes.items())
+            raise ParameterError(f"Network fields have mixed dtypes ({listed}); J, theta and g "
+                                 "must share one dtype, float64 or float32 (cast them all)")
+        return self
 
     def describe(self) -> dict[str, Any]:
         """JSON-ready description: the construction parameters plus N, g, φ and dtype."""
@@ -109,6 +145,10 @@ class Network(eqx.Module):
         theta_std = validation.non_negative("theta_std", theta_std)
         seed = validation.seed("seed", seed)
         dtype = canonical_dtype(dtype)
+        # Peak while drawing: X in float64, one float64 temporary (a X + b Xᵀ, the scaling) and
+        # J in dtype. Refused up front: XLA's out-of-memory abort is a 30-line traceback.
+        resources.check_memory(f"Network.random N={N}, dtype={dtype} (J is N x N)",
+                               float(N) * N * (2 * 8 + resources.itemsize(dtype)))
 
         key_J, key_theta = jax.random.split(jax.random.PRNGKey(seed))
         X = jax.random.normal(key_J, (N, N), dtype=jnp.float64)
@@ -133,6 +173,10 @@ class Network(eqx.Module):
     @classmethod
     def from_arrays(cls, J: Any, theta: Any = None, g: float = 1.0, phi: str = "tanh") -> Network:
         """A network from given couplings ``J`` (N, N) and biases ``theta`` (N,) (zeros if None)."""
+        J_dtype = np.dtype(J.dtype if hasattr(J, "dtype") else np.asarray(J).dtype)
+        if J_dtype.name not in DTYPES:
+            raise ParameterError(f"J has dtype {J_dtype.name}; a float64 or float32 array is "
+                                 "required (convert it with J.astype(float))")
         J = jnp.asarray(J)
         if J.ndim != 2 or J.shape[0] != J.shape[1] or J.shape[0] == 0:
             raise ParameterError(f"J has shape {J.shape}; a non-empty square (N, N) matrix is required")

@@ -24,6 +24,7 @@ import jax
 import jax.numpy as jnp
 
 from . import validation
+from .nonlinearity_names import NAMES
 
 ArrayFunction = Callable[[jax.Array], jax.Array]
 
@@ -43,14 +44,21 @@ class Nonlinearity:
     **Fields:**
     - ``name``: registry key.
     - ``phi``, ``dphi``, ``antiderivative``: elementwise jax functions (any shape → same shape).
-    - ``bounded``: whether |φ| is bounded (unbounded φ can make trajectories diverge).
+    - ``bound``: sup |φ| (``math.inf`` if φ is unbounded). It bounds every trajectory of a
+      network: |h_i(t)| ≤ |h_i(0)| + Σ_j |J_ij| · bound + |θ_i| + sup |input_i|, which the
+      simulator's divergence check uses; unbounded φ can make trajectories diverge.
     """
 
     name: str
     phi: ArrayFunction
     dphi: ArrayFunction
     antiderivative: ArrayFunction
-    bounded: bool
+    bound: float
+
+    @property
+    def bounded(self) -> bool:
+        """Whether |φ| is bounded."""
+        return math.isfinite(self.bound)
 
 
 NONLINEARITIES: Mapping[str, Nonlinearity] = MappingProxyType(
@@ -60,7 +68,7 @@ NONLINEARITIES: Mapping[str, Nonlinearity] = MappingProxyType(
             phi=jnp.tanh,
             dphi=lambda x: 1.0 - jnp.tanh(x) ** 2,
             antiderivative=_log_cosh,
-            bounded=True,
+            bound=1.0,
         ),
         "erf": Nonlinearity(
             name="erf",
@@ -68,17 +76,22 @@ NONLINEARITIES: Mapping[str, Nonlinearity] = MappingProxyType(
             dphi=lambda x: jnp.exp(-(_ERF_SCALE * x) ** 2),
             antiderivative=lambda x: x * jax.scipy.special.erf(_ERF_SCALE * x)
             + (2.0 / math.pi) * (jnp.exp(-(_ERF_SCALE * x) ** 2) - 1.0),
-            bounded=True,
+            bound=1.0,
         ),
         "relu": Nonlinearity(
             name="relu",
             phi=lambda x: jnp.maximum(x, 0.0),
             dphi=lambda x: jnp.where(x > 0, 1.0, 0.0).astype(jnp.result_type(x)),
             antiderivative=lambda x: 0.5 * jnp.maximum(x, 0.0) ** 2,
-            bounded=False,
+            bound=math.inf,
         ),
     }
 )
+
+
+if tuple(NONLINEARITIES) != NAMES:
+    raise ImportError(f"neurodyn.nonlinearity_names.NAMES={NAMES} does not match the registry "
+                      f"{tuple(NONLINEARITIES)}; update nonlinearity_names.py")
 
 
 def get(name: str) -> Nonlinearity:
