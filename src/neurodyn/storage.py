@@ -508,7 +508,8 @@ class _GuardedChunks:
         except MemoryError:
             raise
         except Exception as error:  # zarr and its codecs raise many types for bad bytes
-            where = chunks[0] if len(chunks) == 1 else f"{chunks[0]}..{chunks[-1]}"
+            where = (chunks[0] if len(chunks) == 1 else
+                     f"{chunks[0]}..{chunks[-1]}" if chunks else "(none)")
             raise CorruptRunError(
                 f"run {self.path!r} is damaged: {self.name} chunk {where} cannot be read "
                 f"({_one_line(error)}); run `neurodyn runs verify {self.path}` for a full report",
@@ -717,6 +718,14 @@ def _read_values(store: _Store, name: str) -> np.ndarray | None:
         return None
 
 
+def _label(values: np.ndarray | None, index: int) -> Any:
+    """The coordinate value at ``index`` as a plain Python value (its index if unreadable)."""
+    if values is None:
+        return index
+    value = values[index]
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def run_status(path: str | os.PathLike) -> dict[str, Any]:
     """Kind, status and (for sweeps) point counts of a store, read from its metadata and markers.
 
@@ -739,8 +748,8 @@ def run_status(path: str | os.PathLike) -> dict[str, Any]:
         dims = list(store.arrays[POINT_STATUS].metadata.dimension_names or ())
         coords = {dim: _read_values(store, dim) if dim in store.arrays else None for dim in dims}
         record["errors"] = [
-            (" ".join(f"{dim}={coords[dim][i].item() if coords[dim] is not None else i}"
-                      for dim, i in zip(dims, index, strict=True)),
+            (" ".join(f"{dim}={_label(coords[dim], i)}" for dim, i in zip(dims, index,
+                                                                          strict=True)),
              str(errors[index]) if errors is not None else "(error message unreadable)")
             for index in zip(*np.nonzero(status == 2), strict=True)]
         computations = (_read_values(store, "point_computations")

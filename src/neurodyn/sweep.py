@@ -14,8 +14,9 @@ Nothing is lost:
 - A point writes its data first, then its bookkeeping (``point_error``, ``point_seconds``,
   ``point_computations``), and last its completion marker ``point_status`` (0 pending, 1 done,
   2 failed). A point killed before the marker is pending and is computed again on resume; a
-  point with a marker is never recomputed (``point_computations`` counts completed computations
-  of each point, so a test can check that every point was computed once).
+  point with a marker is not recomputed unless its stored data are damaged (last item;
+  ``point_computations`` counts completed computations of each point, so a test can check that
+  every point was computed once).
 - A failing point (divergence, bad parameter combination) is marked failed with its error; the
   others finish. Failed points are retried only with ``retry_failed``.
 - A task whose worker dies is rescheduled by dask on another worker; exceptions outside the
