@@ -142,6 +142,27 @@ def test_tolerances_with_a_fixed_step_solver_are_refused(tmp_path, grid, simulat
     assert fragment in message and "choose an adaptive solver (tsit5, dopri5, dopri8" in message
 
 
+STEP_SETTINGS = [("", None), ("dt = 0.01", "dt"), ("rtol = 1e-5", "rtol"), ("atol = 1e-5", "atol")]
+
+
+@pytest.mark.parametrize("solver", [None, *dict.fromkeys([*solvers.ODE_SOLVERS,
+                                                          *solvers.SDE_SOLVERS])])
+@pytest.mark.parametrize("noise", [0.0, 0.1])
+def test_config_refuses_exactly_what_simulate_refuses(tmp_path, solver, noise):
+    # simulate() decides with solvers.resolve and solvers.check_step_settings; a config with
+    # the same settings must be refused exactly when they raise
+    for line, key in STEP_SETTINGS:
+        settings = [f"noise = {noise}", line] + ([f'solver = "{solver}"'] if solver else [])
+        text = config_text("g = [1.5]", "\n".join(filter(None, settings)))
+        try:
+            spec = solvers.resolve(solver, noisy=noise > 0)
+            solvers.check_step_settings(spec, **({key: 0.01} if key else {}))
+        except ParameterError:
+            refused(tmp_path, text)
+        else:
+            accepted(tmp_path, text)
+
+
 def test_step_settings_that_are_used_are_accepted(tmp_path):
     accepted(tmp_path, config_text("g = [1.5]", 'solver = "rk4"\ndt = 0.05'))
     accepted(tmp_path, config_text("rtol = [1e-4, 1e-6]", 'solver = "dopri5"\natol = 1e-6'))

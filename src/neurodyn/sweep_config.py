@@ -54,7 +54,7 @@ from typing import Any
 
 from . import solvers, validation
 from .errors import ParameterError
-from .nonlinearity import NONLINEARITIES
+from .nonlinearity_names import NAMES as NONLINEARITY_NAMES
 
 QUANTITIES = ("simulate", "summary", "autocorrelation", "lyapunov", "dmft")
 """What can be computed per point. ``simulate`` stores the trajectory h; ``summary`` and
@@ -91,11 +91,11 @@ def _symmetry(name: str, value: Any) -> float:
 
 _SOLVERS = tuple(dict.fromkeys([*solvers.ODE_SOLVERS, *solvers.SDE_SOLVERS]))
 """Every solver name (ODE and SDE, each once: euler is both), in the order solvers.py gives."""
-_DEFAULT_SOLVER = {False: "tsit5", True: "shark"}
-"""The solver simulate() uses when none is given, by noise > 0 (as solvers.resolve)."""
+_DEFAULT_SOLVER = {False: solvers.DEFAULT_ODE_SOLVER, True: solvers.DEFAULT_SDE_SOLVER}
+"""The solver simulate() uses when none is given, by noise > 0."""
 
 NETWORK_KEYS: dict[str, Callable[[str, Any], Any]] = {
-    "N": validation.positive_int, "g": _non_negative, "phi": _text(tuple(NONLINEARITIES)),
+    "N": validation.positive_int, "g": _non_negative, "phi": _text(NONLINEARITY_NAMES),
     "J_mean": _finite, "symmetry": _symmetry, "theta_mean": _finite, "theta_std": _non_negative,
     "seed": validation.seed, "dtype": _text(("float64", "float32")),
 }
