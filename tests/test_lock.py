@@ -20,7 +20,14 @@ import pytest
 
 from neurodyn import lock as store_locks
 from neurodyn.errors import RunError
-from neurodyn.lock import StaleLockWarning, acquire, lock_path, release, store_lock
+from neurodyn.lock import (
+    StaleLockWarning,
+    acquire,
+    check_unlocked,
+    lock_path,
+    release,
+    store_lock,
+)
 
 HOLD = """
 import sys, time
@@ -210,6 +217,22 @@ def test_unreadable_lock_is_stale_only_once_old(tmp_path):
             with store_lock(store):
                 pass
         assert not path.exists()
+
+
+def test_check_unlocked_refuses_like_acquire_and_takes_nothing(tmp_path):
+    store = tmp_path / "s.zarr"
+    check_unlocked(store)  # free
+    assert os.listdir(tmp_path) == []
+    with store_lock(store):
+        with pytest.raises(RunError, match="this very process holds it"):
+            check_unlocked(store)
+    path = write_lock(store, pid=dead_pid())
+    before = path.read_bytes()
+    check_unlocked(store)  # stale: acquire would replace it, so it passes, and is left as it is
+    assert path.read_bytes() == before
+    path = write_lock(store, host="some-other-node")
+    with pytest.raises(RunError, match="delete"):
+        check_unlocked(store)
 
 
 def test_lock_is_released_on_exception_and_keyboard_interrupt(tmp_path):

@@ -161,6 +161,17 @@ def release(lock: StoreLock) -> bool:
         return True
 
 
+def check_unlocked(store: str | os.PathLike, purpose: str = "sweep") -> None:
+    """Raise the RunError :func:`acquire` would raise if ``store`` is locked by a live holder
+    now, without taking the lock (a free or stale lock passes). For an early, cheap refusal,
+    e.g. by the command line before it imports JAX; only :func:`acquire` makes a store ours."""
+    store = Path(store).absolute()
+    path = lock_path(store)
+    found = _read(path)
+    if found is not None and _stale_reason(store, path, found) is None:
+        raise RunError(_refusal(store, path, purpose, found))
+
+
 def holder(store: str | os.PathLike) -> dict[str, Any] | None:
     """The record of the current holder of ``store``'s lock, or None if it is not locked (or
     its lock file is unreadable)."""
