@@ -414,3 +414,16 @@ def test_verify_of_something_that_is_not_a_store_is_a_run_error(tmp_path):
         storage.verify_run(user_files(tmp_path / "docs"))
     with pytest.raises(RunError, match="path must be a str or path"):
         nd.open_run(None)
+
+
+def test_runs_command_says_damaged(tmp_path, saved, capsys):
+    from neurodyn.cli import main
+
+    run = copy_run(saved, tmp_path)
+    damage(run / "h" / "c" / "0" / "0" / "0", "delete")
+    capsys.readouterr()
+    assert main(["runs", "show", str(run)]) == 0
+    shown = capsys.readouterr().out
+    assert "simulation, damaged (1 missing chunk" in shown and "complete" not in shown
+    assert main(["runs", str(tmp_path)]) == 0
+    assert "damaged" in capsys.readouterr().out

@@ -93,8 +93,10 @@ def _store_encoding(ds: xr.Dataset) -> dict[str, dict[str, Any]]:
     for name, variable in ds.variables.items():
         entry: dict[str, Any] = {"compressors": compressors()}
         if variable.ndim > 0:
-            # a dimension coordinate is one chunk (small, read whole at open); the rest as h
-            chunks = variable.shape if name in ds.dims else tuple(chunk_sizes(variable).values())
+            # a dimension coordinate (read whole at open) in chunks of the target size, not one
+            # per trial; every other variable as chunk_sizes says
+            chunks = ((min(variable.size, TARGET_CHUNK_BYTES // variable.dtype.itemsize),)
+                      if name in ds.dims else tuple(chunk_sizes(variable).values()))
             entry["chunks"] = tuple(max(1, int(size)) for size in chunks)
         encoding[str(name)] = entry
     return encoding
