@@ -466,7 +466,9 @@ class _GuardedChunks:
     naming the variable and chunk instead of returning the fill value (NaN) or zarr's raw error.
 
     (Checked first: dask's ``from_array(getitem=...)`` gets only the backend array and the key,
-    so it cannot name the variable, and zarr has no option to fail on a missing chunk.)
+    so it cannot name the variable; zarr 3.1.6 has no option to fail on a missing chunk — the
+    ``MissingChunkError`` setting of zarr-python PR #3748 comes in a later release — and
+    xarray leaves that to zarr, pydata/xarray#9701.)
     """
 
     def __init__(self, store: _Store, name: str, lazy: xr.Variable, chunks: tuple[int, ...]):
