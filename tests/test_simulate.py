@@ -122,6 +122,8 @@ def test_dataset_layout_units_and_provenance():
     assert ds.attrs["network"]["g"] == 1.5 and ds.attrs["solver"] == "tsit5"
     assert ds.attrs["num_steps"] > 0
     assert ds.attrs["provenance"]["versions"]["diffrax"]
+    # rtol/atol default to None ("the solver's default"); the run records the values used.
+    assert ds.attrs["rtol"] == ds.attrs["atol"] == 1e-6 and "dt" not in ds.attrs
 
 
 def test_float32_runs_in_float32():

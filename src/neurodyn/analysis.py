@@ -103,8 +103,11 @@ def _state(ds: Any, function: str) -> xr.DataArray:
     elif isinstance(ds, xr.DataArray):
         h = ds
     else:
-        raise ParameterError(f"{function}: ds is a {type(ds).__module__}.{type(ds).__qualname__}; "
-                             f"{needed} (or its h DataArray) is required")
+        kind = type(ds).__qualname__
+        if type(ds).__module__ != "builtins":
+            kind = f"{type(ds).__module__}.{kind}"
+        raise ParameterError(f"{function}: ds is a {kind}; {needed} (or its h DataArray) is "
+                             "required")
     if set(h.dims) != {"trial", "time", "neuron"}:
         raise ParameterError(f"{function}: h has dims {h.dims}; dims (trial, time, neuron) are "
                              "required")

@@ -87,8 +87,9 @@ def _check_callable_input(function: Callable, N: int, dtype: str) -> None:
         out = jax.eval_shape(function, jax.ShapeDtypeStruct((), dtype))
     except Exception as error:  # any failure to trace is the user's function, reported in one line
         first_line = (str(error).strip().splitlines() or [""])[0]
+        name = getattr(function, "__qualname__", type(function).__name__)
         raise ParameterError(
-            f"inputs={function!r} cannot be traced by JAX ({type(error).__name__}: "
+            f"inputs={name} cannot be traced by JAX ({type(error).__name__}: "
             f"{first_line[:160]}); it must be a jax-traceable function t -> array of shape "
             f"(N={N},) using jax.numpy on t (no float(t), no NumPy on t)") from None
     shape = getattr(out, "shape", None)
