@@ -427,3 +427,14 @@ def test_runs_command_says_damaged(tmp_path, saved, capsys):
     assert "simulation, damaged (1 missing chunk" in shown and "complete" not in shown
     assert main(["runs", str(tmp_path)]) == 0
     assert "damaged" in capsys.readouterr().out
+
+
+def test_corrupt_run_error_survives_pickling_with_its_place():
+    # dask sends a worker's exception to the client by pickling it
+    import pickle
+
+    error = pickle.loads(pickle.dumps(CorruptRunError("h chunk (1, 0) is damaged", path="r.zarr",
+                                                      variable="h", chunk=(1, 0))))
+    assert isinstance(error, RunError) and isinstance(error, ValueError)
+    assert (str(error), error.path, error.variable, error.chunk) == (
+        "h chunk (1, 0) is damaged", "r.zarr", "h", (1, 0))

@@ -33,6 +33,10 @@ class CorruptRunError(RunError):
         super().__init__(message)
         self.path, self.variable, self.chunk = path, variable, chunk
 
+    def __reduce__(self):
+        # keep the attributes when dask sends the error from a worker to the client
+        return (type(self), (str(self),), dict(vars(self)))
+
 
 class DivergenceError(NeurodynError, FloatingPointError):
     """A trajectory became infinite or NaN; the message names the time."""
