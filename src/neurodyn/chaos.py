@@ -29,6 +29,7 @@ from .dmft.stationary import stationary
 from .errors import ParameterError
 from .network import Network
 from .provenance import provenance
+from .run_paths import check_output_path
 from .simulate import simulate
 from .storage import save_run
 
@@ -73,6 +74,7 @@ def chaos(
 
     **Returns:** the Dataset (dims g, seed, tau) with attrs holding every parameter.
     """
+    check_output_path(out, overwrite, flag="out")  # before any work, not after it
     if g is None:
         g_min = validation.positive("g_min", g_min)
         g_max = validation.positive("g_max", g_max)

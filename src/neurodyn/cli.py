@@ -1,13 +1,19 @@
 """The ``neurodyn`` command: a thin layer over the public API.
 
-Each subcommand is a pair ``_add_<name>_parser(subparsers)`` / ``_run_<name>(args)`` registered
-in :func:`build_parser`. User mistakes (any :class:`~neurodyn.errors.NeurodynError` or
-``ValueError`` raised by the API) print one line to stderr and exit with code 2.
+Each subcommand is a triple ``_add_<name>_parser(subparsers)`` / ``_check_<name>(args)`` /
+``_run_<name>(args)`` registered in :func:`build_parser`. Every argument and every output path
+is checked by ``_check_<name>`` before anything is computed, and before JAX is imported (the
+checks use only the standard library and neurodyn's own light modules: validation, resources,
+solvers, run_paths), so a user's mistake costs a fraction of a second and nothing is written.
+User mistakes (any :class:`~neurodyn.errors.NeurodynError` or ``ValueError``, and argparse's own
+errors) print one line to stderr and exit with code 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
+import re
 import sys
 import time
 from pathlib import Path
@@ -15,58 +21,148 @@ from pathlib import Path
 EXIT_USER_ERROR = 2
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (no usage block) and negative numbers as values.
+
+    argparse reads ``--atol -1e-6`` as two options because its test for a negative number
+    (``_negative_number_matcher``, Python 3.11–3.13) knows no exponent; our flags never start with
+    a digit, so every token that parses as a number is a value. (Checked: argparse has no public
+    setting for either; a test pins both behaviours.)
+    """
+
+    _negative_number_matcher = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-(inf|nan)$")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = _Parser._negative_number_matcher
+
+    def error(self, message: str):
+        print(f"{self.prog}: error: {message} (see {self.prog} --help)", file=sys.stderr)
+        sys.exit(EXIT_USER_ERROR)
+
+
+def _number(text: str) -> int | float:
+    """An int where the text is one, else a float; ranges are checked by ``_check_<name>``, so
+    ``--N 1.5`` gets the same message as ``N=1.5`` in the API rather than argparse's."""
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+
+
+def _flag(dest: str) -> str:
+    """The flag of an argparse destination: ``J_mean`` → ``--J-mean``."""
+    return "--" + dest.replace("_", "-")
+
+
+def _apply(args, checks) -> None:
+    """Check each ``dest: validator`` of ``checks`` on ``args`` (None = not given, skipped);
+    the validator's message names the flag and its value. Values are replaced by the checked."""
+    for dest, check in checks.items():
+        value = getattr(args, dest)
+        if value is None:
+            continue
+        if isinstance(value, list):
+            setattr(args, dest, [check(_flag(dest), item) for item in value])
+        else:
+            setattr(args, dest, check(_flag(dest), value))
+
+
+def _network_checks() -> dict:
+    from . import nonlinearity_names, resources, validation
+
+    return {
+        "N": validation.positive_int, "g": validation.non_negative,
+        "phi": lambda name, value: validation.choice(name, value, nonlinearity_names.NAMES),
+        "J_mean": validation.finite,
+        "symmetry": lambda name, value: validation.in_range(name, value, -1.0, 1.0),
+        "theta_mean": validation.finite, "theta_std": validation.non_negative,
+        "network_seed": validation.seed,
+        "dtype": lambda name, value: validation.choice(name, value, resources.FLOAT_DTYPES),
+    }
+
+
+def _check_network(args) -> None:
+    from . import resources
+
+    _apply(args, _network_checks())
+    resources.check_memory(f"--N={args.N} with --dtype={args.dtype}",
+                           resources.network_bytes(args.N, args.dtype))
+
+
+def _check_outputs(args) -> None:
+    """--out (and --figure) are checked before any work: nothing computed is lost to a path
+    that cannot be written, and --overwrite replaces only a neurodyn run."""
+    from .run_paths import check_output_path
+
+    check_output_path(args.out, args.overwrite, flag="--out")
+    figure = getattr(args, "figure", None)
+    if figure is not None:
+        _check_figure(figure, args.overwrite)
+
+
+def _check_figure(path: Path, overwrite: bool) -> None:
+    import os
+
+    from .errors import RunError
+
+    if path.suffix.lower() != ".png":
+        raise RunError(f"--figure={str(path)!r} must be a .png path")
+    if path.is_symlink() or path.is_dir():
+        raise RunError(f"--figure={str(path)!r} is a directory or a symlink; give a .png file path")
+    if path.exists() and not overwrite:
+        raise RunError(f"--figure={str(path)!r} exists; pass --overwrite to replace it")
+    parent = path.parent
+    if not parent.is_dir():
+        raise RunError(f"--figure={str(path)!r}: directory {str(parent)!r} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise RunError(f"--figure={str(path)!r}: directory {str(parent)!r} is not writable")
+
+
 def _add_network_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("network")
-    group.add_argument("--N", type=int, default=1000, help="number of neurons (default 1000)")
-    group.add_argument("--g", type=float, default=2.0, help="gain inside phi (default 2.0)")
+    group.add_argument("--N", type=_number, default=1000, help="number of neurons (default 1000)")
+    group.add_argument("--g", type=_number, default=2.0, help="gain inside phi, >= 0 (default 2.0)")
     group.add_argument("--phi", default="tanh", help="nonlinearity: tanh, erf, relu")
-    group.add_argument("--J-mean", type=float, default=0.0, help="mean coupling times N")
-    group.add_argument("--symmetry", type=float, default=0.0,
+    group.add_argument("--J-mean", type=_number, default=0.0, help="mean coupling times N")
+    group.add_argument("--symmetry", type=_number, default=0.0,
                        help="corr(J_ij, J_ji) in [-1, 1] (default 0)")
-    group.add_argument("--theta-mean", type=float, default=0.0, help="mean bias")
-    group.add_argument("--theta-std", type=float, default=0.0, help="std of the biases")
-    group.add_argument("--network-seed", type=int, default=None,
+    group.add_argument("--theta-mean", type=_number, default=0.0, help="mean bias")
+    group.add_argument("--theta-std", type=_number, default=0.0, help="std of the biases")
+    group.add_argument("--network-seed", type=_number, default=None,
                        help="seed of J and theta (default: --seed)")
     group.add_argument("--dtype", default="float64", help="float64 (default) or float32")
 
 
-def _add_output_flags(parser: argparse.ArgumentParser, default_hint: str = "") -> None:
-    parser.add_argument("--out", type=Path, default=None,
-                        help=f"write the run to this .zarr path{default_hint}")
+def _add_output_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", type=Path, default=None, help="write the run to this .zarr path")
     parser.add_argument("--overwrite", action="store_true",
-                        help="replace an existing run at --out")
+                        help="replace an existing neurodyn run at --out (nothing else is ever "
+                             "replaced)")
 
 
 def _add_job_output_flags(parser: argparse.ArgumentParser, default_out: str) -> None:
     """--out, --overwrite and --figure of a job that writes a run and a figure."""
     parser.add_argument("--out", type=Path, default=Path(default_out),
                         help=f"zarr path (default {default_out})")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an existing neurodyn run at --out and its figure")
     parser.add_argument("--figure", type=Path, default=None,
                         help="PNG path (default: --out with .png)")
 
 
-def job_outputs(args) -> Path:
-    """Check --out before any work is done; return the figure path (--out with .png if unset)."""
-    check_output_path(args.out, args.overwrite)
-    return args.figure if args.figure is not None else args.out.with_suffix(".png")
+def _default_figure(args) -> None:
+    if args.figure is None:
+        args.figure = args.out.with_suffix(".png")
 
 
-def saved_message(args, figure: Path, started: float) -> str:
+def saved_message(args, started: float) -> str:
     """The closing line of a job: where its run and figure are, and how long it took."""
-    return f"Saved to {args.out}, figure {figure} ({time.perf_counter() - started:.0f} s)"
-
-
-def check_output_path(path: Path | None, overwrite: bool) -> None:
-    """Refuse an existing output path before any work is done (so nothing is wasted or lost)."""
-    from .errors import RunError
-
-    if path is None:
-        return
-    if path.exists() and not overwrite:
-        raise RunError(f"output path {str(path)!r} exists; pass --overwrite to replace it")
-    if not path.parent.exists():
-        raise RunError(f"output directory {str(path.parent)!r} does not exist")
+    return f"Saved to {args.out}, figure {args.figure} ({time.perf_counter() - started:.0f} s)"
 
 
 def progress_enabled() -> bool:
@@ -83,27 +179,54 @@ def _add_simulate_parser(subparsers) -> None:
     )
     _add_network_flags(parser)
     group = parser.add_argument_group("integration")
-    group.add_argument("--t1", type=float, default=100.0, help="saved window (tau units)")
-    group.add_argument("--dt-save", type=float, default=0.1, help="spacing of saved times")
-    group.add_argument("--transient", type=float, default=50.0, help="discarded transient")
-    group.add_argument("--trials", type=int, default=1, help="independent initial conditions")
-    group.add_argument("--noise", type=float, default=0.0, help="additive noise sigma (SDE)")
-    group.add_argument("--seed", type=int, default=0, help="seed of h(0) and the noise")
+    group.add_argument("--t1", type=_number, default=100.0, help="saved window (tau units)")
+    group.add_argument("--dt-save", type=_number, default=0.1, help="spacing of saved times")
+    group.add_argument("--transient", type=_number, default=50.0, help="discarded transient")
+    group.add_argument("--trials", type=_number, default=1, help="independent initial conditions")
+    group.add_argument("--noise", type=_number, default=0.0, help="additive noise sigma (SDE)")
+    group.add_argument("--seed", type=_number, default=0, help="seed of h(0) and the noise")
     group.add_argument("--solver", default=None,
                        help="tsit5 (default), dopri5, dopri8, euler, heun, rk4; SDE: shark "
                             "(default), sra1, euler")
-    group.add_argument("--rtol", type=float, default=1e-6, help="relative tolerance (adaptive)")
-    group.add_argument("--atol", type=float, default=1e-6, help="absolute tolerance (adaptive)")
-    group.add_argument("--dt", type=float, default=None, help="fixed step (fixed-step solvers)")
-    group.add_argument("--h0-std", type=float, default=1.0, help="std of h(0)")
+    group.add_argument("--rtol", type=_number, default=None,
+                       help="relative tolerance of the adaptive solvers (default 1e-6)")
+    group.add_argument("--atol", type=_number, default=None,
+                       help="absolute tolerance of the adaptive solvers (default 1e-6)")
+    group.add_argument("--dt", type=_number, default=None,
+                       help="step of the fixed-step and SDE solvers (default 0.01)")
+    group.add_argument("--h0-std", type=_number, default=1.0, help="std of h(0)")
     _add_output_flags(parser)
-    parser.set_defaults(run=_run_simulate)
+    parser.set_defaults(run=_run_simulate, check=_check_simulate)
+
+
+def _check_simulate(args) -> None:
+    from . import resources, solvers, validation
+    from .errors import ParameterError
+
+    _check_network(args)
+    _apply(args, {
+        "t1": validation.positive, "dt_save": validation.positive,
+        "transient": validation.non_negative, "trials": validation.positive_int,
+        "noise": validation.non_negative, "seed": validation.seed, "rtol": validation.positive,
+        "atol": validation.positive, "dt": validation.positive, "h0_std": validation.non_negative,
+    })
+    if args.dt_save > args.t1:
+        raise ParameterError(f"--dt-save={args.dt_save!r} is larger than --t1={args.t1!r}; "
+                             "need --dt-save <= --t1")
+    spec = solvers.resolve(args.solver, noisy=args.noise > 0, noise=args.noise)
+    solvers.check_step_settings(spec, rtol=args.rtol, atol=args.atol, dt=args.dt)
+    n_save = math.floor(args.t1 / args.dt_save + 1e-9) + 1
+    resources.check_memory(
+        f"--trials={args.trials} x {n_save} saved times (--t1={args.t1}, "
+        f"--dt-save={args.dt_save}) x --N={args.N} with --dtype={args.dtype}",
+        resources.trajectory_bytes(args.trials, n_save, args.N, args.dtype)
+        + resources.network_bytes(args.N, args.dtype))
+    _check_outputs(args)
 
 
 def _run_simulate(args) -> int:
     import neurodyn as nd
 
-    check_output_path(args.out, args.overwrite)
     net = nd.Network.random(
         N=args.N, g=args.g, phi=args.phi, J_mean=args.J_mean, symmetry=args.symmetry,
         theta_mean=args.theta_mean, theta_std=args.theta_std,
@@ -134,30 +257,56 @@ def _run_simulate(args) -> int:
 
 # --- runs -------------------------------------------------------------------------------------
 
+EXIT_DAMAGED = 1
+"""Exit code of ``runs verify`` when the store has missing or corrupt data."""
+
+
 def _add_runs_parser(subparsers) -> None:
     parser = subparsers.add_parser(
-        "runs", help="list saved runs, or show one (runs show PATH)",
+        "runs", help="list saved runs; runs show PATH; runs verify PATH",
         description="List the runs and sweeps saved in a directory (kind, status, size, key "
-                    "parameters), or `runs show PATH` to print one run or sweep in full.")
+                    "parameters); `runs show PATH` prints one run or sweep in full; `runs verify "
+                    "PATH` reads every chunk of a run or sweep, checks its checksum against the "
+                    "store's manifest and lists what is missing or corrupt (exit code 0 when "
+                    "intact, 1 when damaged, 2 on a user error).")
     parser.add_argument("directory", nargs="?", type=Path, default=Path("runs"),
-                        help="directory holding runs (default runs/), or the word show")
+                        help="directory holding runs (default runs/), or the word show / verify")
     parser.add_argument("path", nargs="?", type=Path, default=None,
-                        help="with show: the run or sweep store to describe")
-    parser.set_defaults(run=_run_runs)
+                        help="with show or verify: the run or sweep store")
+    parser.set_defaults(run=_run_runs, check=_check_runs)
+
+
+_RUNS_ACTIONS = ("show", "verify")
+
+
+def _check_runs(args) -> None:
+    from .errors import RunError
+
+    action = str(args.directory)
+    if args.path is None:
+        if action in _RUNS_ACTIONS:
+            raise RunError(f"`neurodyn runs {action}` needs the PATH of a run or sweep store")
+        if not args.directory.is_dir():
+            raise RunError(f"runs directory {action!r} does not exist or is not a directory")
+        return
+    if action not in _RUNS_ACTIONS:
+        raise RunError(f"unexpected argument {str(args.path)!r}; use `neurodyn runs [DIR]`, "
+                       "`neurodyn runs show PATH` or `neurodyn runs verify PATH`")
+    if not args.path.exists():
+        raise RunError(f"no run at {str(args.path)!r}")
 
 
 def _run_runs(args) -> int:
-    import neurodyn as nd
+    from . import storage
 
+    if args.path is not None and str(args.directory) == "verify":
+        report = storage.verify_run(args.path)
+        print(report)
+        return 0 if report.ok else EXIT_DAMAGED
     if args.path is not None:
-        if str(args.directory) != "show":
-            raise ValueError(f"unexpected argument {str(args.path)!r}; use `neurodyn runs [DIR]` "
-                             "or `neurodyn runs show PATH`")
-        from .storage import show_run
-
-        print(show_run(args.path))
+        print(storage.show_run(args.path))
         return 0
-    records = nd.list_runs(args.directory)
+    records = storage.list_runs(args.directory)
     if not records:
         print(f"no runs in {args.directory}")
         return 0
@@ -181,25 +330,45 @@ def _add_sweep_parser(subparsers) -> None:
         "sweep", help="run or resume a parameter sweep on dask.distributed",
         description="Run the sweep described by CONFIG.toml ([grid] parameter lists, [compute] "
                     "quantities, [network]/[simulate] fixed settings, out path) into one zarr "
-                    "store. Run the same command again to resume: finished points are kept. "
-                    "Exit code 0 when every point is done, 1 when some failed, 2 on a user error.")
+                    "store. Run the same command again to resume: finished points are kept, "
+                    "after their data are verified. One process at a time works on a store (a "
+                    "lock file next to it). Exit code 0 when every point is done, 1 when some "
+                    "failed, 2 on a user error.")
     parser.add_argument("config", type=Path, help="the sweep config (TOML)")
     parser.add_argument("--scheduler", default=None,
                         help="address of a running dask scheduler (default $NEURODYN_SCHEDULER; "
                              "otherwise a LocalCluster is started)")
-    parser.add_argument("--workers", type=int, default=None,
+    parser.add_argument("--workers", type=_number, default=None,
                         help="LocalCluster worker processes (default: one per CPU); 1 computes "
                              "in this process without dask")
     parser.add_argument("--out", type=Path, default=None, help="store path (overrides out)")
     parser.add_argument("--retry-failed", action="store_true",
                         help="recompute points that failed in an earlier session")
-    parser.set_defaults(run=_run_sweep)
+    parser.set_defaults(run=_run_sweep, check=_check_sweep)
+
+
+def _check_sweep(args) -> None:
+    import os
+
+    from . import validation
+    from .errors import RunError
+    from .lock import check_unlocked
+    from .sweep_config import load_config
+
+    _apply(args, {"workers": validation.positive_int})
+    args.config_checked = load_config(args.config)
+    store = Path(args.out if args.out is not None else args.config_checked.out)
+    if not store.parent.is_dir():
+        raise RunError(f"output directory {str(store.parent)!r} of the sweep store does not exist")
+    if not os.access(store.parent, os.W_OK | os.X_OK):
+        raise RunError(f"output directory {str(store.parent)!r} of the sweep store is not writable")
+    check_unlocked(store)  # another sweep on this store: refused before JAX or dask start
 
 
 def _run_sweep(args) -> int:
     from .sweep import describe_result, run_sweep
 
-    result = run_sweep(args.config, scheduler=args.scheduler, workers=args.workers,
+    result = run_sweep(args.config_checked, scheduler=args.scheduler, workers=args.workers,
                        retry_failed=args.retry_failed, out=args.out, progress=progress_enabled())
     print(describe_result(result))
     return 0 if result.ok else EXIT_POINTS_FAILED
@@ -213,28 +382,64 @@ def _add_dmft_parser(subparsers) -> None:
         description="Solve the stationary DMFT of an SCS network (variance Delta0, "
                     "autocorrelation Delta(tau), static mean, lambda_max) and optionally march the "
                     "two-time C(t, t') from h(0) ~ N(0, q0). Prints a summary; --out saves it.")
-    parser.add_argument("--g", type=float, default=2.0, help="gain inside phi (default 2.0)")
+    parser.add_argument("--g", type=_number, default=2.0, help="gain inside phi, > 0 (default 2.0)")
     parser.add_argument("--phi", default="tanh", help="tanh (default) or erf")
-    parser.add_argument("--J-mean", type=float, default=0.0, help="mean coupling times N")
-    parser.add_argument("--theta-mean", type=float, default=0.0, help="mean bias")
-    parser.add_argument("--theta-std", type=float, default=0.0, help="std of the biases")
-    parser.add_argument("--noise", type=float, default=0.0, help="sigma of additive white noise")
-    parser.add_argument("--tau-max", type=float, default=40.0, help="largest lag (default 40)")
-    parser.add_argument("--dtau", type=float, default=0.02, help="lag step (default 0.02)")
-    parser.add_argument("--two-time", type=float, default=None, metavar="T1",
+    parser.add_argument("--J-mean", type=_number, default=0.0, help="mean coupling times N")
+    parser.add_argument("--theta-mean", type=_number, default=0.0, help="mean bias")
+    parser.add_argument("--theta-std", type=_number, default=0.0, help="std of the biases")
+    parser.add_argument("--noise", type=_number, default=0.0,
+                        help="sigma of additive white noise")
+    parser.add_argument("--tau-max", type=_number, default=40.0, help="largest lag (default 40)")
+    parser.add_argument("--dtau", type=_number, default=0.02, help="lag step (default 0.02)")
+    parser.add_argument("--two-time", type=_number, default=None, metavar="T1",
                         help="also march the two-time DMFT up to T1 (theta = J_mean = 0 only)")
-    parser.add_argument("--q0", type=float, default=1.0, help="two-time: variance of h(0)")
-    parser.add_argument("--dt", type=float, default=0.05, help="two-time: time step")
-    parser.add_argument("--window", type=float, default=None,
+    parser.add_argument("--q0", type=_number, default=1.0, help="two-time: variance of h(0)")
+    parser.add_argument("--dt", type=_number, default=0.05, help="two-time: time step")
+    parser.add_argument("--window", type=_number, default=None,
                         help="two-time: keep only lags <= WINDOW (default: full square)")
     _add_output_flags(parser)
-    parser.set_defaults(run=_run_dmft)
+    parser.set_defaults(run=_run_dmft, check=_check_dmft)
+
+
+def _check_dmft(args) -> None:
+    from . import nonlinearity_names, validation
+    from .errors import ParameterError
+
+    _apply(args, {
+        "g": validation.positive,
+        "phi": lambda name, value: validation.choice(name, value, nonlinearity_names.NAMES),
+        "J_mean": validation.finite, "theta_mean": validation.finite,
+        "theta_std": validation.non_negative, "noise": validation.non_negative,
+        "tau_max": validation.positive, "dtau": validation.positive,
+        "two_time": validation.positive, "q0": validation.non_negative, "dt": validation.positive,
+        "window": validation.positive,
+    })
+    if args.dtau > args.tau_max:
+        raise ParameterError(f"--dtau={args.dtau!r} is larger than --tau-max={args.tau_max!r}")
+    if args.two_time is not None:
+        if args.J_mean or args.theta_mean or args.theta_std:
+            raise ParameterError(
+                f"--two-time supports --J-mean = --theta-mean = --theta-std = 0 only; got "
+                f"{args.J_mean!r}, {args.theta_mean!r}, {args.theta_std!r}")
+        if args.dt > args.two_time / 4:
+            raise ParameterError(f"--dt={args.dt!r} must be <= --two-time/4 = {args.two_time / 4!r}")
+    else:
+        given = [flag for flag, value, default in (("--q0", args.q0, 1.0), ("--dt", args.dt, 0.05),
+                                                   ("--window", args.window, None))
+                 if value != default]
+        if given:
+            raise ParameterError(f"{', '.join(given)} given without --two-time T1: they set the "
+                                 "two-time solve only; add --two-time or drop them")
+    _check_outputs(args)
 
 
 def _run_dmft(args) -> int:
     import neurodyn as nd
 
-    check_output_path(args.out, args.overwrite)
+    if args.two_time is not None:  # its size and settings are checked before any solve
+        two_time_plan = {"g": args.g, "t1": args.two_time, "dt": args.dt, "q0": args.q0,
+                         "noise": args.noise, "phi": args.phi, "window": args.window}
+        nd.dmft.check_two_time_plan(**two_time_plan)  # memory and run time, before any solve
     ds = nd.dmft.stationary(g=args.g, phi=args.phi, J_mean=args.J_mean,
                             theta_mean=args.theta_mean, theta_std=args.theta_std,
                             noise=args.noise, tau_max=args.tau_max, dtau=args.dtau)
@@ -244,10 +449,7 @@ def _run_dmft(args) -> int:
           f"{float(ds.tau_corr):.4g}, g_c {float(ds.g_critical):.6g}, residual "
           f"{float(ds.residual):.2e}")
     if args.two_time is not None:
-        if args.J_mean or args.theta_mean or args.theta_std:
-            raise ValueError("--two-time supports theta = J_mean = 0 only")
-        tt = nd.dmft.two_time(g=args.g, t1=args.two_time, dt=args.dt, q0=args.q0,
-                              noise=args.noise, phi=args.phi, window=args.window)
+        tt = nd.dmft.two_time(**two_time_plan)
         ds = _merge_two_time(ds, tt)
         print(f"two-time: C(t,t) from {args.q0:g} to {float(tt.variance[-1]):.6g} at "
               f"t={args.two_time:g}")
@@ -268,40 +470,64 @@ def _merge_two_time(stationary_ds, two_time_ds):
 
 # --- chaos ------------------------------------------------------------------------------------
 
+_THEORY_PHI = ("tanh", "erf")
+"""φ with a DMFT, which the chaos job compares with (the dmft module's list is the source; this
+copy lets the command refuse another φ before importing JAX; a test checks they agree)."""
+
+
 def _add_chaos_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "chaos", help="the order-to-chaos job: simulation vs DMFT over a grid of g",
         description="Sweep g x seeds: simulate, measure variance, autocorrelation, "
                     "autocorrelation time and the largest Lyapunov exponent, solve the DMFT for "
                     "the same g; save one zarr run, draw a 4-panel PNG and print the table.")
-    parser.add_argument("--g", type=float, nargs="+", default=None,
+    parser.add_argument("--g", type=_number, nargs="+", default=None,
                         help="explicit list of gains (overrides --g-min/--g-max/--g-num)")
-    parser.add_argument("--g-min", type=float, default=0.5, help="smallest gain (default 0.5)")
-    parser.add_argument("--g-max", type=float, default=3.0, help="largest gain (default 3.0)")
-    parser.add_argument("--g-num", type=int, default=6, help="number of gains (default 6)")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1],
+    parser.add_argument("--g-min", type=_number, default=0.5, help="smallest gain (default 0.5)")
+    parser.add_argument("--g-max", type=_number, default=3.0, help="largest gain (default 3.0)")
+    parser.add_argument("--g-num", type=_number, default=6, help="number of gains (default 6)")
+    parser.add_argument("--seeds", type=_number, nargs="+", default=[0, 1],
                         help="seeds (default 0 1)")
-    parser.add_argument("--N", type=int, default=500, help="neurons (default 500)")
-    parser.add_argument("--t1", type=float, default=200.0, help="saved window (default 200)")
-    parser.add_argument("--transient", type=float, default=50.0,
+    parser.add_argument("--N", type=_number, default=500, help="neurons (default 500)")
+    parser.add_argument("--t1", type=_number, default=200.0, help="saved window (default 200)")
+    parser.add_argument("--transient", type=_number, default=50.0,
                         help="discarded transient (default 50)")
-    parser.add_argument("--max-lag", type=float, default=15.0, help="largest lag (default 15)")
+    parser.add_argument("--max-lag", type=_number, default=15.0, help="largest lag (default 15)")
     parser.add_argument("--phi", default="tanh", help="tanh (default) or erf")
     _add_job_output_flags(parser, "runs/chaos.zarr")
-    parser.set_defaults(run=_run_chaos)
+    parser.set_defaults(run=_run_chaos, check=_check_chaos)
+
+
+def _check_chaos(args) -> None:
+    from . import resources, validation
+    from .errors import ParameterError
+
+    _apply(args, {
+        "g": validation.positive, "g_min": validation.positive, "g_max": validation.positive,
+        "g_num": validation.positive_int, "seeds": validation.seed, "N": validation.positive_int,
+        "t1": validation.positive, "transient": validation.non_negative,
+        "max_lag": validation.positive,
+        "phi": lambda name, value: validation.choice(name, value, _THEORY_PHI),
+    })
+    if args.g is None and args.g_max < args.g_min:
+        raise ParameterError(f"--g-max={args.g_max!r} must be >= --g-min={args.g_min!r}")
+    if args.max_lag > args.t1 / 2:
+        raise ParameterError(f"--max-lag={args.max_lag!r} must be <= --t1/2 = {args.t1 / 2!r}")
+    resources.check_memory(f"--N={args.N}", resources.network_bytes(args.N, "float64"))
+    _default_figure(args)
+    _check_outputs(args)
 
 
 def _run_chaos(args) -> int:
     from .chaos import chaos, table
 
-    figure = job_outputs(args)
     started = time.perf_counter()
     ds = chaos(g=args.g, g_min=args.g_min, g_max=args.g_max, g_num=args.g_num, seeds=args.seeds,
                N=args.N, t1=args.t1, transient=args.transient, phi=args.phi,
-               max_lag=args.max_lag, out=args.out, overwrite=args.overwrite, figure=figure,
+               max_lag=args.max_lag, out=args.out, overwrite=args.overwrite, figure=args.figure,
                verbose=progress_enabled())
     print(table(ds))
-    print(saved_message(args, figure, started))
+    print(saved_message(args, started))
     return 0
 
 
@@ -316,22 +542,30 @@ def _add_learn_bench_parser(subparsers) -> None:
                     "the scaling exponents against theory; saves a zarr run and a log-log PNG.")
     parser.add_argument("--quick", action="store_true",
                         help="reduced grid (under a minute) instead of the default (< 10 min)")
-    parser.add_argument("--repeats", type=int, default=3, help="warm calls per cell (median)")
-    parser.add_argument("--seed", type=int, default=0, help="network seed (default 0)")
+    parser.add_argument("--repeats", type=_number, default=3,
+                        help="warm calls per cell (median)")
+    parser.add_argument("--seed", type=_number, default=0, help="network seed (default 0)")
     _add_job_output_flags(parser, "runs/learn_bench.zarr")
-    parser.set_defaults(run=_run_learn_bench)
+    parser.set_defaults(run=_run_learn_bench, check=_check_learn_bench)
+
+
+def _check_learn_bench(args) -> None:
+    from . import validation
+
+    _apply(args, {"repeats": validation.positive_int, "seed": validation.seed})
+    _default_figure(args)
+    _check_outputs(args)
 
 
 def _run_learn_bench(args) -> int:
     from .learn_bench import learn_bench, table
 
-    figure = job_outputs(args)
     started = time.perf_counter()
     ds = learn_bench(grid="quick" if args.quick else "default", repeats=args.repeats,
-                     seed=args.seed, out=args.out, overwrite=args.overwrite, figure=figure,
+                     seed=args.seed, out=args.out, overwrite=args.overwrite, figure=args.figure,
                      verbose=progress_enabled())
     print(table(ds))
-    print(saved_message(args, figure, started))
+    print(saved_message(args, started))
     return 0
 
 
@@ -343,56 +577,80 @@ def _add_deep_parser(subparsers) -> None:
         description="Compute the (sigma_w, sigma_b) phase diagram (q*, c*, chi1, depth scales), "
                     "simulate random deep networks at --sim-sigma-w and --sim-sigma-b, compare "
                     "q^l and c^l with the maps; save one zarr run and draw a 4-panel PNG.")
-    parser.add_argument("--sigma-w", type=float, nargs=3, default=[0.5, 4.5, 41],
+    parser.add_argument("--sigma-w", type=_number, nargs=3, default=[0.5, 4.5, 41],
                         metavar=("MIN", "MAX", "NUM"),
                         help="phase-diagram sigma_w grid (default 0.5 4.5 41)")
-    parser.add_argument("--sigma-b", type=float, nargs=3, default=[0.0, 1.0, 21],
+    parser.add_argument("--sigma-b", type=_number, nargs=3, default=[0.0, 1.0, 21],
                         metavar=("MIN", "MAX", "NUM"),
                         help="phase-diagram sigma_b grid (default 0 1 21)")
-    parser.add_argument("--sim-sigma-w", type=float, nargs="+", default=[1.3, 2.5, 4.0],
+    parser.add_argument("--sim-sigma-w", type=_number, nargs="+", default=[1.3, 2.5, 4.0],
                         help="sigma_w of the simulated networks (default 1.3 2.5 4.0)")
-    parser.add_argument("--sim-sigma-b", type=float, default=0.3,
+    parser.add_argument("--sim-sigma-b", type=_number, default=0.3,
                         help="sigma_b of the simulated networks (default 0.3)")
-    parser.add_argument("--depth", type=int, default=20, help="layers (default 20)")
-    parser.add_argument("--width", type=int, default=1000, help="neurons per layer (default 1000)")
+    parser.add_argument("--depth", type=_number, default=20, help="layers (default 20)")
+    parser.add_argument("--width", type=_number, default=1000,
+                        help="neurons per layer (default 1000)")
     parser.add_argument("--phi", default="tanh", help="tanh (default), erf or relu")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
+    parser.add_argument("--seeds", type=_number, nargs="+", default=[0, 1, 2],
                         help="network seeds (default 0 1 2)")
     _add_job_output_flags(parser, "runs/deep.zarr")
-    parser.set_defaults(run=_run_deep)
+    parser.set_defaults(run=_run_deep, check=_check_deep)
 
 
-def _grid(name: str, values) -> list[float]:
+def _grid(flag: str, values) -> list[float]:
+    """MIN MAX NUM → NUM evenly spaced values on [MIN, MAX]."""
+    from . import validation
     from .errors import ParameterError
 
-    low, high, num = values
-    if num != int(num) or num < 1:
-        raise ParameterError(f"{name} NUM={num} must be a positive integer")
-    step = (high - low) / max(int(num) - 1, 1)
-    return [low + k * step for k in range(int(num))]
+    low = validation.finite(f"{flag} MIN", values[0])
+    high = validation.finite(f"{flag} MAX", values[1])
+    num = validation.positive_int(f"{flag} NUM", values[2])
+    if high < low:
+        raise ParameterError(f"{flag} MAX={high!r} must be >= MIN={low!r}")
+    step = (high - low) / max(num - 1, 1)
+    return [low + k * step for k in range(num)]
+
+
+def _check_deep(args) -> None:
+    from . import nonlinearity_names, validation
+    from .errors import ParameterError
+
+    args.sigma_w_grid = _grid("--sigma-w", args.sigma_w)
+    args.sigma_b_grid = _grid("--sigma-b", args.sigma_b)
+    _apply(args, {
+        "sim_sigma_w": validation.positive, "sim_sigma_b": validation.non_negative,
+        "depth": validation.positive_int, "width": validation.positive_int,
+        "seeds": validation.seed,
+        "phi": lambda name, value: validation.choice(name, value, nonlinearity_names.NAMES),
+    })
+    if min(args.sigma_w_grid) <= 0:
+        raise ParameterError(f"--sigma-w MIN={args.sigma_w[0]!r} must be > 0 (a standard deviation)")
+    if min(args.sigma_b_grid) < 0:
+        raise ParameterError(f"--sigma-b MIN={args.sigma_b[0]!r} must be >= 0 (a standard deviation)")
+    _default_figure(args)
+    _check_outputs(args)
 
 
 def _run_deep(args) -> int:
     from .deep import job
 
-    figure = job_outputs(args)
     started = time.perf_counter()
-    ds = job(sigma_w_grid=_grid("--sigma-w", args.sigma_w),
-             sigma_b_grid=_grid("--sigma-b", args.sigma_b), sim_sigma_w=args.sim_sigma_w,
-             sim_sigma_b=args.sim_sigma_b, depth=args.depth, width=args.width, phi=args.phi,
-             seeds=args.seeds, out=args.out, overwrite=args.overwrite, figure=figure)
+    ds = job(sigma_w_grid=args.sigma_w_grid, sigma_b_grid=args.sigma_b_grid,
+             sim_sigma_w=args.sim_sigma_w, sim_sigma_b=args.sim_sigma_b, depth=args.depth,
+             width=args.width, phi=args.phi, seeds=args.seeds, out=args.out,
+             overwrite=args.overwrite, figure=args.figure)
     err_q = abs(ds.q_sim.mean("seed") / ds.q_theory - 1).max().item()
     err_c = abs(ds.c_sim.mean("seed") - ds.c_theory).max().item()
     print(f"max |q_sim/q_map - 1| = {err_q:.3g}, max |c_sim - c_map| = {err_c:.3g} "
           f"(seed means, width {args.width})")
-    print(saved_message(args, figure, started))
+    print(saved_message(args, started))
     return 0
 
 
 # --- entry point ------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="neurodyn",
         description="Dynamics and mean-field theory of Sompolinsky-Crisanti-Sommers networks.",
     )
@@ -408,16 +666,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Parse, check every argument and output path, then run; returns the exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # argparse's own errors and --help
+        return int(exit_.code or 0)
     from .errors import NeurodynError
 
     try:
+        args.check(args)
         return args.run(args)
     except (NeurodynError, ValueError) as error:
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         print(f"neurodyn {args.command}: error: {message}", file=sys.stderr)
         return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print(f"neurodyn {args.command}: interrupted; nothing half-written is left at the "
+              "output path (runs are written atomically)", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -540,7 +540,9 @@ def job(sigma_w_grid=None, sigma_b_grid=None, sim_sigma_w=(1.3, 2.5, 4.0), sim_s
     ``c_sim`` (sim_sigma_w, seed, layer, pair), ``c_theory`` and the phase diagram variables.
     """
     from .provenance import provenance
+    from .run_paths import check_output_path
 
+    check_output_path(out, overwrite, flag="out")  # before any work, not after it
     sw_grid = np.linspace(0.5, 4.5, 41) if sigma_w_grid is None else np.asarray(sigma_w_grid)
     sb_grid = np.linspace(0.0, 1.0, 21) if sigma_b_grid is None else np.asarray(sigma_b_grid)
     sim_sw = np.atleast_1d(np.asarray(sim_sigma_w, dtype=np.float64))

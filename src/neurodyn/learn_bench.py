@@ -64,6 +64,7 @@ from .learning._groups import compile_key
 from .learning.params import TRAINABLE, Params, vector_field
 from .learning.tasks import TrajectoryTask
 from .provenance import provenance
+from .run_paths import check_output_path
 from .storage import save_run
 
 DT = 0.1
@@ -250,6 +251,7 @@ def learn_bench(grid: str = "default", repeats: int = 3, seed: int = 0, out=None
     and ``grad_rel_err`` (NaN where a cell is not on the grid); attrs ``grid``, ``exponents``
     (measured vs theory) and provenance.
     """
+    check_output_path(out, overwrite, flag="out")  # before any work, not after it
     grid = validation.choice("grid", grid, GRIDS)
     repeats = validation.positive_int("repeats", repeats)
     seed = validation.seed("seed", seed)

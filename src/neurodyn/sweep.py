@@ -25,6 +25,10 @@ Nothing is lost:
 - Every array carries zarr's CRC32C checksum and the store a manifest (:mod:`neurodyn.storage`).
   A resume first reads and checksums every chunk of the points marked done and recomputes those
   whose data are missing or damaged (the session record says how many).
+- One process at a time works on a store: :func:`run_sweep` holds a lock file next to it
+  (:mod:`neurodyn.lock`) for the whole session, so a second sweep on the same store is refused
+  with the holder's host and pid instead of computing the same points twice; the lock of a
+  killed sweep is replaced when its process is provably gone.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ import xarray as xr
 
 from . import dmft, storage, validation
 from .errors import CorruptRunError, NeurodynError, RunError
+from .lock import store_lock
 from .provenance import now, provenance
 from .run_paths import check_output_path
 from .sweep_config import SweepConfig, load_config
@@ -468,52 +473,57 @@ def run_sweep(
     if scheduler is None and workers != 1:  # an explicit --workers 1 wins over the environment
         scheduler = os.environ.get(SCHEDULER_ENV) or None
     store = Path(out if out is not None else config.out).absolute()
-    if store.exists():  # checked before connecting, and again (cheaply) after
-        check_store(store, config)
-    else:
-        check_output_path(store, overwrite=False, flag="out")
-    started_at, started = now(), time.perf_counter()
-    computed = skipped = 0
-    # connect first: an unreachable scheduler is an error before anything is written
-    with _connect(scheduler, workers) as client:
-        if store.exists():
+    # One process at a time works on a store: the lock (next to the store, so it also guards
+    # the store's creation) is taken before the cluster starts, so a second sweep is refused
+    # at once with the holder named; a stale lock of a dead process is replaced.
+    with store_lock(store, purpose="sweep") as lock:
+        if store.exists():  # checked before connecting, and again (cheaply) after
             check_store(store, config)
-            recomputed = reset_damaged_points(store)
         else:
-            create_store(store, config)
-            recomputed = 0
-        status = point_status(store)
-        todo = [index for index, value in np.ndenumerate(status)
-                if value == PENDING or (retry_failed and value == FAILED)]
-        total = status.size
-        show = sys.stderr.isatty() if progress is None else bool(progress)
-        with _progress(total, total - len(todo), show) as bar:
-            for outcome in _execute(config, store, todo, client, retry_failed):
-                if outcome["status"] == "skipped":
-                    skipped += 1
-                else:
-                    computed += 1
-                bar.update(1)
-    final = point_status(store)
-    counts = {name: int(np.sum(final == code)) for code, name in STATUS_NAMES.items()}
-    error_array = _array(store, "point_error")[...]
-    errors = {_point_label(config, index): str(error_array[index])
-              for index, value in np.ndenumerate(final) if value == FAILED}
-    attrs = _read_attrs(store)
-    attrs["status"] = ("partial" if counts["pending"] else "failed" if counts["failed"]
-                       else "complete")
-    attrs["points_done"], attrs["points_failed"] = counts["done"], counts["failed"]
-    attrs.setdefault("sessions", []).append({
-        "started": started_at, "finished": now(), "computed": computed,
-        "command": " ".join(sys.argv), "host": provenance()["host"],
-        "scheduler": scheduler or ("in-process" if workers == 1 else "LocalCluster"),
-        "recomputed_damaged": recomputed,
-    })
-    _write_attrs(store, attrs)
-    return SweepResult(path=store, total=total, done=counts["done"], failed=counts["failed"],
-                       pending=counts["pending"], computed=computed, skipped=skipped,
-                       wall_time_s=time.perf_counter() - started, errors=errors,
-                       recomputed=recomputed)
+            check_output_path(store, overwrite=False, flag="out")
+        started_at, started = now(), time.perf_counter()
+        computed = skipped = 0
+        # connect first: an unreachable scheduler is an error before anything is written
+        with _connect(scheduler, workers) as client:
+            if store.exists():
+                check_store(store, config)
+                recomputed = reset_damaged_points(store)
+            else:
+                create_store(store, config)
+                recomputed = 0
+            status = point_status(store)
+            todo = [index for index, value in np.ndenumerate(status)
+                    if value == PENDING or (retry_failed and value == FAILED)]
+            total = status.size
+            show = sys.stderr.isatty() if progress is None else bool(progress)
+            with _progress(total, total - len(todo), show) as bar:
+                for outcome in _execute(config, store, todo, client, retry_failed):
+                    if outcome["status"] == "skipped":
+                        skipped += 1
+                    else:
+                        computed += 1
+                    bar.update(1)
+        final = point_status(store)
+        counts = {name: int(np.sum(final == code)) for code, name in STATUS_NAMES.items()}
+        error_array = _array(store, "point_error")[...]
+        errors = {_point_label(config, index): str(error_array[index])
+                  for index, value in np.ndenumerate(final) if value == FAILED}
+        attrs = _read_attrs(store)
+        attrs["status"] = ("partial" if counts["pending"] else "failed" if counts["failed"]
+                           else "complete")
+        attrs["points_done"], attrs["points_failed"] = counts["done"], counts["failed"]
+        attrs.setdefault("sessions", []).append({
+            "started": started_at, "finished": now(), "computed": computed,
+            "command": " ".join(sys.argv), "host": provenance()["host"],
+            "scheduler": scheduler or ("in-process" if workers == 1 else "LocalCluster"),
+            "recomputed_damaged": recomputed,
+            "stale_lock_replaced": lock.replaced,
+        })
+        _write_attrs(store, attrs)
+        return SweepResult(path=store, total=total, done=counts["done"], failed=counts["failed"],
+                           pending=counts["pending"], computed=computed, skipped=skipped,
+                           wall_time_s=time.perf_counter() - started, errors=errors,
+                           recomputed=recomputed)
 
 
 def _point_label(config: SweepConfig, index: tuple[int, ...]) -> str:

@@ -55,8 +55,10 @@ def train(params: Params, task, method: str = "bptt", trainable=TRAINABLE, itera
     attribute ``final_loss``). Raises :class:`DivergenceError` if the loss becomes non-finite.
     """
     from ..provenance import provenance
+    from ..run_paths import check_output_path
     from . import value_and_grad
 
+    check_output_path(out, overwrite, flag="out")  # before any work, not after it
     trainable = check_trainable(trainable)
     iterations = validation.positive_int("iterations", iterations)
     learning_rate = validation.positive("learning_rate", learning_rate)
