@@ -37,3 +37,20 @@ def test_console_script_runs_as_a_subprocess(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().startswith("neurodyn simulate: error: --N=-1")
     assert "Traceback" not in result.stderr
+
+
+def test_runs_verify_exit_codes(tmp_path, capsys):
+    """`neurodyn runs verify`: 0 for an intact run; 1 and the damaged chunk named after one
+    chunk file of h is deleted (the storage tests cover every kind of damage)."""
+    out = tmp_path / "run.zarr"
+    assert main(["simulate", *SMALL, "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["runs", "verify", str(out)]) == 0
+    chunk = next(p for p in sorted((out / "h" / "c").rglob("*")) if p.is_file())
+    chunk_index = tuple(int(part) for part in chunk.relative_to(out / "h" / "c").parts)
+    chunk.unlink()
+    assert main(["runs", "verify", str(out)]) == 1
+    report = capsys.readouterr().out
+    assert "DAMAGED" in report and f"h chunk {chunk_index}: missing chunk" in report
+    assert main(["runs", str(tmp_path)]) == 0
+    assert "damaged" in capsys.readouterr().out

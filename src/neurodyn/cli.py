@@ -310,12 +310,12 @@ def _run_runs(args) -> int:
     if not records:
         print(f"no runs in {args.directory}")
         return 0
-    header = f"{'path':40s} {'kind':12s} {'status':9s} {'size':>9s}  parameters"
-    print(header)
+    width = max(9, *(len(record["status"]) for record in records))  # "damaged (…)" is long
+    print(f"{'path':40s} {'kind':12s} {'status':{width}s} {'size':>9s}  parameters")
     for record in records:
         size = f"{record['size_bytes'] / 2**20:.1f}M"
-        print(f"{record['path']:40s} {record['kind']:12s} {record['status']:9s} {size:>9s}  "
-              f"{record['parameters']}")
+        print(f"{record['path']:40s} {record['kind']:12s} {record['status']:{width}s} "
+              f"{size:>9s}  {record['parameters']}")
     return 0
 
 
