@@ -6,6 +6,13 @@ Trials are independent initial conditions integrated together: the state has sha
 (trial, neuron), so one right-hand side is a single matrix–matrix product φ(g h) Jᵀ (a GEMM) and
 all trials share the step-size sequence. Everything between the initial condition and the saved
 array runs inside one jit-compiled function: no host round-trips inside the time loop.
+
+Divergence is decided inside that function where it can stop the solve: a diffrax Event ends it
+at the first state beyond :func:`divergence_bound` (or NaN), and the adaptive solvers' step floor
+DT_MIN ends it at a non-finite drift (whose steps diffrax rejects, so the Event never sees it).
+The compiled solve returns max |h| per saved time; :func:`check_trajectory` turns a stop, or
+sustained exponential growth of an unbounded φ (:func:`sustained_growth`), into a
+DivergenceError naming the time.
 """
 
 from __future__ import annotations
