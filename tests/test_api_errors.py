@@ -121,12 +121,6 @@ def test_settings_the_solver_ignores_are_refused(net, kwargs, fragments):
     refused(fragments, lambda: nd.simulate(net, t1=1.0, **kwargs))
 
 
-def test_fixed_step_default_dt_is_recorded(net):
-    ds = nd.simulate(net, t1=1.0, solver="rk4")
-    assert ds.attrs["dt"] == solvers.DEFAULT_DT == 0.01
-    assert "rtol" not in ds.attrs and "atol" not in ds.attrs
-
-
 @pytest.mark.parametrize("dtype, shown", [("banana", "dtype='banana'"), (5, "dtype=5"),
                                           ("int64", "dtype='int64'")])
 def test_unknown_dtype_is_quoted_once(dtype, shown):

@@ -219,6 +219,13 @@ its errors sit at the tolerance, so it needs a 10–30× tighter rtol for the sa
 same rtol the PI controller takes ~15 % more steps and is ~10× more accurate."""
 
 
+NO_REVERSE_MODE = diffrax.ForwardMode()
+"""The "adjoint" of simulate's solves, which return NumPy data and are never differentiated:
+diffrax's default, RecursiveCheckpointAdjoint, builds a checkpointed loop for
+reverse mode that only costs compile time here (measured at N = 20: 3.2 s vs 1.8 s to compile a
+tsit5, dopri8 or rk4 solve; the same steps and bit-identical trajectories)."""
+
+
 def adaptive_controller(rtol, atol) -> diffrax.PIDController:
     """The step-size controller of every adaptive solve: PI control (PI_COEFFICIENTS) with the
     step floor DT_MIN, which ends the solve (``dt_min_reached``) instead of shrinking the step
@@ -269,13 +276,11 @@ def _integrate(
         diffusion = diffrax.ControlTerm(
             lambda t, h, args: lineax.DiagonalLinearOperator(noise * jnp.ones_like(h)), brownian
         )
+        # UnsafeBrownianPath is exact for fixed steps and much cheaper than VirtualBrownianTree
+        # (it does not support reverse-mode differentiation, which simulate never needs).
         terms = diffrax.MultiTerm(vector_field, diffusion)
-        # UnsafeBrownianPath is exact for fixed steps and much cheaper than VirtualBrownianTree;
-        # it does not support reverse-mode differentiation, hence forward-mode "adjoint".
-        adjoint = diffrax.ForwardMode()
     else:
         terms = vector_field
-        adjoint = diffrax.RecursiveCheckpointAdjoint()
     if spec.adaptive:
         controller = adaptive_controller(rtol, atol)
         step = None
@@ -292,7 +297,7 @@ def _integrate(
         args=bound,
         saveat=diffrax.SaveAt(ts=save_times),
         stepsize_controller=controller,
-        adjoint=adjoint,
+        adjoint=NO_REVERSE_MODE,
         max_steps=max_steps,
         event=diffrax.Event(cond_fn=diverged),
         throw=False,
