@@ -156,7 +156,7 @@ def _lyapunov_scan(net: Network, h0, q0, interval, n_intervals: int, n_transient
         return dh, dq
 
     term = diffrax.ODETerm(augmented)
-    controller = adaptive_controller(rtol, atol)
+    controller = adaptive_controller(rtol, atol, coefficients={})  # I control, as before
     event = diffrax.Event(cond_fn=lambda t, state, args, **kwargs: diverged(t, state[0], args))
 
     def solve(h, q):

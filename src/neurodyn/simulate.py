@@ -220,18 +220,19 @@ same rtol the PI controller takes ~15 % more steps and is ~10× more accurate.""
 
 
 NO_REVERSE_MODE = diffrax.ForwardMode()
-"""The "adjoint" of simulate's solves, which return NumPy data and are never differentiated:
-diffrax's default, RecursiveCheckpointAdjoint, builds a checkpointed loop for
-reverse mode that only costs compile time here (measured at N = 20: 3.2 s vs 1.8 s to compile a
-tsit5, dopri8 or rk4 solve; the same steps and bit-identical trajectories)."""
+"""The "adjoint" of simulate's solves, which return NumPy data and are never differentiated.
+diffrax's default, RecursiveCheckpointAdjoint, builds a checkpointed loop for reverse mode that
+only costs compile time here (measured at N = 20: 3.2 s vs 1.8 s to compile a tsit5, dopri8 or
+rk4 solve; the same steps and bit-identical trajectories)."""
 
 
-def adaptive_controller(rtol, atol) -> diffrax.PIDController:
-    """The step-size controller of every adaptive solve: PI control (PI_COEFFICIENTS) with the
-    step floor DT_MIN, which ends the solve (``dt_min_reached``) instead of shrinking the step
-    forever at a non-finite drift. ``rtol``, ``atol``: 0-d arrays of the state's dtype."""
+def adaptive_controller(rtol, atol, coefficients=PI_COEFFICIENTS) -> diffrax.PIDController:
+    """The step-size controller of every adaptive solve: PID control (default PI_COEFFICIENTS;
+    ``{}`` is diffrax's I controller) with the step floor DT_MIN, which ends the solve
+    (``dt_min_reached``) instead of shrinking the step forever at a non-finite drift.
+    ``rtol``, ``atol``: 0-d arrays of the state's dtype."""
     return diffrax.PIDController(rtol=rtol, atol=atol, dtmin=jnp.asarray(DT_MIN, rtol.dtype),
-                                 force_dtmin=False, **PI_COEFFICIENTS)
+                                 force_dtmin=False, **coefficients)
 
 
 def diverged(t, y, args, **kwargs):
