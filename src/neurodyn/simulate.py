@@ -429,7 +429,7 @@ def simulate(
     **Returns:** Dataset with ``h`` (trial, time, neuron) in units of h; coordinates ``trial``,
     ``time`` (τ units, absolute: the first saved time is ``transient``), ``neuron``; attrs with
     every parameter (the tolerances or step actually used), the network's construction
-    parameters, step statistics and provenance.
+    parameters, the ``divergence_bound`` the run stayed within, step statistics and provenance.
 
     Raises :class:`~neurodyn.errors.ParameterError` for bad arguments (before any work: also a
     trajectory that would not fit in memory) and :class:`~neurodyn.errors.DivergenceError`
