@@ -145,10 +145,10 @@ class Network(eqx.Module):
         theta_std = validation.non_negative("theta_std", theta_std)
         seed = validation.seed("seed", seed)
         dtype = canonical_dtype(dtype)
-        # Peak while drawing: X in float64, one float64 temporary (a X + b Xᵀ, the scaling) and
-        # J in dtype. Refused up front: XLA's out-of-memory abort is a 30-line traceback.
+        # Refused up front (the estimate the command line uses too): XLA's out-of-memory abort
+        # is a 30-line traceback.
         resources.check_memory(f"Network.random N={N}, dtype={dtype} (J is N x N)",
-                               float(N) * N * (2 * 8 + resources.itemsize(dtype)))
+                               resources.network_bytes(N, dtype))
 
         key_J, key_theta = jax.random.split(jax.random.PRNGKey(seed))
         X = jax.random.normal(key_J, (N, N), dtype=jnp.float64)

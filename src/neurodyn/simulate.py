@@ -460,12 +460,12 @@ def simulate(
     N = net.N
 
     n_save = int(math.floor(t1 / dt_save + 1e-9)) + 1
-    # The saved trajectory is held twice (the solver's buffer and the Dataset's array), next to J.
-    itemsize = resources.itemsize(dtype)
+    # The saved trajectory (the solver's buffer and the Dataset's array), next to J.
     resources.check_memory(
         f"simulate trials={trials}, t1={t1:g}, dt_save={dt_save:g} ({n_save} saved times), "
         f"N={N}, dtype={dtype}",
-        2.0 * trials * n_save * N * itemsize + float(N) * N * itemsize)
+        resources.trajectory_bytes(trials, n_save, N, dtype)
+        + float(N) * N * resources.itemsize(dtype))
     save_times = transient + dt_save * np.arange(n_save, dtype=np.float64)
     if h0 is None:
         h0 = initial_condition(N, trials, seed, h0_std, dtype)
