@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 
 from .. import validation
-from ..solvers import ClassicalRK4
+from ..rk4 import ClassicalRK4
 from ._groups import check_trainable, compile_key
 from .tasks import uniform_steps
 
