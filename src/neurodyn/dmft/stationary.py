@@ -17,20 +17,44 @@ quenched variance), so energy conservation fixes Δ0::
 
     V(Δ0) + σ⁴/8 = V(Δ∞)        (θ = J_mean = σ = 0: Δ0²/2 = [⟨Φ²⟩ − ⟨Φ⟩²]/g²)
 
-Method. (1) For trial Δ0 the mean M is found by bisection and Δ∞ by Newton from below (C_φ is
-convex in Δ ≥ 0 by Mehler's expansion, so Newton from the left is monotone). The energy mismatch
-is scanned on a log grid of Δ0 and its sign change refined by bisection to relative 1e-13.
-Without a sign change (σ = 0, below the transition) the solution is static: Δ ≡ Δ0 = Δ∞ from the
-fixed point Δ0 = ⟨φ²⟩ + theta_std² continued from g = 0. (2) Δ(τ) is integrated from τ = 0 with
-RK4 on the Newton equation only while Δ − Δ∞ > (Δ0 − Δ∞)/2 (a short stretch, so the
-separatrix instability e^{κτ} cannot grow); after that the energy integral is used in the form
-``d ln(Δ − Δ∞)/dτ = −ρ``, ``ρ² = 2 ∫₀¹ (1 − t)(1 − g²⟨φ′φ′⟩(Δ∞ + u t)) dt``, which is
-contracting and free of cancellation down to any Δ − Δ∞ (see REFERENCES: integrating the Newton
-equation forward is unstable). C_φ and g²⟨φ′φ′⟩ along the path are Chebyshev interpolants on
-[Δ∞, Δ0] built from :func:`neurodyn.gaussian.expect_pair`. (3) λ_max = −1 + √(1 − E0) with E0 the
-ground state of ``H = −∂τ² + 1 − g²⟨φ′(x1)φ′(x2)⟩(τ)`` (Crisanti & Sompolinsky 2018, eqs. 76–79),
-by second-order finite differences on the τ grid with Neumann ends (even ground state).
-Below the transition this gives λ_max = g√⟨φ′²⟩ − 1 (g − 1 for θ = 0).
+Method. (0) Gaussian averages by the resolved rules of :func:`_resolved_pair`: the nested
+integrals are cut where φ changes (|x| ≤ 20 for tanh, 7 for erf) and where the inner average
+changes, so the transition of φ gets its own Gauss–Legendre panels however wide the Gaussian is
+(s = g√Δ0 ~ g). The general rule of :mod:`neurodyn.gaussian` spaces its nodes ~0.01 s near
+x = 0 and misses φ′ at large g: g²⟨φ′φ′⟩ came out 2 % low at g = 50 and 0 at g ≥ 10⁴, hence
+λ_max = −0.37 at g = 500 and −1 at g = 10⁴ before (measured against scipy). (1) For trial Δ0
+the mean M is found by bisection and Δ∞ by Newton from below (C_φ is convex in Δ ≥ 0 by
+Mehler's expansion, so Newton from the left is monotone). The energy mismatch is scanned on a
+log grid of Δ0 (a first pass with the general rules, verified with the resolved ones on the
+bracket, widened by a cell if needed, else a resolved scan) and its sign change refined by
+bisection on ln Δ0 to relative 1e-15. Without a sign change (σ = 0, below the transition) the
+solution is static: Δ ≡ Δ0 = Δ∞ from the fixed point Δ0 = ⟨φ²⟩ + theta_std² continued from
+g = 0. (2) Δ(τ) is integrated from τ = 0 with RK4 on the Newton equation only while
+Δ − Δ∞ > (Δ0 − Δ∞)/2 (a short stretch, so the separatrix instability e^{κτ} cannot grow);
+after that the energy integral is used in the form ``d ln(Δ − Δ∞)/dτ = −ρ``,
+``ρ² = 2 ∫₀¹ (1 − t)(1 − g²⟨φ′φ′⟩(Δ∞ + u t)) dt``, which is contracting and free of
+cancellation down to any Δ − Δ∞ (see REFERENCES: integrating the Newton equation forward is
+unstable). Near Δ0, C_φ(Δ0) − C_φ(Δ) ∝ √(Δ0 − Δ) down to Δ0 − Δ ~ 1/g² and g²⟨φ′φ′⟩ has a peak
+of height ~g and width ~1/g² (φ → sign: (2/π)/√(Δ0² − Δ²)); both are tabulated against
+ln(Δ0 − Δ) (Chebyshev), where they are smooth for every g; the tail's g²⟨φ′φ′⟩ against Δ on
+[Δ∞, Δ∞ + ¾(Δ0 − Δ∞)]. (3) λ_max = −1 + √(1 − E0) with E0 the ground state of
+``H = −∂τ² + 1 − g²⟨φ′(x1)φ′(x2)⟩(τ)`` (Crisanti & Sompolinsky 2018, eqs. 76–79) by linear
+finite elements (:func:`ground_state`). At large g the potential is a well of depth ~g and
+width w ~ 1/g at τ = 0 (a 1-d Coulomb well cut off at 1/g, so E0 ~ −(ln g)² and λ_max grows
+like ln g), which a uniform grid cannot resolve; everything is therefore computed on an internal
+graded grid τ = w sinh(b s) (s uniform on [0, 1], ``grid_points`` lags) reaching 36 decay
+lengths of Δ − Δ∞. Below the transition λ_max = g√⟨φ′²⟩ − 1 (g − 1 for θ = 0).
+
+Checks (:func:`_internal_solution`; each failed one refines the grid — 2× points or 4× length,
+up to 3 times — or raises ConvergenceError saying which setting to change): E0 on the grid and
+on its every-other and every-fourth point subgrids (Richardson: the λ_max error estimate must be
+≤ 1e-3 |λ_max|), Δ(τ) on the grid and its half (≤ 1e-6 of Δ0 − Δ∞), Δ − Δ∞ at the grid's end
+(≤ 1e-12 of Δ0 − Δ∞) and the ground state there (≤ 1e-6 of its maximum, unless the well is so
+shallow that the box energy is within tolerance), the g²⟨φ′φ′⟩ table against direct averages at
+8 lags (≤ 1e-7). A chaotic solution (σ = 0) with λ_max ≤ 0 is a contradiction and raises. The
+returned ``delta`` is the internal solution interpolated (quintic Hermite with Δ′ and Δ″) onto
+k·dtau ≤ tau_max, so tau_max and dtau change no number: a short tau_max only shows less of the
+decay (attribute ``tail_fraction``), a coarse dtau samples it more sparsely.
 
 relu is refused: its DMFT is homogeneous of degree one in Δ, so the energy condition fixes no
 scale (the chaotic amplitude is either zero or unbounded).
@@ -55,14 +79,19 @@ from ..provenance import provenance
 
 SUPPORTED_PHI = ("tanh", "erf")
 _SCAN_POINTS = 96  # log-spaced trial Δ0 values for the sign scan of the energy mismatch
-_BISECTIONS = 48  # halvings of a bracket of ratio 1.27: relative width 1e-15
+_BISECTIONS = 50  # halvings of a bracket of ratio ≤ 1.27³ = 2.05: relative width 1e-15
 _NEWTON = 30  # Newton steps for Δ∞ (monotone from below, quadratic at the end)
-_CHEB = 48  # Chebyshev-Lobatto nodes on [Δ∞, Δ0] for C_φ and g²⟨φ′φ′⟩
+_CHEB = 48  # Chebyshev-Lobatto nodes of the tail's g²⟨φ′φ′⟩ table
+_HEAD_CHEB = 128  # Chebyshev-Lobatto nodes in ln(Δ0 − Δ) of the C_φ and g²⟨φ′φ′⟩ tables
 _LEGENDRE = 16  # Gauss–Legendre nodes for the tail energy integral ρ²
 _STATIC_ITER = 600  # fixed-point sweeps for the static solution (contraction ≤ 0.95 checked)
 _MIN_ROOT = 1e-8  # relative to the upper bound: smaller roots are round-off at g = g_c
-_DERIVATIVE_SUPPORT = {"tanh": 20.0, "erf": 7.0}  # |x| beyond which φ′ < 2e-17 (4e^{−2|x|}, e^{−πx²/4})
-_PANELS, _PANEL_ORDER = 12, 12  # localised φ′ pair rule: nodes π/2 from sech²'s poles, error ~1e-9
+# |x| beyond which φ is constant and φ′ = 0 to 2e-17 (tanh: 2e^{−2|x|}; erf: e^{−πx²/4})
+_TRANSITION_HALF_WIDTH = {"tanh": 20.0, "erf": 7.0}
+_PANELS, _PANEL_ORDER = 8, 24  # f's transition: 8 panels of 24 nodes (see _resolved_rule)
+# (panels, nodes) on the five segments of a pair average's outer integral: tail, inner
+# average's transition, f's transition, inner average's transition, tail
+_OUTER_SEGMENTS = ((2, 16), (4, 16), (8, 24), (4, 16), (2, 16))
 _TAIL_TABLE = 0.75  # the g²⟨φ′φ′⟩ table covers [Δ∞, Δ∞ + ¾(Δ0 − Δ∞)] (tail starts below ½)
 _CHUNK = 512  # lag steps per compiled march call: any grid length reuses one compilation
 GRID_POINTS = 2049
@@ -71,78 +100,141 @@ _MAX_REFINEMENTS = 3  # grid doublings / domain extensions before giving up
 _DECAY_LENGTHS = 36.0  # the internal grid spans 36 decay lengths 1/κ of Δ − Δ∞ (e^{−36} = 2e-16)
 _MAX_TAU_END = 1e7
 _LAMBDA_RTOL, _LAMBDA_ATOL = 1e-3, 1e-9  # estimated λ error allowed (10× inside the 1 % promise)
+_TABLE_CHECKS, _TABLE_RTOL = 8, 1e-7  # potential table vs direct pair averages (E0 moves ≤ 1e-7|U|)
 _PATH_RTOL = 1e-6  # allowed difference of Δ on the grid and its half, relative to Δ0 − Δ∞
 
 
 class _Model:
-    """Gaussian averages of the theory for one φ (pure functions of traced scalars)."""
+    """Gaussian averages of the theory for one φ (pure functions of traced scalars), by the
+    resolved rules of :func:`_resolved_expect` / :func:`_resolved_pair`."""
 
-    def __init__(self, phi: str, pair_order: int):
+    def __init__(self, phi: str, pair_order: int, general: bool = False):
         self.nl = nonlinearity.get(phi)
-        self.support = _DERIVATIVE_SUPPORT[phi]
+        self.support = _TRANSITION_HALF_WIDTH[phi]
         self.order = pair_order
+        self.general = general  # the cheap rules of neurodyn.gaussian (the scan's first pass)
+
+    def _expect(self, f, g, M, d0, outer=True):
+        if self.general:
+            return gaussian.expect(f, g * g * d0, g * M)
+        return _resolved_expect(f, self.support, g * g * d0, g * M, self.order, outer)
 
     def mean_rate(self, g, M, d0):
-        return gaussian.expect(self.nl.phi, g * g * d0, g * M)
+        return self._expect(self.nl.phi, g, M, d0)
 
     def second_moment(self, g, M, d0):
-        return gaussian.expect(lambda x: self.nl.phi(x) ** 2, g * g * d0, g * M)
+        return self._expect(lambda x: self.nl.phi(x) ** 2, g, M, d0)
 
     def dphi_square(self, g, M, d0):
-        return gaussian.expect(lambda x: self.nl.dphi(x) ** 2, g * g * d0, g * M)
+        return self._expect(lambda x: self.nl.dphi(x) ** 2, g, M, d0, outer=False)
 
-    def _pair(self, f, g, M, d0, delta):
-        v = g * g * d0
-        return gaussian.expect_pair(f, f, v, v, g * g * delta, g * M, g * M, order=self.order)
+    def _pair(self, f, g, M, d0, delta, outer=True):
+        if self.general:
+            v = g * g * d0
+            return gaussian.expect_pair(f, f, v, v, g * g * delta, g * M, g * M,
+                                        order=self.order)
+        return _resolved_pair(f, self.support, g * g * d0, g * g * delta, g * M, self.order,
+                              outer)
 
     def C(self, g, M, d0, delta):
         return self._pair(self.nl.phi, g, M, d0, delta)
 
     def Dprime(self, g, M, d0, delta):
-        """g²⟨φ′(x1)φ′(x2)⟩ = dC_φ/dΔ, by the rule of :func:`_localized_pair` (φ′ is localised)."""
-        return g * g * _localized_pair(self.nl.dphi, self.support, g * g * d0, g * g * delta,
-                                       g * M)
+        """g²⟨φ′(x1)φ′(x2)⟩ = dC_φ/dΔ (φ′ vanishes outside the transition: no outer segments)."""
+        return g * g * self._pair(self.nl.dphi, g, M, d0, delta, outer=False)
 
     def V(self, g, M, d0, delta, theta_std):
         W = self._pair(self.nl.antiderivative, g, M, d0, delta) / (g * g)
         return -0.5 * delta**2 + theta_std**2 * delta + W
 
+    def C_equal(self, g, M, d0):
+        """C_φ(Δ0) = ⟨φ²⟩: x1 = x2, a one-dimensional average."""
+        return self.second_moment(g, M, d0)
 
-def _panel_rule(lo, hi):
-    """Composite Gauss–Legendre nodes z and weights w·N(z; 0, 1) on [lo, hi] (shapes S → S+(n,))."""
-    t, w = (np.asarray(a) for a in np.polynomial.legendre.leggauss(_PANEL_ORDER))
-    width = (hi - lo) / _PANELS
-    left = lo[..., None] + width[..., None] * np.arange(_PANELS)
+    def V_equal(self, g, M, d0, theta_std):
+        """V(Δ0), with ⟨Φ(x)²⟩ one-dimensional."""
+        W = self._expect(lambda x: self.nl.antiderivative(x) ** 2, g, M, d0) / (g * g)
+        return -0.5 * d0**2 + theta_std**2 * d0 + W
+
+
+def _legendre_on(lo, hi, n, panels=1):
+    """Composite Gauss–Legendre nodes z and weights w·N(z; 0, 1) on [lo, hi] (shape S → S+(n·p,))."""
+    t, w = np.polynomial.legendre.leggauss(n)
+    width = (hi - lo) / panels
+    left = lo[..., None] + width[..., None] * np.arange(panels)
     z = left[..., None] + width[..., None, None] * (0.5 * (t + 1.0))
     weight = width[..., None, None] * (0.5 * w) * jnp.exp(-0.5 * z**2) / math.sqrt(2.0 * math.pi)
-    shape = z.shape[:-2] + (_PANELS * _PANEL_ORDER,)
+    shape = z.shape[:-2] + (panels * n,)
     return z.reshape(shape), weight.reshape(shape)
 
 
-def _localized_pair(f, support, var, cov, mean):
-    """``⟨f(x1) f(x2)⟩`` for x1, x2 with equal mean and variance, f ≈ 0 outside |x| ≤ ``support``.
+def _resolved_rule(mean, std, support, outer_order, outer):
+    """Nodes z, weights for ⟨f(mean + std·z)⟩ where f changes only on |x| ≤ ``support``.
 
-    The general rule (:func:`neurodyn.gaussian.expect_pair`) spreads its nodes over ±10
-    standard deviations; when the standard deviation s = g√Δ0 is large its nodes are ~0.01 s
-    apart near x = 0 and miss a φ′ of width ~1 (measured: g²⟨φ′φ′⟩ 2 % low at g = 50, 0 at
-    g = 10⁴). Here each of the nested integrals runs over the intersection of ±10 standard
-    deviations with the support of f (composite Gauss–Legendre, 12 panels × 12 nodes), which is
-    the Gaussian's range when s is small and f's range when s is large: accurate for every g.
+    [−10, 10] (in standard deviations) is cut at the z where x = ±support: the middle segment
+    gets _PANELS × _PANEL_ORDER Gauss–Legendre nodes, whatever the standard deviation, and the
+    two outer segments (where f is smooth: constant, linear or ≈ 0) ``outer_order`` each, or
+    none when ``outer`` is False (f ≈ 0 there). Small std: the middle segment is all of
+    [−10, 10]; large std: it is f's transition, resolved however wide the Gaussian is. In
+    either case a panel is 2·support/_PANELS wide in x or less, against poles of tanh at π/2
+    from the real axis: error ~(1.8)^{−2·_PANEL_ORDER} ≈ 1e-12 (measured against scipy).
     """
     tiny = jnp.finfo(jnp.float64).tiny
     cut = gaussian.TAIL_CUTOFF
+    safe = jnp.maximum(std, tiny)
+    lo = jnp.clip((-support - mean) / safe, -cut, cut)
+    hi = jnp.clip((support - mean) / safe, -cut, cut)
+    z, w = _legendre_on(lo, hi, _PANEL_ORDER, _PANELS)
+    if outer:
+        z_lo, w_lo = _legendre_on(jnp.full_like(lo, -cut), lo, outer_order)
+        z_hi, w_hi = _legendre_on(hi, jnp.full_like(hi, cut), outer_order)
+        z = jnp.concatenate([z_lo, z, z_hi], axis=-1)
+        w = jnp.concatenate([w_lo, w, w_hi], axis=-1)
+    return z, w
+
+
+def _resolved_expect(f, support, var, mean, order, outer=True):
+    """``⟨f(x)⟩``, x ~ N(mean, var), by :func:`_resolved_rule` (shapes broadcast)."""
+    var, mean = jnp.broadcast_arrays(jnp.asarray(var), jnp.asarray(mean))
+    std = jnp.sqrt(jnp.maximum(var, 0.0))
+    z, w = _resolved_rule(mean, std, support, order, outer)
+    return jnp.sum(w * f(mean[..., None] + std[..., None] * z), axis=-1)
+
+
+def _resolved_pair(f, support, var, cov, mean, order, outer=True):
+    """``⟨f(x1) f(x2)⟩`` for x1, x2 of equal mean and variance and covariance ``cov``.
+
+    Conditional decomposition x2 | x1 ~ N(m2, s_c²), m2 = mean + (cov/s) z1, s_c² = var −
+    cov²/var; the inner integral by :func:`_resolved_rule`. The outer integrand
+    f(x1)·⟨f(x2)|z1⟩ has two nested features: f's transition, |x1| ≤ support (z1 within a = support/s of
+    c1 = −mean/s), and the inner average's, |m2| ≤ support + 10 s_c (within A of c2 =
+    −mean·s/cov). [−10, 10] is cut at c2 − A, c1 − a, c1 + a, c2 + A (clipped, made
+    non-decreasing) into five segments with _OUTER_SEGMENTS (panels, nodes) each: the most on
+    f's transition, which is what the general rule of :mod:`neurodyn.gaussian` misses at large
+    s = g√Δ0 (its nodes are ~0.01 s apart near x = 0 — measured: g²⟨φ′φ′⟩ 2 % low at g = 50
+    and 0 at g = 10⁴, C_φ(Δ0) at its sign-function limit, off by O(1/g)).
+    """
+    var, cov, mean = jnp.broadcast_arrays(*map(jnp.asarray, (var, cov, mean)))
+    tiny = jnp.finfo(jnp.float64).tiny
+    cut = gaussian.TAIL_CUTOFF
     std = jnp.sqrt(jnp.maximum(var, tiny))
-    var, cov, mean = jnp.broadcast_arrays(var, cov, mean)
-    std = jnp.broadcast_to(std, var.shape)
-    z1, w1 = _panel_rule(jnp.clip((-support - mean) / std, -cut, cut),
-                         jnp.clip((support - mean) / std, -cut, cut))
-    slope = (cov / std)[..., None]
-    cond_std = jnp.sqrt(jnp.maximum(var[..., None] - slope**2, 0.0))
-    cond_mean = mean[..., None] + slope * z1
-    safe = jnp.maximum(cond_std, tiny)
-    z2, w2 = _panel_rule(jnp.clip((-support - cond_mean) / safe, -cut, cut),
-                         jnp.clip((support - cond_mean) / safe, -cut, cut))
-    inner = jnp.sum(w2 * f(cond_mean[..., None] + cond_std[..., None] * z2), axis=-1)
+    slope = cov / std
+    cond_std = jnp.sqrt(jnp.maximum(var - slope**2, 0.0))
+    # |slope| ≥ 1e-6 s: below, the inner average varies on ≫ 10 standard deviations of z1
+    safe_slope = jnp.where(slope < 0, -1.0, 1.0) * jnp.maximum(jnp.abs(slope), 1e-6 * std)
+    a, c1 = support / std, -mean / std
+    A, c2 = (support + cut * cond_std) / jnp.abs(safe_slope), -mean / safe_slope
+    breaks = jnp.stack([jnp.full_like(std, -cut), c2 - A, c1 - a, c1 + a, c2 + A,
+                        jnp.full_like(std, cut)], axis=-1)
+    breaks = jax.lax.cummax(jnp.clip(breaks, -cut, cut), axis=breaks.ndim - 1)
+    pieces = [_legendre_on(breaks[..., k], breaks[..., k + 1], n, panels)
+              for k, (panels, n) in enumerate(_OUTER_SEGMENTS)]
+    z1 = jnp.concatenate([z for z, _ in pieces], axis=-1)
+    w1 = jnp.concatenate([w for _, w in pieces], axis=-1)
+    cond_mean = mean[..., None] + slope[..., None] * z1
+    cs = jnp.broadcast_to(cond_std[..., None], cond_mean.shape)
+    z2, w2 = _resolved_rule(cond_mean, cs, support, order, outer)
+    inner = jnp.sum(w2 * f(cond_mean[..., None] + cs[..., None] * z2), axis=-1)
     return jnp.sum(w1 * f(mean[..., None] + std[..., None] * z1) * inner, axis=-1)
 
 
@@ -165,22 +257,26 @@ def _solve_mean(model, g, d0, J_mean, theta_mean):
 
 
 def _solve_floor(model, g, M, d0, theta_std):
-    """Smallest root Δ∞ ∈ [0, Δ0] of f(Δ) = Δ − C_φ(Δ) − θs² (Newton from 0, monotone)."""
+    """Smallest root Δ∞ ∈ [0, Δ0] of f(Δ) = Δ − C_φ(Δ) − θs² (Newton from 0, monotone).
+
+    Each step evaluates f and f′ once (one compiled copy of the pair averages); the loop stops
+    when the step is at round-off, so the f of the last step is f at the returned Δ∞ (θ = 0,
+    M = 0: f(0) = 0 and one evaluation)."""
 
     def body(state):
-        k, delta, _ = state
+        k, delta, *_ = state
         f = delta - model.C(g, M, d0, delta) - theta_std**2
         slope = 1.0 - model.Dprime(g, M, d0, delta)
         step = jnp.where(slope > 0, -f / jnp.where(slope > 0, slope, 1.0), 0.0)
         new = jnp.clip(delta + step, 0.0, d0)
-        return k + 1, new, jnp.abs(new - delta)
+        return k + 1, new, f, jnp.abs(new - delta)
 
-    def running(state):  # stops when the Newton step is at round-off (θ = 0: at once)
-        k, delta, change = state
+    def running(state):
+        k, _, _, change = state
         return (k < _NEWTON) & (change > 1e-15 * (d0 + theta_std**2))
 
-    _, delta, _ = jax.lax.while_loop(running, body, (0, jnp.zeros_like(d0), jnp.ones_like(d0)))
-    f = delta - model.C(g, M, d0, delta) - theta_std**2
+    one = jnp.ones_like(d0)
+    _, delta, f, _ = jax.lax.while_loop(running, body, (0, jnp.zeros_like(d0), one, one))
     return delta, f
 
 
@@ -188,7 +284,7 @@ def _mismatch(model, g, d0, J_mean, theta_mean, theta_std, noise):
     """Energy mismatch V(Δ0) + σ⁴/8 − V(Δ∞) (> 0: Δ0 too small), with M and Δ∞ for this Δ0."""
     M = _solve_mean(model, g, d0, J_mean, theta_mean)
     floor, f_floor = _solve_floor(model, g, M, d0, theta_std)
-    E = (model.V(g, M, d0, d0, theta_std) + noise**4 / 8.0
+    E = (model.V_equal(g, M, d0, theta_std) + noise**4 / 8.0
          - model.V(g, M, d0, floor, theta_std))
     # No hill below Δ0 (Newton could not reach f = 0): the particle would fall through, which
     # happens only for Δ0 below the physical root, i.e. "Δ0 too small".
@@ -244,22 +340,50 @@ def _core(g, J_mean, theta_mean, theta_std, noise, *, phi, pair_order):
     dtype = jnp.float64
     upper = 1.0 + theta_std**2 + noise**2 / 2.0  # Var h ≤ input second moment + σ²/2, |φ| ≤ 1
     grid = upper * jnp.logspace(-10.0, 0.0, _SCAN_POINTS, dtype=dtype)
-    E_grid = jax.vmap(lambda d: _mismatch(model, g, d, J_mean, theta_mean, theta_std, noise)[0])(
-        grid)
-    # The physical root: the largest Δ0 where the mismatch turns from positive to non-positive.
-    change = (E_grid[:-1] > 0) & (E_grid[1:] <= 0) & (grid[1:] > _MIN_ROOT * upper)
-    found = jnp.any(change)
-    index = jnp.where(found, _SCAN_POINTS - 2 - jnp.argmax(change[::-1]), 0)
 
-    def bisect(_, bracket):
-        lo, hi = bracket
-        mid = jnp.sqrt(lo * hi)
-        E = _mismatch(model, g, mid, J_mean, theta_mean, theta_std, noise)[0]
-        return jnp.where(E > 0, mid, lo), jnp.where(E > 0, hi, mid)
+    def mismatches(rules, d0s):
+        return jax.vmap(lambda d: _mismatch(rules, g, d, J_mean, theta_mean, theta_std,
+                                            noise))(d0s)
 
-    lo, hi = jax.lax.fori_loop(0, _BISECTIONS, bisect, (grid[index], grid[index + 1]))
-    d0_dyn = jnp.sqrt(lo * hi)
-    E_dyn, M_dyn, floor_dyn = _mismatch(model, g, d0_dyn, J_mean, theta_mean, theta_std, noise)
+    def root_cell(E):
+        # The physical root: the largest Δ0 where the mismatch turns from > 0 to ≤ 0.
+        change = (E[:-1] > 0) & (E[1:] <= 0) & (grid[1:] > _MIN_ROOT * upper)
+        found = jnp.any(change)
+        return found, jnp.where(found, _SCAN_POINTS - 2 - jnp.argmax(change[::-1]), 0)
+
+    # First pass with the general rules (~10× cheaper, exact enough for the sign away from the
+    # root when g√upper ≤ 4; measured error ≤ 2e-9 there), then the bracket widened by one scan
+    # cell on each side must show the sign change with the resolved rules, else (or when no
+    # root was found at larger g, where the general rules may miss it) a resolved scan.
+    found, index = root_cell(mismatches(_Model(phi, pair_order, general=True), grid)[0])
+    cells = jnp.clip(index + jnp.arange(-1, 3), 0, _SCAN_POINTS - 1)
+    E_cells = mismatches(model, grid[cells])[0]
+    narrow = found & (E_cells[1] > 0) & (E_cells[2] <= 0)
+    wide = found & (E_cells[0] > 0) & (E_cells[3] <= 0)
+    trusted = narrow | wide | (~found & (g * jnp.sqrt(upper) <= 4.0))
+    lo_i = jnp.where(narrow, cells[1], cells[0])
+    hi_i = jnp.where(narrow, cells[2], cells[3])
+
+    def resolved_scan():
+        found_r, i = root_cell(mismatches(model, grid)[0])
+        return found_r, i, i + 1
+
+    found, lo_i, hi_i = jax.lax.cond(trusted, lambda: (found, lo_i, hi_i), resolved_scan)
+
+    # Bisection on ln Δ0 (robust where the mismatch is flat at round-off next to the static
+    # root, which regula falsi mistakes for a root). The last midpoint is the root; its
+    # mismatch, M and Δ∞ are carried out of the loop (one compiled copy of the mismatch).
+    def bisect(_, state):
+        lo, hi, *_ = state
+        mid = 0.5 * (lo + hi)
+        E, M_mid, floor_mid = _mismatch(model, g, jnp.exp(mid), J_mean, theta_mean, theta_std,
+                                        noise)
+        return jnp.where(E > 0, mid, lo), jnp.where(E > 0, hi, mid), mid, E, M_mid, floor_mid
+
+    zero = jnp.zeros((), dtype)
+    start = (jnp.log(grid[lo_i]), jnp.log(grid[hi_i]), zero, zero, zero, zero)
+    *_, log_d0, E_dyn, M_dyn, floor_dyn = jax.lax.fori_loop(0, _BISECTIONS, bisect, start)
+    d0_dyn = jnp.exp(log_d0)
 
     M_st, d0_st = _static(model, g, J_mean, theta_mean, theta_std)
     # A root with Δ0 = Δ∞ is the static solution itself (the mismatch vanishes there too).
@@ -269,24 +393,42 @@ def _core(g, J_mean, theta_mean, theta_std, noise, *, phi, pair_order):
     floor = jnp.where(dynamic, floor_dyn, d0_st)
     span = jnp.maximum(d0 - floor, 1e-300)
 
-    # C_φ on [Δ∞, Δ0] for the Newton force; g²⟨φ′φ′⟩ on the tail's range [Δ∞, Δ∞ + ¾ span]
-    # only (the energy integral is used once Δ − Δ∞ < span/2): near Δ0 it has a peak of height
-    # ~g and width ~Δ0/g², which no polynomial table resolves at large g.
-    nodes, weights = _chebyshev(floor, floor + span, _CHEB)
+    # The Newton force needs C_φ on [Δ∞, Δ0]. Near Δ0, C_φ(Δ0) − C_φ(Δ) ∝ √(Δ0 − Δ) down to
+    # Δ0 − Δ ~ 1/g², then linear: no polynomial in Δ resolves that at large g (measured: force
+    # 2 % off at Δ0 − Δ = 1e-4 Δ0, g = 1000). Tabulated instead: y = ln[(C(Δ0) − C(Δ))/(Δ0 − Δ)]
+    # against v = ln(Δ0 − Δ) on [ln ε, ln 1.5·span], ε = min(1e-4/g², 1e-6 span) (below ε the
+    # ratio is its constant limit dC/dΔ(Δ0)): y is smooth in v, from a constant through a slope
+    # −1/2 to the far side. Likewise ln g²⟨φ′φ′⟩ against v for the potential of the λ_max
+    # operator (its peak ~g at Δ0, width ~1/g²), and g²⟨φ′φ′⟩ against Δ on [Δ∞, Δ∞ + ¾ span]
+    # for the tail rate, far from Δ0.
+    log_lo = jnp.log(jnp.minimum(1e-4 / (g * g), 1e-6 * span))
+    log_nodes, _ = _chebyshev(log_lo, jnp.log(1.5 * span), _HEAD_CHEB)
+    gap = jnp.exp(log_nodes)
+    C0 = model.C_equal(g, M, d0)
+    C_values = model.C(g, M, d0, jnp.concatenate([d0 - gap, floor[None]]))
+    ratio = (C0 - C_values[:-1]) / gap
+    # g²⟨φ′φ′⟩ has no cancellation, so its table reaches down to g²(Δ0 − Δ) = 1e-10, where the
+    # clamp to its value at Δ0 is exact to that level (C's ratio stops at 1e-4/g², where the
+    # difference C(Δ0) − C(Δ) still has 1e-8/g relative round-off).
+    log_lo_D = jnp.log(jnp.minimum(1e-10 / (g * g), 1e-10 * span))
+    log_nodes_D, _ = _chebyshev(log_lo_D, jnp.log(1.5 * span), _HEAD_CHEB)
     tail_nodes, _ = _chebyshev(floor, floor + _TAIL_TABLE * span, _CHEB)
+    D_values = model.Dprime(g, M, d0, jnp.concatenate([tail_nodes, d0 - jnp.exp(log_nodes_D)]))
     tables = {
-        "floor": floor, "span": span, "theta_std": theta_std,
-        "C_nodes": model.C(g, M, d0, nodes),
-        "D_nodes": model.Dprime(g, M, d0, tail_nodes),
+        "floor": floor, "span": span, "delta0": d0, "theta_std": theta_std, "C0": C0,
+        "log_lo": log_lo, "log_ratio": jnp.log(jnp.maximum(ratio, 1e-300)),
+        "D_nodes": D_values[:_CHEB + 1],
+        "log_lo_D": log_lo_D,
+        "log_D": jnp.log(jnp.maximum(D_values[_CHEB + 1:], 1e-300)),
     }
     mean_residual = M - theta_mean - J_mean * model.mean_rate(g, M, d0)
-    floor_residual = floor - model.C(g, M, d0, floor) - theta_std**2
-    static_potential = 1.0 - model.Dprime(g, M, d0, d0)
+    floor_residual = floor - C_values[-1] - theta_std**2
+    static_potential = 1.0 - g * g * model.dphi_square(g, M, d0)
     return {
         "delta0": d0, "delta_inf": floor, "mean": M, "dynamic": dynamic, "tables": tables,
         "energy_residual": jnp.where(dynamic, E_dyn, 0.0), "mean_residual": mean_residual,
         "floor_residual": floor_residual, "static_potential": static_potential,
-        "curvature0": d0 - tables["C_nodes"][-1] - theta_std**2,
+        "curvature0": d0 - C0 - theta_std**2,
         "tail_rate2": 1.0 - tables["D_nodes"][0],
     }
 
@@ -294,14 +436,18 @@ def _core(g, J_mean, theta_mean, theta_std, noise, *, phi, pair_order):
 def _dynamics(tables):
     """Force Δ'' = Δ − C_φ(Δ) − θs² and tail rate ρ(ln(Δ − Δ∞)) from the tables."""
     floor, span = tables["floor"], tables["span"]
-    nodes, weights = _chebyshev(floor, floor + span, _CHEB)
+    log_hi = jnp.log(1.5 * span)
+    log_nodes, log_weights = _chebyshev(tables["log_lo"], log_hi, _HEAD_CHEB)
     tail_nodes, tail_weights = _chebyshev(floor, floor + _TAIL_TABLE * span, _CHEB)
     t_leg, w_leg = (jnp.asarray(a, jnp.float64) for a in np.polynomial.legendre.leggauss(_LEGENDRE))
     t_leg, w_leg = 0.5 * (t_leg + 1.0), 0.5 * w_leg
 
     def force(delta):
-        return delta - _barycentric(delta, nodes, weights, tables["C_nodes"]) - tables[
-            "theta_std"]**2
+        gap = tables["delta0"] - delta
+        v = jnp.clip(jnp.log(jnp.maximum(jnp.abs(gap), 1e-300)), tables["log_lo"], log_hi)
+        C = tables["C0"] - gap * jnp.exp(_barycentric(v, log_nodes, log_weights,
+                                                      tables["log_ratio"]))
+        return delta - C - tables["theta_std"]**2
 
     def rate(log_u):
         u = jnp.exp(log_u)
@@ -353,11 +499,20 @@ def _march(tables, state, steps, *, substeps):
     return jax.lax.scan(step, state, steps)
 
 
+@jax.jit
+def _potential(tables, delta):
+    """U = 1 − g²⟨φ′(x1)φ′(x2)⟩ at the lags' Δ values, from the ln(Δ0 − Δ) table."""
+    log_nodes, log_weights = _chebyshev(tables["log_lo_D"], jnp.log(1.5 * tables["span"]),
+                                        _HEAD_CHEB)
+    gap = tables["delta0"] - delta
+    v = jnp.clip(jnp.log(jnp.maximum(jnp.abs(gap), 1e-300)), log_nodes[0], log_nodes[-1])
+    return 1.0 - jnp.exp(_barycentric(v, log_nodes, log_weights, tables["log_D"]))
+
+
 @partial(jax.jit, static_argnames=("phi",))
-def _potential(g, M, d0, delta, *, phi):
-    """U = 1 − g²⟨φ′(x1)φ′(x2)⟩ at the lags' Δ values (batched so memory stays ~50 MB)."""
-    model = _Model(phi, gaussian.DEFAULT_PAIR_ORDER)
-    return 1.0 - jax.lax.map(lambda d: model.Dprime(g, M, d0, d), delta, batch_size=16)
+def _direct_potential(g, M, d0, delta, *, phi):
+    """U from the pair average itself at a few Δ (the check of the table)."""
+    return 1.0 - _Model(phi, gaussian.DEFAULT_PAIR_ORDER).Dprime(g, M, d0, delta)
 
 
 def _path(tables, start, tau, substeps):
@@ -499,7 +654,7 @@ def _internal_solution(core, g, phi, noise, substeps, points, tau_max, refine):
         path[2, 0] = first_curvature
         coarse = _path(tables, start, tau[::2], substeps)
         path_error = float(np.max(np.abs(path[0, ::2] - coarse[0]))) / span
-        U = np.asarray(_potential(g, M, d0, jnp.asarray(path[0]), phi=phi))
+        U = np.asarray(_potential(tables, jnp.asarray(path[0])))
         E1, psi = ground_state(U, tau)
         E2 = ground_state(U[::2], tau[::2])[0]
         E4 = ground_state(U[::4], tau[::4])[0]
@@ -535,6 +690,16 @@ def _internal_solution(core, g, phi, noise, substeps, points, tau_max, refine):
             points = 2 * (points - 1) + 1
         if not long_enough:
             tau_end *= 4.0
+    # The potential came from a table in ln(Δ0 − Δ): check it against the pair average itself
+    # at lags spread over the grid (log-spaced: most of them inside the well).
+    probe = np.unique(np.r_[0, np.geomspace(1, points - 1, _TABLE_CHECKS).astype(int)])
+    direct = np.asarray(_direct_potential(g, M, d0, jnp.asarray(path[0, probe]), phi=phi))
+    table_error = float(np.max(np.abs(direct - U[probe]) / np.maximum(np.abs(direct), 1.0)))
+    if not table_error <= _TABLE_RTOL:
+        raise ConvergenceError(
+            f"stationary DMFT at g={g}, phi={phi!r}: the table of g^2<phi'phi'> is off by "
+            f"{table_error:.2g} (allowed {_TABLE_RTOL:g}) against the pair average; this is a "
+            "defect of the solver at these parameters, not a setting to change")
     excess = path.copy()
     excess[0] -= floor
     # beyond τ_end the excess decays as e^{−κτ}: its tail integral is excess_end/κ (≤ 1e-12 τ_c)

@@ -209,11 +209,13 @@ def check_two_time_plan(
 
     The march costs n_steps·(width + 1) band entries (n_steps = t1/dt, width = window/dt or
     n_steps), two pair averages each, i.e. O((t1/dt)·(window/dt)); it holds the band
-    (n_steps+1)·(width+1) floats twice (scan output and result) and, when ``window`` is None,
-    the full square (n_steps+1)² with its index arrays. Raises ParameterError on a bad argument,
-    on a plan needing more than :data:`neurodyn.resources.MEMORY_FRACTION` of the available
-    memory, or on an estimated run time above ``max_seconds`` (None: no limit); the message
-    names t1, dt, window, the estimate and the limit.
+    (n_steps+1)·(width+1) floats three times (scan output, result, NaN-masked copy) and, when
+    ``window`` is None, the full square (n_steps+1)² with its index arrays. Raises
+    ParameterError on a bad argument, on a plan needing more than
+    :data:`neurodyn.resources.MEMORY_FRACTION` of the available memory (the rule of
+    :func:`neurodyn.resources.check_memory`, with a message saying what to change), or on an
+    estimated run time above ``max_seconds`` (None: no limit); the messages name t1, dt,
+    window, the estimate and the limit.
 
     **Returns:** dict with ``n_steps``, ``width`` (lags kept, in steps), ``entries``,
     ``seconds`` (estimated run time) and ``bytes`` (estimated memory).
@@ -234,7 +236,13 @@ def check_two_time_plan(
     needed = 3 * band + square
     plan = (f"two_time t1={t1:g}, dt={dt:g}, window={window!r} "
             f"({n_steps} steps x {width + 1} lags)")
-    resources.check_memory(plan, needed)
+    available = resources.available_memory_bytes()
+    if needed > resources.MEMORY_FRACTION * available:
+        raise ParameterError(
+            f"{plan} needs about {resources.format_bytes(needed)} of memory, more than "
+            f"{resources.MEMORY_FRACTION:.0%} of the {resources.format_bytes(available)} "
+            "available; use a window (a few correlation times; the band grows like "
+            "t1·window/dt², the full square like (t1/dt)²), a larger dt or a smaller t1")
     if max_seconds is not None and seconds > max_seconds:
         raise ParameterError(
             f"{plan} would take about {seconds:.3g} s ({entries:.3g} pair averages at "
