@@ -333,66 +333,43 @@ def _barycentric(x, nodes, weights, values):
     return jnp.where(jnp.any(exact, -1), hit, interp)
 
 
+@partial(jax.jit, static_argnames=("phi", "pair_order", "general"))
+def _mismatches(g, J_mean, theta_mean, theta_std, noise, d0s, *, phi, pair_order, general):
+    """Energy mismatch, M and Δ∞ at the trial variances ``d0s`` (vmapped)."""
+    model = _Model(phi, pair_order, general)
+    return jax.vmap(lambda d: _mismatch(model, g, d, J_mean, theta_mean, theta_std, noise))(d0s)
+
+
 @partial(jax.jit, static_argnames=("phi", "pair_order"))
-def _core(g, J_mean, theta_mean, theta_std, noise, *, phi, pair_order):
-    """Δ0, Δ∞, M by the energy condition, and the Chebyshev tables of the Newton equation."""
+def _bisect(g, J_mean, theta_mean, theta_std, noise, lo, hi, *, phi, pair_order):
+    """Bisection on ln Δ0 in [lo, hi] (robust where the mismatch is flat at round-off next to
+    the static root, which regula falsi mistakes for a root). The last midpoint is the root;
+    its mismatch, M and Δ∞ are carried out of the loop (one compiled copy of the mismatch)."""
     model = _Model(phi, pair_order)
-    dtype = jnp.float64
-    upper = 1.0 + theta_std**2 + noise**2 / 2.0  # Var h ≤ input second moment + σ²/2, |φ| ≤ 1
-    grid = upper * jnp.logspace(-10.0, 0.0, _SCAN_POINTS, dtype=dtype)
 
-    def mismatches(rules, d0s):
-        return jax.vmap(lambda d: _mismatch(rules, g, d, J_mean, theta_mean, theta_std,
-                                            noise))(d0s)
-
-    def root_cell(E):
-        # The physical root: the largest Δ0 where the mismatch turns from > 0 to ≤ 0.
-        change = (E[:-1] > 0) & (E[1:] <= 0) & (grid[1:] > _MIN_ROOT * upper)
-        found = jnp.any(change)
-        return found, jnp.where(found, _SCAN_POINTS - 2 - jnp.argmax(change[::-1]), 0)
-
-    # First pass with the general rules (~10× cheaper, exact enough for the sign away from the
-    # root when g√upper ≤ 4; measured error ≤ 2e-9 there), then the bracket widened by one scan
-    # cell on each side must show the sign change with the resolved rules, else (or when no
-    # root was found at larger g, where the general rules may miss it) a resolved scan.
-    found, index = root_cell(mismatches(_Model(phi, pair_order, general=True), grid)[0])
-    cells = jnp.clip(index + jnp.arange(-1, 3), 0, _SCAN_POINTS - 1)
-    E_cells = mismatches(model, grid[cells])[0]
-    narrow = found & (E_cells[1] > 0) & (E_cells[2] <= 0)
-    wide = found & (E_cells[0] > 0) & (E_cells[3] <= 0)
-    trusted = narrow | wide | (~found & (g * jnp.sqrt(upper) <= 4.0))
-    lo_i = jnp.where(narrow, cells[1], cells[0])
-    hi_i = jnp.where(narrow, cells[2], cells[3])
-
-    def resolved_scan():
-        found_r, i = root_cell(mismatches(model, grid)[0])
-        return found_r, i, i + 1
-
-    found, lo_i, hi_i = jax.lax.cond(trusted, lambda: (found, lo_i, hi_i), resolved_scan)
-
-    # Bisection on ln Δ0 (robust where the mismatch is flat at round-off next to the static
-    # root, which regula falsi mistakes for a root). The last midpoint is the root; its
-    # mismatch, M and Δ∞ are carried out of the loop (one compiled copy of the mismatch).
-    def bisect(_, state):
+    def body(_, state):
         lo, hi, *_ = state
         mid = 0.5 * (lo + hi)
         E, M_mid, floor_mid = _mismatch(model, g, jnp.exp(mid), J_mean, theta_mean, theta_std,
                                         noise)
         return jnp.where(E > 0, mid, lo), jnp.where(E > 0, hi, mid), mid, E, M_mid, floor_mid
 
-    zero = jnp.zeros((), dtype)
-    start = (jnp.log(grid[lo_i]), jnp.log(grid[hi_i]), zero, zero, zero, zero)
-    *_, log_d0, E_dyn, M_dyn, floor_dyn = jax.lax.fori_loop(0, _BISECTIONS, bisect, start)
-    d0_dyn = jnp.exp(log_d0)
+    zero = jnp.zeros((), jnp.float64)
+    start = (jnp.log(lo), jnp.log(hi), zero, zero, zero, zero)
+    *_, log_d0, E, M, floor = jax.lax.fori_loop(0, _BISECTIONS, body, start)
+    return jnp.exp(log_d0), E, M, floor
 
-    M_st, d0_st = _static(model, g, J_mean, theta_mean, theta_std)
-    # A root with Δ0 = Δ∞ is the static solution itself (the mismatch vanishes there too).
-    dynamic = found & (d0_dyn - floor_dyn > 1e-6 * d0_dyn)
-    M = jnp.where(dynamic, M_dyn, M_st)
-    d0 = jnp.where(dynamic, d0_dyn, d0_st)
-    floor = jnp.where(dynamic, floor_dyn, d0_st)
+
+@partial(jax.jit, static_argnames=("phi", "pair_order"))
+def _static_solution(g, J_mean, theta_mean, theta_std, *, phi, pair_order):
+    return _static(_Model(phi, pair_order), g, J_mean, theta_mean, theta_std)
+
+
+@partial(jax.jit, static_argnames=("phi", "pair_order"))
+def _tables(g, M, d0, floor, J_mean, theta_mean, theta_std, *, phi, pair_order):
+    """The Chebyshev tables of the Newton equation and the λ_max potential, and residuals."""
+    model = _Model(phi, pair_order)
     span = jnp.maximum(d0 - floor, 1e-300)
-
     # The Newton force needs C_φ on [Δ∞, Δ0]. Near Δ0, C_φ(Δ0) − C_φ(Δ) ∝ √(Δ0 − Δ) down to
     # Δ0 − Δ ~ 1/g², then linear: no polynomial in Δ resolves that at large g (measured: force
     # 2 % off at Δ0 − Δ = 1e-4 Δ0, g = 1000). Tabulated instead: y = ln[(C(Δ0) − C(Δ))/(Δ0 − Δ)]
@@ -422,15 +399,60 @@ def _core(g, J_mean, theta_mean, theta_std, noise, *, phi, pair_order):
         "log_D": jnp.log(jnp.maximum(D_values[_CHEB + 1:], 1e-300)),
     }
     mean_residual = M - theta_mean - J_mean * model.mean_rate(g, M, d0)
-    floor_residual = floor - C_values[-1] - theta_std**2
-    static_potential = 1.0 - g * g * model.dphi_square(g, M, d0)
     return {
-        "delta0": d0, "delta_inf": floor, "mean": M, "dynamic": dynamic, "tables": tables,
-        "energy_residual": jnp.where(dynamic, E_dyn, 0.0), "mean_residual": mean_residual,
-        "floor_residual": floor_residual, "static_potential": static_potential,
-        "curvature0": d0 - C0 - theta_std**2,
-        "tail_rate2": 1.0 - tables["D_nodes"][0],
+        "tables": tables, "mean_residual": mean_residual,
+        "floor_residual": floor - C_values[-1] - theta_std**2,
+        "static_potential": 1.0 - g * g * model.dphi_square(g, M, d0),
+        "curvature0": d0 - C0 - theta_std**2, "tail_rate2": 1.0 - tables["D_nodes"][0],
     }
+
+
+def _core(g, J_mean, theta_mean, theta_std, noise, *, phi, pair_order):
+    """Δ0, Δ∞, M by the energy condition, and the tables (module docstring, step 1).
+
+    Separate compiled pieces driven from here: each compiles quickly, and the resolved scan
+    (needed only when the first pass is not confirmed), the bisection (only with a root) and
+    the static solution (only without one) are neither compiled nor run otherwise.
+    """
+    upper = 1.0 + theta_std**2 + noise**2 / 2.0  # Var h ≤ input second moment + σ²/2, |φ| ≤ 1
+    grid = upper * np.logspace(-10.0, 0.0, _SCAN_POINTS)
+    params = (g, J_mean, theta_mean, theta_std, noise)
+    rules = {"phi": phi, "pair_order": pair_order}
+
+    def root_cell(E):
+        # The physical root: the largest Δ0 where the mismatch turns from > 0 to ≤ 0.
+        change = np.nonzero((E[:-1] > 0) & (E[1:] <= 0) & (grid[1:] > _MIN_ROOT * upper))[0]
+        return (True, int(change[-1])) if change.size else (False, 0)
+
+    # First pass with the general rules (~10× cheaper, exact enough for the sign away from the
+    # root when g√upper ≤ 4; measured error ≤ 2e-9 there), then the bracket, or the bracket
+    # widened by one scan cell on each side, must show the sign change with the resolved rules,
+    # else (or when no root was found at larger g, where the general rules may miss it) a
+    # resolved scan.
+    E = np.asarray(_mismatches(*params, jnp.asarray(grid), general=True, **rules)[0])
+    found, index = root_cell(E)
+    cells = np.clip(index + np.arange(-1, 3), 0, _SCAN_POINTS - 1)
+    E_cells = np.asarray(_mismatches(*params, jnp.asarray(grid[cells]), general=False,
+                                     **rules)[0]) if found else None
+    if found and E_cells[1] > 0 and E_cells[2] <= 0:
+        lo, hi = grid[cells[1]], grid[cells[2]]
+    elif found and E_cells[0] > 0 and E_cells[3] <= 0:
+        lo, hi = grid[cells[0]], grid[cells[3]]
+    elif found or g * math.sqrt(upper) > 4.0:
+        E = np.asarray(_mismatches(*params, jnp.asarray(grid), general=False, **rules)[0])
+        found, index = root_cell(E)
+        lo, hi = grid[index], grid[index + 1]
+    dynamic, E_dyn = False, 0.0
+    if found:
+        d0, E_dyn, M, floor = (float(x) for x in _bisect(*params, lo, hi, **rules))
+        # A root with Δ0 = Δ∞ is the static solution itself (the mismatch vanishes there too).
+        dynamic = d0 - floor > 1e-6 * d0
+    if not dynamic:
+        M, d0 = (float(x) for x in _static_solution(g, J_mean, theta_mean, theta_std, **rules))
+        floor, E_dyn = d0, 0.0
+    out = _tables(g, M, d0, floor, J_mean, theta_mean, theta_std, **rules)
+    return {**out, "delta0": d0, "delta_inf": floor, "mean": M, "dynamic": dynamic,
+            "energy_residual": E_dyn}
 
 
 def _dynamics(tables):
