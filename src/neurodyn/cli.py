@@ -160,6 +160,17 @@ def _default_figure(args) -> None:
         args.figure = args.out.with_suffix(".png")
 
 
+def _save_run_and_figure(ds, args) -> None:
+    """The edge of a job: its Dataset saved at --out (atomically), then its figure drawn from
+    that Dataset at --figure, the same figure ``neurodyn plot`` redraws from the saved run."""
+    import neurodyn as nd
+
+    from . import plots
+
+    nd.save_run(ds, args.out, overwrite=args.overwrite)
+    plots.plot(ds, args.figure)
+
+
 def saved_message(args, started: float) -> str:
     """The closing line of a job: where its run and figure are, and how long it took."""
     return f"Saved to {args.out}, figure {args.figure} ({time.perf_counter() - started:.0f} s)"
@@ -524,8 +535,8 @@ def _run_chaos(args) -> int:
     started = time.perf_counter()
     ds = chaos(g=args.g, g_min=args.g_min, g_max=args.g_max, g_num=args.g_num, seeds=args.seeds,
                N=args.N, t1=args.t1, transient=args.transient, phi=args.phi,
-               max_lag=args.max_lag, out=args.out, overwrite=args.overwrite, figure=args.figure,
-               verbose=progress_enabled())
+               max_lag=args.max_lag, verbose=progress_enabled())
+    _save_run_and_figure(ds, args)
     print(table(ds))
     print(saved_message(args, started))
     return 0
@@ -637,13 +648,54 @@ def _run_deep(args) -> int:
     started = time.perf_counter()
     ds = job(sigma_w_grid=args.sigma_w_grid, sigma_b_grid=args.sigma_b_grid,
              sim_sigma_w=args.sim_sigma_w, sim_sigma_b=args.sim_sigma_b, depth=args.depth,
-             width=args.width, phi=args.phi, seeds=args.seeds, out=args.out,
-             overwrite=args.overwrite, figure=args.figure)
+             width=args.width, phi=args.phi, seeds=args.seeds)
+    _save_run_and_figure(ds, args)
     err_q = abs(ds.q_sim.mean("seed") / ds.q_theory - 1).max().item()
     err_c = abs(ds.c_sim.mean("seed") - ds.c_theory).max().item()
     print(f"max |q_sim/q_map - 1| = {err_q:.3g}, max |c_sim - c_map| = {err_c:.3g} "
           f"(seed means, width {args.width})")
     print(saved_message(args, started))
+    return 0
+
+
+# --- plot -------------------------------------------------------------------------------------
+
+def _add_plot_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "plot", help="redraw the figure of a saved chaos, deep or learn-bench run",
+        description="Open the run saved at PATH and draw its job's figure from the stored data "
+                    "(nothing is recomputed). Runs of kinds without a figure (a simulation, a "
+                    "sweep) are refused.")
+    parser.add_argument("path", type=Path, metavar="PATH", help="the saved run (.zarr)")
+    parser.add_argument("--figure", type=Path, default=None,
+                        help="PNG path (default: PATH with .png)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing figure")
+    parser.set_defaults(run=_run_plot, check=_check_plot)
+
+
+def _check_plot(args) -> None:
+    from . import plots
+    from .errors import RunError
+    from .run_paths import root_attributes
+
+    shown = str(args.path)
+    if not args.path.exists():
+        raise RunError(f"no run at {shown!r}")
+    attributes = root_attributes(args.path)
+    if attributes is None:
+        raise RunError(f"{shown!r} is not a saved run (no readable zarr.json of a zarr group)")
+    plots.check_kind(attributes.get("kind", "unknown"), source=repr(shown))
+    if args.figure is None:
+        args.figure = args.path.with_suffix(".png")
+    _check_figure(args.figure, args.overwrite)
+
+
+def _run_plot(args) -> int:
+    from . import plots
+
+    started = time.perf_counter()
+    plots.plot(args.path, args.figure)
+    print(f"Figure {args.figure} drawn from {args.path} ({time.perf_counter() - started:.1f} s)")
     return 0
 
 
@@ -662,6 +714,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_chaos_parser(subparsers)
     _add_deep_parser(subparsers)
     _add_learn_bench_parser(subparsers)
+    _add_plot_parser(subparsers)
     return parser
 
 
@@ -670,8 +723,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-    except SystemExit as exit_:  # argparse's own errors and --help
-        return int(exit_.code or 0)
+    except SystemExit as exit_:
+        if not exit_.code:  # --help: argparse's own exit with code 0
+            raise
+        return int(exit_.code)  # argparse's errors, already printed as one line
     from .errors import NeurodynError
 
     try:
