@@ -139,6 +139,7 @@ def test_read_only_directory_is_refused_before_any_work(capsys, workdir):
 JOB_MISTAKES = [
     (["dmft", "--g", "0"], ("--g=0", "> 0")),
     (["dmft", "--phi", "sin"], ("--phi='sin'",)),
+    (["dmft", "--phi", "relu"], ("--phi='relu'", "tanh, erf")),
     (["dmft", "--two-time", "5", "--J-mean", "0.5"], ("--two-time", "--J-mean")),
     (["dmft", "--two-time", "4", "--dt", "2"], ("--dt=2", "--two-time/4")),
     (["dmft", "--q0", "2"], ("--q0", "--two-time")),
@@ -187,6 +188,7 @@ TIMED = [
     ["simulate", "--out", "notes.txt", "--overwrite"],
     ["dmft", "--two-time", "5", "--J-mean", "0.5"],
     ["chaos", "--phi", "relu"],
+    ["dmft", "--phi", "relu"],
 ]
 
 
@@ -206,3 +208,11 @@ def test_errors_answer_before_jax_is_imported(workdir):
         assert result.returncode == 2, (argv, result.stderr)
         assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
         assert elapsed < 0.5, (argv, elapsed)
+
+
+def test_the_command_line_knows_which_phi_have_a_dmft():
+    """The CLI's copy of the list (used before JAX is imported) is the DMFT's."""
+    import neurodyn as nd
+    from neurodyn import cli
+
+    assert cli._THEORY_PHI == tuple(nd.dmft.SUPPORTED_PHI)

@@ -91,7 +91,7 @@ def _check_network(args) -> None:
 
     _apply(args, _network_checks())
     resources.check_memory(f"--N={args.N} with --dtype={args.dtype}",
-                           resources.network_bytes(args.N, args.dtype))
+                           resources.network_bytes(args.N, args.dtype), hint="reduce --N")
 
 
 def _check_outputs(args) -> None:
@@ -231,7 +231,9 @@ def _check_simulate(args) -> None:
         f"--trials={args.trials} x {n_save} saved times (--t1={args.t1}, "
         f"--dt-save={args.dt_save}) x --N={args.N} with --dtype={args.dtype}",
         resources.trajectory_bytes(args.trials, n_save, args.N, args.dtype)
-        + resources.network_bytes(args.N, args.dtype))
+        + resources.network_bytes(args.N, args.dtype),
+        hint="reduce --trials or --t1, raise --dt-save, or use --dtype float32 (half the bytes "
+             "of the trajectory)")
     _check_outputs(args)
 
 
@@ -387,6 +389,12 @@ def _run_sweep(args) -> int:
 
 # --- dmft -------------------------------------------------------------------------------------
 
+_THEORY_PHI = ("tanh", "erf")
+"""φ with a stationary DMFT (dmft and chaos commands). ``neurodyn.dmft.SUPPORTED_PHI`` is the
+source; this copy lets the command refuse another φ before importing JAX, and
+tests/test_cli_errors.py checks that the two agree."""
+
+
 def _add_dmft_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "dmft", help="solve the stationary (and optionally two-time) mean-field theory",
@@ -413,12 +421,12 @@ def _add_dmft_parser(subparsers) -> None:
 
 
 def _check_dmft(args) -> None:
-    from . import nonlinearity_names, validation
+    from . import validation
     from .errors import ParameterError
 
     _apply(args, {
         "g": validation.positive,
-        "phi": lambda name, value: validation.choice(name, value, nonlinearity_names.NAMES),
+        "phi": lambda name, value: validation.choice(name, value, _THEORY_PHI),
         "J_mean": validation.finite, "theta_mean": validation.finite,
         "theta_std": validation.non_negative, "noise": validation.non_negative,
         "tau_max": validation.positive, "dtau": validation.positive,
@@ -481,11 +489,6 @@ def _merge_two_time(stationary_ds, two_time_ds):
 
 # --- chaos ------------------------------------------------------------------------------------
 
-_THEORY_PHI = ("tanh", "erf")
-"""φ with a DMFT, which the chaos job compares with (the dmft module's list is the source; this
-copy lets the command refuse another φ before importing JAX; a test checks they agree)."""
-
-
 def _add_chaos_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "chaos", help="the order-to-chaos job: simulation vs DMFT over a grid of g",
@@ -524,7 +527,8 @@ def _check_chaos(args) -> None:
         raise ParameterError(f"--g-max={args.g_max!r} must be >= --g-min={args.g_min!r}")
     if args.max_lag > args.t1 / 2:
         raise ParameterError(f"--max-lag={args.max_lag!r} must be <= --t1/2 = {args.t1 / 2!r}")
-    resources.check_memory(f"--N={args.N}", resources.network_bytes(args.N, "float64"))
+    resources.check_memory(f"--N={args.N}", resources.network_bytes(args.N, "float64"),
+                           hint="reduce --N")
     _default_figure(args)
     _check_outputs(args)
 

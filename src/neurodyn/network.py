@@ -148,7 +148,7 @@ class Network(eqx.Module):
         # Refused up front (the estimate the command line uses too): XLA's out-of-memory abort
         # is a 30-line traceback.
         resources.check_memory(f"Network.random N={N}, dtype={dtype} (J is N x N)",
-                               resources.network_bytes(N, dtype))
+                               resources.network_bytes(N, dtype), hint="reduce N")
 
         key_J, key_theta = jax.random.split(jax.random.PRNGKey(seed))
         X = jax.random.normal(key_J, (N, N), dtype=jnp.float64)

@@ -61,13 +61,14 @@ def format_bytes(n: float) -> str:
     return f"{int(n)} B"
 
 
-def check_memory(what: str, needed_bytes: float, available: int | None = None) -> None:
+def check_memory(what: str, needed_bytes: float, available: int | None = None,
+                 hint: str = "reduce it") -> None:
     """Refuse (ParameterError) a plan that needs more than MEMORY_FRACTION of the available
-    memory. ``what`` names the parameters that set the size, e.g. ``"N=10000000, dtype=float64"``.
+    memory. ``what`` names the parameters that set the size, e.g. ``"N=10000000, dtype=float64"``;
+    ``hint`` says what to change.
     """
     available = available_memory_bytes() if available is None else available
     if needed_bytes > MEMORY_FRACTION * available:
         raise ParameterError(
             f"{what} needs about {format_bytes(needed_bytes)} of memory, more than "
-            f"{MEMORY_FRACTION:.0%} of the {format_bytes(available)} available; reduce it "
-            "(or use dtype float32 where that halves it)")
+            f"{MEMORY_FRACTION:.0%} of the {format_bytes(available)} available; {hint}")

@@ -465,7 +465,8 @@ def simulate(
         f"simulate trials={trials}, t1={t1:g}, dt_save={dt_save:g} ({n_save} saved times), "
         f"N={N}, dtype={dtype}",
         resources.trajectory_bytes(trials, n_save, N, dtype)
-        + float(N) * N * resources.itemsize(dtype))
+        + float(N) * N * resources.itemsize(dtype),
+        hint="reduce trials or t1, raise dt_save, or use a float32 network (half the bytes)")
     save_times = transient + dt_save * np.arange(n_save, dtype=np.float64)
     if h0 is None:
         h0 = initial_condition(N, trials, seed, h0_std, dtype)
