@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import neurodyn as nd
+from neurodyn import plots
 from neurodyn.chaos import chaos, table
 
 N, T1, TRANSIENT, SEEDS, TRIALS = 1000, 200.0, 100.0, (0, 1), 2
@@ -114,16 +115,16 @@ def test_two_time_dmft_matches_simulation_from_the_same_initial_distribution():
 
 
 def test_chaos_job_contract_figure_and_cli(tmp_path, capsys):
-    ds = chaos(g=[0.5, 2.0], seeds=[0], N=100, t1=40.0, transient=20.0, max_lag=10.0,
-               out=tmp_path / "c.zarr", figure=tmp_path / "c.png")
+    ds = chaos(g=[0.5, 2.0], seeds=[0], N=100, t1=40.0, transient=20.0, max_lag=10.0)
+    assert list(tmp_path.iterdir()) == []  # the job returns data and writes nothing
     for name in ("delta0_sim", "delta0_theory", "lambda_sim", "lambda_theory", "tau_corr_sim",
                  "tau_corr_theory"):
         assert name in ds
     assert ds.delta_sim.dims == ("g", "seed", "tau")
     assert ds.delta_theory.dims == ("g", "tau")
-    stored = nd.open_run(tmp_path / "c.zarr")
+    stored = nd.open_run(nd.save_run(ds, tmp_path / "c.zarr"))
     np.testing.assert_allclose(stored.delta_theory.values, ds.delta_theory.values)
-    assert (tmp_path / "c.png").stat().st_size > 10_000
+    assert plots.plot(tmp_path / "c.zarr", tmp_path / "c.png").stat().st_size > 10_000
     # quiescent below g_c in both; theory λ = g − 1 there
     assert float(ds.delta0_theory.sel(g=0.5)) == 0.0
     assert float(ds.delta0_sim.sel(g=0.5).max()) < 1e-8
@@ -137,5 +138,6 @@ def test_chaos_job_contract_figure_and_cli(tmp_path, capsys):
     assert main(["chaos", "--g", "2", "--seeds", "0", "--N", "100", "--t1", "40",
                  "--transient", "20", "--max-lag", "10", "--out", str(tmp_path / "e.zarr")]) == 0
     assert (tmp_path / "e.png").exists()
+    assert main(["plot", str(tmp_path / "e.zarr"), "--overwrite"]) == 0  # redrawn from the run
     assert main(["dmft", "--g", "2", "--phi", "relu"]) == 2
     assert "relu" in capsys.readouterr().err

@@ -174,6 +174,8 @@ def test_deep_command_writes_a_run_and_a_figure(tmp_path, capsys):
             "--out", str(out)]
     assert main(argv) == 0
     assert (tmp_path / "deep.png").stat().st_size > 10_000
+    assert main(["plot", str(out), "--figure", str(tmp_path / "again.png")]) == 0
+    assert (tmp_path / "again.png").stat().st_size > 10_000  # redrawn from the saved run
     ds = nd.open_run(out)
     assert dict(ds.sizes) == {"sigma_w": 2, "sigma_b": 2, "sim_sigma_w": 2, "seed": 2,
                               "layer": 4, "input": 3, "pair": 3}

@@ -6,8 +6,10 @@ subtraction: the theory's mean is 0 here), its variance Δ0, the autocorrelation
 largest Lyapunov exponent (QR method); and solve the DMFT (:func:`neurodyn.dmft.stationary`)
 for the same g. Returns one Dataset with the public contract names (dims ``g``, ``seed``,
 ``tau``; ``delta0_sim``, ``delta0_theory``, ``lambda_sim``, ``lambda_theory``, ``tau_corr_sim``,
-``tau_corr_theory``, ``delta_sim(g, seed, tau)``, ``delta_theory(g, tau)``) and can draw the
-4-panel figure and print the table.
+``tau_corr_theory``, ``delta_sim(g, seed, tau)``, ``delta_theory(g, tau)``); :func:`table`
+prints its numbers and :func:`neurodyn.plots.chaos_figure` draws its 4-panel figure. The job
+writes nothing: the caller saves the Dataset (:func:`neurodyn.save_run`) and draws the figure
+(:func:`neurodyn.plots.plot`), as ``neurodyn chaos`` does.
 
 Autocorrelation time, both for theory and simulation: ``∫₀^{max_lag} Δ(τ) dτ / Δ0`` over the
 same window (so the two are comparable; NaN where Δ0 < 1e−8, the quiescent phase). Near
@@ -18,7 +20,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import xarray as xr
@@ -29,9 +30,7 @@ from .dmft.stationary import stationary
 from .errors import ParameterError
 from .network import Network
 from .provenance import provenance
-from .run_paths import check_output_path
 from .simulate import simulate
-from .storage import save_run
 
 SEED_OFFSET = 100_000  # simulate/lyapunov seed = network seed + this
 QUIESCENT = 1e-8  # Δ0 below this (h² units) counts as the quiescent fixed point
@@ -56,9 +55,6 @@ def chaos(
     dt_save: float = 0.1,
     max_lag: float = 15.0,
     lyapunov_t1: float | None = None,
-    out: str | Path | None = None,
-    overwrite: bool = False,
-    figure: str | Path | None = None,
     verbose: bool = False,
 ) -> xr.Dataset:
     """Run the chaos-transition job; see the module docstring.
@@ -69,12 +65,10 @@ def chaos(
     - ``t1``, ``transient``, ``dt_save``: simulation window, discarded transient and save step
       (τ units). ``max_lag``: largest lag of Δ(τ). ``lyapunov_t1``: length of the Lyapunov
       average (default ``t1``; its own transient is ``transient``).
-    - ``out``: zarr path to save to (atomic; ``overwrite`` to replace). ``figure``: PNG path.
     - ``verbose``: print progress lines.
 
     **Returns:** the Dataset (dims g, seed, tau) with attrs holding every parameter.
     """
-    check_output_path(out, overwrite, flag="out")  # before any work, not after it
     if g is None:
         g_min = validation.positive("g_min", g_min)
         g_max = validation.positive("g_max", g_max)
@@ -164,10 +158,6 @@ def chaos(
             "provenance": provenance(),
         },
     )
-    if out is not None:
-        save_run(ds, out, overwrite=overwrite)
-    if figure is not None:
-        plot(ds, figure)
     return ds
 
 
@@ -187,55 +177,3 @@ def table(ds: xr.Dataset) -> str:
             f"{float(p.lambda_sim.mean()):11.4g} {float(p.lambda_theory):10.4g} "
             f"{float(p.tau_corr_sim.mean()):10.4g} {float(p.tau_corr_theory):9.4g} {rel:11.3g}")
     return "\n".join(lines)
-
-
-def plot(ds: xr.Dataset, path: str | Path) -> Path:
-    """Draw the 4-panel chaos figure (PNG) from a chaos Dataset; returns the path."""
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(10, 7.5), constrained_layout=True)
-    axes = fig.subplots(2, 2)
-    g = ds.g.values
-    sim_style = {"marker": "o", "ls": "none", "color": "k", "label": "simulation"}
-    th_style = {"color": "C0", "label": "DMFT"}
-
-    def scatter(ax, name):
-        values = ds[name].values
-        for b in range(values.shape[1]):
-            style = dict(sim_style, label=sim_style["label"] if b == 0 else None)
-            ax.plot(g, values[:, b], alpha=0.6, ms=4, **style)
-
-    g_fine_theory = ds.attrs.get("g_values", list(g))
-    ax = axes[0, 0]
-    ax.plot(g_fine_theory, ds.delta0_theory.values, **th_style)
-    scatter(ax, "delta0_sim")
-    ax.set(xlabel="g", ylabel=r"$\Delta_0 = \langle h^2\rangle$", title="variance")
-    ax.legend()
-    ax = axes[0, 1]
-    ax.plot(g, ds.lambda_theory.values, **th_style)
-    scatter(ax, "lambda_sim")
-    ax.axhline(0.0, color="0.6", lw=0.8)
-    ax.set(xlabel="g", ylabel=r"$\lambda_{max}$ (1/$\tau$)", title="largest Lyapunov exponent")
-    ax.legend()
-    ax = axes[1, 0]
-    ax.plot(g, ds.tau_corr_theory.values, **th_style)
-    scatter(ax, "tau_corr_sim")
-    ax.set(xlabel="g", ylabel=r"$\tau_{corr}$ ($\tau$)",
-           title=f"autocorrelation time (window {ds.attrs['max_lag']:g})")
-    ax.legend()
-    ax = axes[1, 1]
-    for a, gain in enumerate(g):
-        d0 = ds.delta_theory.values[a, 0]
-        if not d0 > QUIESCENT:
-            continue
-        color = f"C{a % 10}"
-        ax.plot(ds.tau.values, ds.delta_theory.values[a] / d0, color=color, label=f"g={gain:.2g}")
-        sim = ds.delta_sim.values[a].mean(0)
-        ax.plot(ds.tau.values[::5], (sim / sim[0])[::5], "o", ms=3, color=color)
-    ax.set(xlabel=r"$\tau$", ylabel=r"$\Delta(\tau)/\Delta_0$",
-           title="autocorrelation: DMFT (lines), simulation (dots)")
-    ax.legend(fontsize=8)
-    fig.suptitle(f"SCS order-to-chaos transition, {ds.attrs['phi']}, N={ds.attrs['N']}")
-    path = Path(path)
-    fig.savefig(path, dpi=110)
-    return path

@@ -23,14 +23,14 @@ starts at σ_w = 1, the deep counterpart of the SCS transition at g = 1.
 
 Public API: :func:`length_map`, :func:`length_slope`, :func:`q_iterates`, :func:`q_star`,
 :func:`chi1`, :func:`correlation_map`, :func:`c_star`, :func:`covariance_iterates`,
-:func:`depth_scales`, :func:`phase_diagram`, :func:`simulate_deep`, :func:`job`, :func:`plot`.
+:func:`depth_scales`, :func:`phase_diagram`, :func:`simulate_deep`, :func:`job` (its figure:
+:func:`neurodyn.plots.deep_figure`).
 All variances are of pre-activations h (dimensionless); "layer" is depth l (0 = the input).
 """
 
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import equinox as eqx
 import jax
@@ -526,23 +526,22 @@ def make_inputs(q0, c0, width: int, seed: int = 0):
 
 def job(sigma_w_grid=None, sigma_b_grid=None, sim_sigma_w=(1.3, 2.5, 4.0), sim_sigma_b=0.3,
         depth: int = 20, width: int = 1000, phi: str = "tanh", seeds=(0, 1, 2),
-        q0=(0.5, 4.0, 12.0), c0=(0.2, 0.6, 0.95), out=None, overwrite: bool = False,
-        figure=None) -> xr.Dataset:
+        q0=(0.5, 4.0, 12.0), c0=(0.2, 0.6, 0.95)) -> xr.Dataset:
     """The deep mean-field job: simulated q^l, c^l vs the maps, and the (σ_w, σ_b) phase diagram.
 
     **Arguments:** ``sigma_w_grid``/``sigma_b_grid`` 1-D grids for the phase diagram (defaults
     linspace(0.5, 4.5, 41) and linspace(0, 1, 21)); simulations at each ``sim_sigma_w`` with
     bias ``sim_sigma_b`` through ``depth`` layers of ``width`` neurons, for each seed; inputs with
-    variances ``q0`` (panel A) and pairs with correlations ``c0`` (panel B); ``out`` zarr path
-    (saved with :func:`neurodyn.save_run`), ``figure`` PNG path.
+    variances ``q0`` (panel A) and pairs with correlations ``c0`` (panel B).
+
+    The job writes nothing: the caller saves the Dataset (:func:`neurodyn.save_run`) and draws
+    its figure (:func:`neurodyn.plots.plot`), as ``neurodyn deep`` does.
 
     **Returns:** Dataset with ``q_sim`` (sim_sigma_w, seed, layer, input), ``q_theory``,
     ``c_sim`` (sim_sigma_w, seed, layer, pair), ``c_theory`` and the phase diagram variables.
     """
     from .provenance import provenance
-    from .run_paths import check_output_path
 
-    check_output_path(out, overwrite, flag="out")  # before any work, not after it
     sw_grid = np.linspace(0.5, 4.5, 41) if sigma_w_grid is None else np.asarray(sigma_w_grid)
     sb_grid = np.linspace(0.0, 1.0, 21) if sigma_b_grid is None else np.asarray(sigma_b_grid)
     sim_sw = np.atleast_1d(np.asarray(sim_sigma_w, dtype=np.float64))
@@ -598,60 +597,4 @@ def job(sigma_w_grid=None, sigma_b_grid=None, sim_sigma_w=(1.3, 2.5, 4.0), sim_s
         "references": "Poole et al. 2016 (NeurIPS) eqs. 3-7; Schoenholz et al. 2017 (ICLR)",
         "provenance": provenance(),
     }
-    if out is not None:
-        from .storage import save_run
-
-        save_run(ds, out, overwrite=overwrite)
-    if figure is not None:
-        plot(ds, figure)
     return ds
-
-
-def plot(ds: xr.Dataset, path) -> Path:
-    """Draw the 4-panel deep mean-field figure (PNG) from a :func:`job` Dataset."""
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(11, 8.5), constrained_layout=True)
-    axes = fig.subplots(2, 2)
-    layer = ds.layer.values
-    styles = ["-", "--", ":"]
-    for panel, (name, dim, label) in enumerate(
-            [("q", "input", "q^0"), ("c", "pair", "c^0")]):
-        ax = axes[0, panel]
-        for i, sw in enumerate(ds.sim_sigma_w.values):
-            color = f"C{i}"
-            for k in range(ds[dim].size):
-                ax.plot(layer, ds[f"{name}_theory"].values[i, :, k], styles[k % 3], color=color,
-                        label=rf"$\sigma_w$={sw:g}" if k == 0 else None)
-                sim = ds[f"{name}_sim"].values[i, :, :, k]
-                ax.errorbar(layer, sim.mean(0), yerr=sim.std(0) if sim.shape[0] > 1 else None,
-                            fmt="o", ms=3, color=color, alpha=0.7)
-        ax.set(xlabel="layer l", ylabel=f"${name}^l$",
-               title=f"({'AB'[panel]}) ${name}^l$: maps (lines), width {ds.attrs['width']} "
-                     f"(dots), $\\sigma_b$={ds.attrs['sim_sigma_b']:g}; "
-                     f"${label}$ = {', '.join(f'{v:g}' for v in ds[dim].values)}")
-        ax.title.set_fontsize(9)
-        ax.legend(fontsize=8)
-    sw, sb = ds.sigma_w.values, ds.sigma_b.values
-    ax = axes[1, 0]
-    mesh = ax.pcolormesh(sw, sb, ds.c_star.values.T, shading="auto", cmap="viridis")
-    fig.colorbar(mesh, ax=ax, label="$c^*$")
-    lines = ax.contour(sw, sb, ds.q_star.values.T, levels=[0.25, 1, 2, 4, 8, 12], colors="w",
-                       linewidths=0.8)
-    ax.clabel(lines, fontsize=7, fmt=lambda v: f"q*={v:g}")
-    ax.contour(sw, sb, ds.chi1.values.T, levels=[1.0], colors="r", linewidths=1.5)
-    ax.set(xlabel=r"$\sigma_w$", ylabel=r"$\sigma_b$",
-           title="(C) $c^*$ (colour), $q^*$ (white contours), $\\chi_1=1$ (red)")
-    ax = axes[1, 1]
-    mesh = ax.pcolormesh(sw, sb, np.log10(ds.chi1.values.T), shading="auto", cmap="RdBu_r",
-                         vmin=-1, vmax=1)
-    fig.colorbar(mesh, ax=ax, label=r"$\log_{10}\chi_1$")
-    ax.contour(sw, sb, ds.chi1.values.T, levels=[1.0], colors="k", linewidths=1.5)
-    ax.text(0.15, 0.85, "ordered", transform=ax.transAxes)
-    ax.text(0.7, 0.15, "chaotic", transform=ax.transAxes)
-    ax.set(xlabel=r"$\sigma_w$", ylabel=r"$\sigma_b$",
-           title=r"(D) $\chi_1$ with the critical line $\chi_1 = 1$")
-    fig.suptitle(f"Deep mean-field theory vs random deep networks, phi = {ds.attrs['phi']}")
-    path = Path(path)
-    fig.savefig(path, dpi=110)
-    return path

@@ -1,0 +1,192 @@
+"""Figures redrawn from saved runs (neurodyn.plots and `neurodyn plot PATH`).
+
+A figure test needs no physics: the runs here are Datasets of the shape each job returns, filled
+with synthetic numbers and saved with ``save_run``, so every test is fast. The independent truth
+is the PNG file itself: its signature, and the pixel size in its IHDR header, which is the
+figure size of the job's figure times the DPI (so the figure drawn is the one the run's kind
+names). tests/test_chaos.py and tests/test_deep.py redraw figures from runs the real jobs saved.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import xarray as xr
+
+import neurodyn as nd
+from neurodyn import plots
+from neurodyn.cli import main
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+CHAOS_PIXELS = (1100, 825)  # figsize (10, 7.5) inches at 110 dpi
+DEEP_PIXELS = (1210, 935)  # figsize (11, 8.5) inches at 110 dpi
+
+
+def png_pixels(path) -> tuple[int, int]:
+    """(width, height) from the IHDR chunk of a PNG file, after checking its signature."""
+    data = path.read_bytes()
+    assert data[:8] == PNG_SIGNATURE and data[12:16] == b"IHDR", path
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def md5(path) -> str:
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+def chaos_like() -> xr.Dataset:
+    """A Dataset shaped as neurodyn.chaos returns it: a quiescent gain (Δ0 = 0, τ_corr NaN)
+    and two chaotic ones with exponentially decaying Δ(τ)."""
+    g = np.array([0.5, 1.5, 2.5])
+    tau = np.round(np.arange(101) * 0.1, 12)
+    delta0 = np.array([0.0, 0.4, 1.2])
+    decay = np.exp(-tau[None, :] / np.array([1.0, 4.0, 2.0])[:, None])
+    delta_theory = delta0[:, None] * decay
+    delta_sim = delta_theory[:, None, :] * np.array([0.97, 1.02])[None, :, None]
+    tau_corr = np.array([np.nan, 3.9, 2.0])
+    return xr.Dataset(
+        {"delta0_sim": (("g", "seed"), delta_sim[..., 0]), "delta0_theory": ("g", delta0),
+         "lambda_sim": (("g", "seed"), np.outer(g - 1.0, [0.9, 1.1])),
+         "lambda_theory": ("g", g - 1.0),
+         "tau_corr_sim": (("g", "seed"), np.outer(tau_corr, [1.0, 1.05])),
+         "tau_corr_theory": ("g", tau_corr),
+         "delta_sim": (("g", "seed", "tau"), delta_sim),
+         "delta_theory": (("g", "tau"), delta_theory)},
+        coords={"g": g, "seed": np.array([0, 1]), "tau": tau},
+        attrs={"kind": "chaos", "phi": "tanh", "N": 100, "max_lag": 10.0})
+
+
+def deep_like() -> xr.Dataset:
+    """A Dataset shaped as neurodyn.deep.job returns it, with a χ₁ = 1 line and q* contours
+    inside the (σ_w, σ_b) grid."""
+    sw, sb = np.linspace(0.5, 4.5, 5), np.linspace(0.0, 1.0, 3)
+    grid_w, grid_b = np.meshgrid(sw, sb, indexing="ij")
+    chi1 = (grid_w / 1.5) ** 2 / (1.0 + grid_b)
+    layer = np.arange(4)
+    q_theory = np.stack([np.outer(0.8**layer, [0.5, 4.0, 12.0]) + s for s in (0.2, 1.0)])
+    c_theory = np.stack([1.0 - np.outer(0.7**layer, [0.8, 0.4, 0.05]) * s for s in (1.0, 0.5)])
+    spread = np.array([0.98, 1.02])[None, :, None, None]
+    dims = ("sigma_w", "sigma_b")
+    return xr.Dataset(
+        {"q_star": (dims, 3.0 * (grid_w - 0.5) + grid_b),
+         "c_star": (dims, np.minimum(1.0, 1.0 / chi1)), "chi1": (dims, chi1),
+         "q_sim": (("sim_sigma_w", "seed", "layer", "input"), q_theory[:, None] * spread),
+         "q_theory": (("sim_sigma_w", "layer", "input"), q_theory),
+         "c_sim": (("sim_sigma_w", "seed", "layer", "pair"), c_theory[:, None] * spread),
+         "c_theory": (("sim_sigma_w", "layer", "pair"), c_theory)},
+        coords={"sigma_w": sw, "sigma_b": sb, "sim_sigma_w": [1.3, 4.0], "seed": [0, 1],
+                "layer": layer, "input": [0.5, 4.0, 12.0], "pair": [0.2, 0.6, 0.95]},
+        attrs={"kind": "deep", "phi": "tanh", "width": 40, "sim_sigma_b": 0.3})
+
+
+def simulation_like() -> xr.Dataset:
+    return xr.Dataset({"h": (("trial", "time", "neuron"), np.zeros((1, 3, 2)))},
+                      coords={"time": [0.0, 0.1, 0.2]}, attrs={"kind": "simulation"})
+
+
+@pytest.mark.parametrize("make, pixels", [(chaos_like, CHAOS_PIXELS), (deep_like, DEEP_PIXELS)],
+                         ids=["chaos", "deep"])
+def test_figure_is_redrawn_from_a_saved_run(tmp_path, make, pixels):
+    run = nd.save_run(make(), tmp_path / "run.zarr")
+    figure = plots.plot(run, tmp_path / "run.png")
+    assert figure == tmp_path / "run.png"
+    assert png_pixels(figure) == pixels
+    assert figure.stat().st_size > 10_000  # four drawn panels, not an empty canvas
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.png", "run.zarr"]  # no temp left
+
+
+def test_learn_bench_runs_go_to_learn_benchs_own_figure(tmp_path, monkeypatch):
+    # learn_bench draws its figure itself; plots only dispatches to it (and names it: a rename
+    # there fails here, through monkeypatch's raising=True).
+    import neurodyn.learn_bench
+
+    calls = []
+
+    def fake_draw(ds, path):
+        calls.append(ds.attrs["kind"])
+        path.write_bytes(PNG_SIGNATURE)
+
+    monkeypatch.setattr(neurodyn.learn_bench, "draw", fake_draw, raising=True)
+    ds = xr.Dataset(attrs={"kind": "learn_bench"})
+    assert plots.plot(ds, tmp_path / "bench.png").read_bytes() == PNG_SIGNATURE
+    assert calls == ["learn_bench"]
+
+
+def test_kinds_without_a_figure_and_bad_paths_are_refused_before_drawing(tmp_path):
+    for kind in ("simulation", "sweep", "unknown"):
+        with pytest.raises(nd.ParameterError, match=f"kind '{kind}'.*chaos, deep, learn_bench"):
+            plots.plot(simulation_like().assign_attrs(kind=kind), tmp_path / "x.png")
+    with pytest.raises(nd.ParameterError, match="figure_path='x.pdf'"):
+        plots.plot(chaos_like(), "x.pdf")
+    with pytest.raises(nd.RunError):
+        plots.plot(tmp_path / "missing.zarr", tmp_path / "x.png")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_figure_that_fails_to_draw_leaves_the_old_png_untouched(tmp_path):
+    old = tmp_path / "run.png"
+    old.write_bytes(PNG_SIGNATURE + b"an earlier figure")
+    with pytest.raises(KeyError):
+        plots.plot(chaos_like().drop_vars("lambda_sim"), old)
+    assert old.read_bytes() == PNG_SIGNATURE + b"an earlier figure"
+    assert [p.name for p in tmp_path.iterdir()] == ["run.png"]
+
+
+def test_plot_command_redraws_and_overwrites_only_when_asked(tmp_path, capsys):
+    # --figure to another path: tests/test_deep.py, on a run the deep job saved.
+    run = nd.save_run(deep_like(), tmp_path / "deep.zarr")
+    assert main(["plot", str(run)]) == 0
+    default = tmp_path / "deep.png"
+    assert png_pixels(default) == DEEP_PIXELS
+    assert "deep.png" in capsys.readouterr().out
+    before = md5(default)
+    assert main(["plot", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "exists" in err and "--overwrite" in err
+    assert md5(default) == before
+    default.write_bytes(b"an earlier figure")
+    assert main(["plot", str(run), "--overwrite"]) == 0
+    assert png_pixels(default) == DEEP_PIXELS
+
+
+def _refusals(tmp_path):
+    nd.save_run(simulation_like(), tmp_path / "sim.zarr")
+    nd.save_run(chaos_like(), tmp_path / "chaos.zarr")
+    (tmp_path / "chaos.png").write_bytes(b"an earlier figure")
+    (tmp_path / "notes.txt").write_text("not a run\n")
+    return [
+        (["plot", "sim.zarr"], ("'sim.zarr'", "kind 'simulation'", "chaos, deep, learn_bench")),
+        (["plot", "missing.zarr"], ("no run at 'missing.zarr'",)),
+        (["plot", "notes.txt"], ("'notes.txt'", "not a saved run")),
+        (["plot", "chaos.zarr"], ("--figure='chaos.png' exists", "--overwrite")),
+        (["plot", "chaos.zarr", "--figure", "chaos.pdf"], ("--figure='chaos.pdf'", ".png")),
+        (["plot", "chaos.zarr", "--figure", "missing/c.png"], ("missing", "does not exist")),
+        (["plot"], ("PATH",)),
+    ]
+
+
+def test_plot_command_mistakes_are_one_line_exit_2_and_write_nothing(tmp_path, capsys,
+                                                                     monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for argv, fragments in _refusals(tmp_path):
+        before = {p.name: md5(p) if p.is_file() else "" for p in tmp_path.iterdir()}
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "Traceback" not in err, err
+        for fragment in fragments:
+            assert fragment in err, (fragment, err)
+        assert {p.name: md5(p) if p.is_file() else "" for p in tmp_path.iterdir()} == before
+
+
+def test_plot_command_refuses_a_simulation_before_heavy_imports(tmp_path):
+    nd.save_run(simulation_like(), tmp_path / "sim.zarr")
+    probe = ("import sys\nfrom neurodyn.cli import main\ncode = main(sys.argv[1:])\n"
+             "heavy = [m for m in ('jax', 'xarray', 'matplotlib') if m in sys.modules]\n"
+             "assert not heavy, heavy\nsys.exit(code)\n")
+    result = subprocess.run([sys.executable, "-c", probe, "plot", str(tmp_path / "sim.zarr")],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1 and "kind 'simulation'" in result.stderr
