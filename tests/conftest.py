@@ -1,6 +1,9 @@
 """Shared test helpers."""
 
+import hashlib
 import math
+import os
+from pathlib import Path
 
 import numpy as np
 from scipy import integrate, optimize
@@ -29,3 +32,60 @@ def scs_delta0_energy_condition(g: float) -> float:
         return delta0**2 / 2 - spread / g**2
 
     return optimize.brentq(condition, 1e-9, 100.0, xtol=1e-14)
+
+
+def snapshot(directory: Path) -> dict[str, str]:
+    """Every entry below ``directory`` (hidden ones too): files by md5, directories and
+    symlinks by what they are, so any change, addition or removal shows."""
+    entries = {}
+    for root, dirs, files in os.walk(directory):
+        for name in dirs + files:
+            full = Path(root) / name
+            key = str(full.relative_to(directory))
+            if full.is_symlink():
+                entries[key] = "symlink -> " + os.readlink(full)
+            elif full.is_dir():
+                entries[key] = "dir"
+            else:
+                entries[key] = hashlib.md5(full.read_bytes()).hexdigest()
+    return entries
+
+
+DAMAGE = {"delete": "missing chunk", "truncate": "corrupt chunk", "empty": "empty chunk",
+          "flip": "corrupt chunk"}
+"""Ways of damaging a stored chunk file → the kind of problem neurodyn.storage.verify_run
+reports for it."""
+
+
+def damage(path: Path, how: str, bit: int = 0x04) -> None:
+    """Damage one chunk file: delete it, cut it in half, empty it, or flip ``bit`` of its
+    middle byte (how ∈ DAMAGE)."""
+    if how == "delete":
+        path.unlink()
+    elif how == "truncate":
+        path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
+    elif how == "empty":
+        path.write_bytes(b"")
+    elif how == "flip":
+        data = bytearray(path.read_bytes())
+        data[len(data) // 2] ^= bit
+        path.write_bytes(bytes(data))
+    else:
+        raise AssertionError(how)
+
+
+def fail_at(solver: str):
+    """neurodyn.sweep.compute_point, except that the point with ``solver`` raises a
+    ParameterError: a point failing at run time, injected (a sweep config can no longer hold a
+    combination that simulate refuses: sweep_config rejects it at parse time)."""
+    from neurodyn import sweep
+    from neurodyn.errors import ParameterError
+
+    compute = sweep.compute_point
+
+    def compute_or_fail(config, point):
+        if point.get("solver") == solver:
+            raise ParameterError(f"injected failure at solver={solver!r}")
+        return compute(config, point)
+
+    return compute_or_fail

@@ -14,11 +14,11 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import fail_at
 
 import neurodyn as nd
 from neurodyn import storage, sweep
 from neurodyn.cli import main
-from neurodyn.errors import ParameterError
 
 # the shapes of the notebook tests' runs, so a full session compiles them once
 SWEEP = """
@@ -35,20 +35,6 @@ t1 = 20.0
 dt_save = 0.5
 transient = 10.0
 """
-
-
-def fail_at(solver: str):
-    """sweep.compute_point, except that the point with ``solver`` raises a ParameterError: a
-    point failing at run time (a sweep config can no longer hold a combination that simulate
-    refuses, so the failure is injected)."""
-    compute = sweep.compute_point
-
-    def compute_or_fail(config, point):
-        if point.get("solver") == solver:
-            raise ParameterError(f"injected failure at solver={solver!r}")
-        return compute(config, point)
-
-    return compute_or_fail
 
 
 @pytest.fixture(scope="module")

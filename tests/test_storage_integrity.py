@@ -13,7 +13,6 @@ compilation is needed.
 from __future__ import annotations
 
 import ast
-import hashlib
 import json
 import os
 import sys
@@ -22,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xarray as xr
+from conftest import DAMAGE, damage, snapshot
 
 import neurodyn as nd
 from neurodyn import run_paths, storage
@@ -50,23 +50,6 @@ def copy_run(source: Path, directory: Path, name: str = "run.zarr") -> Path:
     import shutil
 
     return Path(shutil.copytree(source, directory / name))
-
-
-def snapshot(directory: Path) -> dict[str, str]:
-    """Every entry below ``directory`` (hidden ones too): files by md5, directories and
-    symlinks by what they are, so any change, addition or removal shows."""
-    entries = {}
-    for root, dirs, files in os.walk(directory):
-        for name in dirs + files:
-            full = Path(root) / name
-            key = str(full.relative_to(directory))
-            if full.is_symlink():
-                entries[key] = "symlink -> " + os.readlink(full)
-            elif full.is_dir():
-                entries[key] = "dir"
-            else:
-                entries[key] = hashlib.md5(full.read_bytes()).hexdigest()
-    return entries
 
 
 def user_files(directory: Path) -> Path:
@@ -290,27 +273,10 @@ def test_store_attrs_stay_out_of_the_dataset(saved, tmp_path):
 
 # --- damage found: verify_run, open_run, run_status -----------------------------------------
 
-def damage(path: Path, how: str) -> None:
-    if how == "delete":
-        path.unlink()
-    elif how == "truncate":
-        path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
-    elif how == "empty":
-        path.write_bytes(b"")
-    elif how == "flip":
-        data = bytearray(path.read_bytes())
-        data[len(data) // 2] ^= 0x04
-        path.write_bytes(bytes(data))
-    else:
-        raise AssertionError(how)
-
-
-KINDS = {"delete": "missing chunk", "truncate": "corrupt chunk", "empty": "empty chunk",
-         "flip": "corrupt chunk"}
 STRUCTURAL = {"delete", "empty"}  # found at open, without reading data
 
 
-@pytest.mark.parametrize("how", list(KINDS))
+@pytest.mark.parametrize("how", list(DAMAGE))
 @pytest.mark.parametrize(("variable", "chunk"), [("h", (1, 0, 0)), ("time", (0,)),
                                                  ("trial", (0,))])
 def test_damaged_chunk_is_found_and_named(tmp_path, saved, how, variable, chunk):
@@ -319,7 +285,7 @@ def test_damaged_chunk_is_found_and_named(tmp_path, saved, how, variable, chunk)
     report = storage.verify_run(run)
     assert not report.ok and report.manifest
     assert [(p.variable, p.chunk, p.kind) for p in report.problems] == [
-        (variable, chunk, KINDS[how])]
+        (variable, chunk, DAMAGE[how])]
     assert variable in str(report) and "DAMAGED" in str(report)
     # open_run (or reading the data) raises, naming the variable and the chunk; never NaNs
     with pytest.raises(CorruptRunError, match=rf"{variable} chunk \(") as error:

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xarray as xr
+from conftest import fail_at
 
 import neurodyn as nd
 from neurodyn import sweep
@@ -202,20 +203,6 @@ def test_worker_killed_mid_task_the_sweep_completes(tmp_path, reference, cluster
     assert (final.point_status == sweep.DONE).all()
     assert (final.point_computations == 1).all()
     assert final.equals(reference)
-
-
-def fail_at(solver: str):
-    """sweep.compute_point, except that the point with ``solver`` raises a ParameterError: a
-    point failing at run time, injected (a config can no longer hold a combination that
-    simulate refuses: sweep_config rejects it at parse time)."""
-    compute = sweep.compute_point
-
-    def compute_or_fail(config, point):
-        if point.get("solver") == solver:
-            raise ParameterError(f"injected failure at solver={solver!r}")
-        return compute(config, point)
-
-    return compute_or_fail
 
 
 def test_failed_points_are_recorded_and_the_exit_code_says_so(tmp_path, capsys, monkeypatch):

@@ -10,7 +10,6 @@ recomputed point counts 2) are the variables that legitimately differ.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -19,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xarray as xr
+from conftest import DAMAGE, damage, snapshot
 
 import neurodyn as nd
 from neurodyn import storage, sweep
@@ -77,28 +77,6 @@ def comparable(path: Path) -> xr.Dataset:
     return nd.open_sweep(path).drop_vars(["point_seconds", "point_computations"]).load()
 
 
-def snapshot(directory: Path) -> dict[str, str]:
-    return {str(p.relative_to(directory)): hashlib.md5(p.read_bytes()).hexdigest()
-            for p in sorted(directory.rglob("*")) if p.is_file()}
-
-
-def damage(path: Path, how: str) -> None:
-    if how == "delete":
-        path.unlink()
-    elif how == "truncate":
-        path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
-    elif how == "empty":
-        path.write_bytes(b"")
-    elif how == "flip":
-        data = bytearray(path.read_bytes())
-        data[len(data) // 2] ^= 0x20
-        path.write_bytes(bytes(data))
-    else:
-        raise AssertionError(how)
-
-
-KINDS = {"delete": "missing chunk", "truncate": "corrupt chunk", "empty": "empty chunk",
-         "flip": "corrupt chunk"}
 POINT = (1, 0)  # g = 2.5, seed = 0
 
 
@@ -141,7 +119,7 @@ def test_pending_points_have_no_chunks_and_that_is_not_damage(tmp_path, finished
         ("variance", POINT, "missing chunk")]
 
 
-@pytest.mark.parametrize("how", list(KINDS))
+@pytest.mark.parametrize("how", list(DAMAGE))
 @pytest.mark.parametrize("chunk", ["h/c/1/0/0/0/0", "variance/c/1/0", "point_error/c/1/0"])
 def test_damaged_point_is_found_and_never_read_as_nan(tmp_path, finished, how, chunk):
     _, reference = finished
@@ -150,7 +128,7 @@ def test_damaged_point_is_found_and_never_read_as_nan(tmp_path, finished, how, c
     damage(store / chunk, how)
     report = storage.verify_run(store)
     assert [(p.variable, p.point, p.kind) for p in report.problems] == [
-        (variable, POINT, KINDS[how])]
+        (variable, POINT, DAMAGE[how])]
     assert report.damaged_points() == {POINT} and f"(point {POINT})" in str(report)
     # a done point's damaged data are never NaNs: open_sweep raises (at open, or on reading)
     with pytest.raises(CorruptRunError, match=rf"{variable} chunk \(1, 0") as error:
