@@ -4,9 +4,13 @@ Each subcommand is a triple ``_add_<name>_parser(subparsers)`` / ``_check_<name>
 ``_run_<name>(args)`` registered in :func:`build_parser`. Every argument and every output path
 is checked by ``_check_<name>`` before anything is computed, and before JAX is imported (the
 checks use only the standard library and neurodyn's own light modules: validation, resources,
-solvers, run_paths), so a user's mistake costs a fraction of a second and nothing is written.
-User mistakes (any :class:`~neurodyn.errors.NeurodynError` or ``ValueError``, and argparse's own
-errors) print one line to stderr and exit with code 2.
+solvers, run_paths, plots), so a user's mistake costs a fraction of a second and nothing is
+written. User mistakes (any :class:`~neurodyn.errors.NeurodynError` or ``ValueError``, and
+argparse's own errors) print one line to stderr and exit with code 2.
+
+The jobs (chaos, deep) return Datasets; saving the run and drawing its figure happen here, at
+the edge (:func:`_save_run_and_figure`), with the same :func:`neurodyn.plots.plot` that
+``neurodyn plot PATH`` uses to redraw a saved run.
 """
 
 from __future__ import annotations
