@@ -9,13 +9,13 @@ names). tests/test_chaos.py and tests/test_deep.py redraw figures from runs the 
 
 from __future__ import annotations
 
-import hashlib
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 import xarray as xr
+from conftest import snapshot
 
 import neurodyn as nd
 from neurodyn import plots
@@ -31,10 +31,6 @@ def png_pixels(path) -> tuple[int, int]:
     data = path.read_bytes()
     assert data[:8] == PNG_SIGNATURE and data[12:16] == b"IHDR", path
     return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
-
-
-def md5(path) -> str:
-    return hashlib.md5(path.read_bytes()).hexdigest()
 
 
 def chaos_like() -> xr.Dataset:
@@ -142,11 +138,11 @@ def test_plot_command_redraws_and_overwrites_only_when_asked(tmp_path, capsys):
     default = tmp_path / "deep.png"
     assert png_pixels(default) == DEEP_PIXELS
     assert "deep.png" in capsys.readouterr().out
-    before = md5(default)
+    before = default.read_bytes()
     assert main(["plot", str(run)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "exists" in err and "--overwrite" in err
-    assert md5(default) == before
+    assert default.read_bytes() == before
     default.write_bytes(b"an earlier figure")
     assert main(["plot", str(run), "--overwrite"]) == 0
     assert png_pixels(default) == DEEP_PIXELS
@@ -172,13 +168,13 @@ def test_plot_command_mistakes_are_one_line_exit_2_and_write_nothing(tmp_path, c
                                                                      monkeypatch):
     monkeypatch.chdir(tmp_path)
     for argv, fragments in _refusals(tmp_path):
-        before = {p.name: md5(p) if p.is_file() else "" for p in tmp_path.iterdir()}
+        before = snapshot(tmp_path)
         assert main(argv) == 2, argv
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "Traceback" not in err, err
         for fragment in fragments:
             assert fragment in err, (fragment, err)
-        assert {p.name: md5(p) if p.is_file() else "" for p in tmp_path.iterdir()} == before
+        assert snapshot(tmp_path) == before
 
 
 def test_plot_command_refuses_a_simulation_before_heavy_imports(tmp_path):
