@@ -46,7 +46,7 @@ _EXPORTS = {
 }
 """Public name → the module that defines it."""
 
-_SUBMODULES = ("deep", "dmft", "gaussian", "learning", "nonlinearity")
+_SUBMODULES = ("deep", "dmft", "gaussian", "learning", "nonlinearity", "plots")
 """Public subpackages and modules, used as ``nd.dmft.stationary`` etc."""
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])
