@@ -59,10 +59,16 @@ import xarray as xr
 
 from . import validation
 from .errors import ParameterError
-from .learning import adjoint, bptt, fixed_point, rtrl
-from .learning._groups import compile_key
-from .learning.params import TRAINABLE, Params, vector_field
-from .learning.tasks import TrajectoryTask
+from .learning import (
+    TRAINABLE,
+    AbstractRule,
+    FixedPointTask,
+    Params,
+    TrajectoryTask,
+    fixed_point,
+    rule,
+    vector_field,
+)
 from .provenance import provenance
 from .run_paths import check_output_path
 from .storage import save_run
@@ -74,7 +80,20 @@ FIXED_POINT_G = 0.45
 """Gain of the fixed-point task's symmetric network (spectral radius of J ≈ 2g < 1: one stable
 equilibrium, so every fixed-point method, equilibrium propagation included, applies)."""
 EQPROP_BETA = 1e-3
-FIXED_POINT_METHODS = ("implicit", "implicit_gmres", "recurrent_backprop", "eqprop")
+
+RULES = {
+    "bptt_scan": rule("bptt_scan", dt=DT),
+    "rtrl_discrete": rule("rtrl_discrete", dt=DT),
+    "adjoint": rule("adjoint", rtol=ADJOINT_TOL, atol=ADJOINT_TOL),
+    "rflo": rule("rflo", dt=DT),
+    "implicit": rule("implicit", solver="dense", linear_tol=1e-12),
+    "implicit_gmres": rule("implicit", solver="iterative", linear_tol=1e-12),
+    "recurrent_backprop": rule("recurrent_backprop", tol=1e-12),
+    "eqprop": rule("eqprop", beta=EQPROP_BETA, symmetric=True),
+}
+"""Benchmark method → the registry rule with the bench's settings (two cells of one rule:
+``implicit`` with the dense and the iterative linear solve)."""
+FIXED_POINT_METHODS = tuple(name for name, r in RULES.items() if r.kind == "fixed_point")
 
 GRIDS = {
     # method: {"n": sizes at T_min, "T": horizons at n_T, "n_T": n for the T sweep}
@@ -111,7 +130,7 @@ THEORY = {
 
 
 def _problem(n: int, T: float, seed: int):
-    params = compile_key(Params.random(n, n_in=1, n_out=1, g=0.9, seed=seed))
+    params = Params.random(n, n_in=1, n_out=1, g=0.9, seed=seed).without_metadata()
     K = int(round(T / DT)) + 1
     times = np.linspace(0.0, T, K)
     h0 = np.asarray(jax.random.normal(jax.random.PRNGKey(seed + 1), (n,), jnp.float64))
@@ -120,57 +139,35 @@ def _problem(n: int, T: float, seed: int):
 
 
 def _fixed_point_problem(n: int, seed: int):
-    params = compile_key(Params.random(n, n_in=1, n_out=1, g=FIXED_POINT_G, symmetry=1.0,
-                                       seed=seed))
+    params = Params.random(n, n_in=1, n_out=1, g=FIXED_POINT_G, symmetry=1.0,
+                           seed=seed).without_metadata()
     h0 = np.asarray(jax.random.normal(jax.random.PRNGKey(seed + 1), (n,), jnp.float64))
-    return params, fixed_point.FixedPointTask.create([1.0], [0.3], h0=h0)
+    return params, FixedPointTask.create([1.0], [0.3], h0=h0)
 
 
-def _gradient_function(method: str):
-    """A jit-able (params, task) -> (loss, grads, …) for ``method`` with the bench's settings.
-    Fixed-point methods also return their convergence diagnostics (checked by :func:`measure`)."""
-    if method == "implicit":
-        return lambda p, t: fixed_point._implicit(p, t, TRAINABLE, "dense", 1e-12)
-    if method == "implicit_gmres":
-        return lambda p, t: fixed_point._implicit(p, t, TRAINABLE, "iterative", 1e-12)
-    if method == "recurrent_backprop":
-        return lambda p, t: fixed_point._recurrent_backprop(p, t, TRAINABLE, 1e-12)
-    if method == "eqprop":
-        return lambda p, t: fixed_point._eqprop(p, t, TRAINABLE, EQPROP_BETA, True)
-    if method == "bptt_scan":
-        return lambda p, t: bptt._bptt_scan(p, t, TRAINABLE, 1, DT, "rk4")
-    if method == "rtrl_discrete":
-        return lambda p, t: rtrl._rtrl_discrete(p, t, TRAINABLE, 1, DT, "rk4")
-    if method == "rflo":
-        return lambda p, t: rtrl._rflo(p, t, TRAINABLE, 1, DT, "rk4")
-    if method == "adjoint":
-        return lambda p, t: adjoint._own(p, t, TRAINABLE, "tsit5", ADJOINT_TOL, ADJOINT_TOL,
-                                         100_000)
-    raise ParameterError(f"method={method!r}; allowed: {tuple(THEORY)}")
+def _rule(method: str) -> AbstractRule:
+    if method not in RULES:
+        raise ParameterError(f"method={method!r}; allowed: {tuple(RULES)}")
+    return RULES[method]
 
 
-def _reference(params, task):
-    return bptt._bptt_scan(params, task, TRAINABLE, 4, DT / 4, "rk4")[1]
+REFERENCE = rule("bptt_scan", dt=DT / 4)
+"""Trajectory reference: BPTT-scan with the step divided by 4 (rk4 error /256)."""
 
 
 def _fixed_point_reference(method: str, params, task):
     """dL/dw = ∂ℓ/∂w + v ∂F/∂w with (∂F/∂h)ᵀ v = −∇ℓ(h*) solved by ``jnp.linalg.solve`` on the
     Jacobian formed by ``jax.jacfwd`` at the checked equilibrium — the implicit function theorem
-    without optimistix's ImplicitAdjoint (which the ``implicit`` method uses); for eqprop the J
-    part is projected on symmetric matrices."""
+    without optimistix's ImplicitAdjoint (which the ``implicit`` method uses); for a rule that
+    returns the gradient within symmetric J (eqprop) the J part is projected on symmetric
+    matrices."""
     h = fixed_point.fixed_point(params, task)
     jacobian = jax.jacfwd(lambda state: vector_field(state, params, task.x))(h)
     v = jnp.linalg.solve(jacobian.T, -jax.grad(task.loss_at)(h, params))
-    grads = fixed_point._direct_and_field_grads(params, task, h, v, TRAINABLE)
-    if method == "eqprop":
+    grads = fixed_point.adjoint_gradient(params, task, h, v, TRAINABLE)
+    if _rule(method).symmetric_J_only:
         grads = dict(grads, J=0.5 * (grads["J"] + grads["J"].T))
     return grads
-
-
-def _check_fixed_point(method: str, diagnostics, task) -> None:
-    """Raise ConvergenceError unless every equilibrium of the measured call converged."""
-    for where, d in enumerate(diagnostics if isinstance(diagnostics, tuple) else (diagnostics,)):
-        fixed_point._check(d, task, f"learn-bench {method} (equilibrium {where})")
 
 
 def _relative_error(grads, reference) -> float:
@@ -183,9 +180,11 @@ def measure(method: str, n: int, T: float, repeats: int = 3, seed: int = 0,
             evaluate: bool = True) -> dict:
     """Time (s, median warm), peak working bytes and gradient error of one grid cell
     (``evaluate=False``: compile and report peak_bytes only)."""
-    static = method in FIXED_POINT_METHODS
+    gradient_rule = _rule(method)
+    static = gradient_rule.kind == "fixed_point"
     params, task = _fixed_point_problem(n, seed) if static else _problem(n, T, seed)
-    compiled = jax.jit(_gradient_function(method)).lower(params, task).compile()
+    # the compiled gradient alone: timing without Python overhead, memory from XLA
+    compiled = gradient_rule.compiled(params, task)
     analysis = compiled.memory_analysis()
     peak = int(analysis.temp_size_in_bytes + analysis.output_size_in_bytes)
     if not evaluate:
@@ -198,11 +197,11 @@ def measure(method: str, n: int, T: float, repeats: int = 3, seed: int = 0,
         started = time.perf_counter()
         jax.block_until_ready(compiled(params, task))
         times.append(time.perf_counter() - started)
+    gradient_rule.check(result[2], result[1], task)  # convergence of every equilibrium
     if static:
-        _check_fixed_point(method, result[2], task)
         reference = _fixed_point_reference(method, params, task)
     else:
-        reference = jax.jit(_reference)(params, task)
+        reference = REFERENCE.value_and_grad(params, task)[1]
     error = _relative_error(result[1], reference)
     return {"time_s": float(np.median(times)), "peak_bytes": peak, "grad_rel_err": error}
 

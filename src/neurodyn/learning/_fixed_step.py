@@ -16,8 +16,6 @@ import jax.numpy as jnp
 
 from .. import validation
 from ..rk4 import ClassicalRK4
-from ._groups import check_trainable, compile_key
-from .tasks import uniform_steps
 
 
 def _coefficients(tableau: diffrax.ButcherTableau):
@@ -37,19 +35,6 @@ TABLEAUX = {
 
 def check_stepper(name: str) -> str:
     return validation.choice("stepper", name, TABLEAUX)
-
-
-def prepare(params, task, trainable, dt: float, stepper: str):
-    """Checks and step grid shared by the fixed-step paths.
-
-    **Returns:** (params without construction record, trainable groups, steps per sample
-    interval, step used, stepper name).
-    """
-    trainable = check_trainable(trainable)
-    task.check_params(params)
-    stepper = check_stepper(stepper)
-    steps, dt = uniform_steps(task, dt)
-    return compile_key(params), trainable, steps, dt, stepper
 
 
 def rk_step(f, t, y, dt, stepper: str):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import equinox as eqx
 import jax
 
 from ..errors import ParameterError
@@ -27,9 +26,3 @@ def check_trainable(trainable: Iterable[str] | str) -> tuple[str, ...]:
 def select(params: Params, trainable: tuple[str, ...]) -> dict[str, jax.Array]:
     """{name: array} of the trainable groups."""
     return {name: params.get(name) for name in trainable}
-
-
-def compile_key(params: Params) -> Params:
-    """``params`` with the network's construction record dropped: static fields are part of
-    jit's cache key, so networks differing only in seed or g then share one compilation."""
-    return eqx.tree_at(lambda p: p.net, params, params.net.without_metadata())

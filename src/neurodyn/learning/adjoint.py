@@ -25,51 +25,68 @@ so aᵀ ∂F/∂J = a ⊗ φ(g h) costs O(n²), not O(n·m).
 
 from __future__ import annotations
 
+from typing import ClassVar, final
+
 import diffrax
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 
 from .. import validation
-from ._groups import DYNAMIC, check_trainable, compile_key, select
-from .bptt import SOLVERS, check_solver, solve_states
+from ._groups import DYNAMIC, select
+from .bptt import SOLVERS, check_solver, check_tolerances, grad_through, solve_states
 from .params import vector_field
-from .tasks import TrajectoryTask
+from .rule import AbstractAdaptiveRule
 
 IMPLEMENTATIONS = ("own", "diffrax")
 
 
-def adjoint_value_and_grad(params, task: TrajectoryTask,
-                           trainable=("J", "theta", "B", "W_out"), solver: str = "tsit5",
-                           rtol: float = 1e-10, atol: float = 1e-10,
-                           implementation: str = "own", max_steps: int = 100_000):
-    """(L, {group: dL/dw}) by the continuous adjoint solved backwards (see module docstring).
+@final
+class Adjoint(AbstractAdaptiveRule):
+    """The continuous adjoint solved backwards (see the module docstring).
 
-    **Arguments:** ``rtol``/``atol`` for the forward and the backward solves (default tight,
-    1e-10); ``implementation`` "own" (segment-wise backward solve of (h, a, ∫aᵀ∂F/∂w) with the
-    jumps at the sample times; O(n + m) memory) or "diffrax" (``BacksolveAdjoint`` through
-    ``SaveAt(ts=times)``; its output h(t_k) is O(K n)).
+    **Options:** ``solver`` ∈ {tsit5, dopri5, dopri8}; ``rtol``/``atol`` for the forward and
+    the backward solves (default tight, 1e-10); ``implementation`` "own" (segment-wise backward
+    solve of (h, a, ∫aᵀ∂F/∂w) with the jumps at the sample times; O(n + m) memory) or "diffrax"
+    (``BacksolveAdjoint`` through ``SaveAt(ts=times)``; its output h(t_k) is O(K n));
+    ``max_steps`` of each solve.
     """
-    trainable = check_trainable(trainable)
-    task.check_params(params)
-    solver = check_solver(solver)
-    rtol, atol = validation.positive("rtol", rtol), validation.positive("atol", atol)
-    implementation = validation.choice("implementation", implementation, IMPLEMENTATIONS)
-    if implementation == "diffrax":
-        return _backsolve(compile_key(params), task, trainable, solver, rtol, atol, max_steps)
-    return _own(compile_key(params), task, trainable, solver, rtol, atol, max_steps)
+
+    name: ClassVar[str] = "adjoint"
+    approximate: ClassVar[bool] = False
+    description: ClassVar[str] = "continuous adjoint solved backwards with h, memory flat in T"
+
+    solver: str = eqx.field(static=True)
+    rtol: float
+    atol: float
+    implementation: str = eqx.field(static=True)
+    max_steps: int = eqx.field(static=True)
+
+    def __init__(self, solver: str = "tsit5", rtol: float = 1e-10, atol: float = 1e-10,
+                 implementation: str = "own", max_steps: int = 100_000):
+        self.solver = check_solver(solver)
+        self.rtol, self.atol, self.max_steps = check_tolerances(rtol, atol, max_steps)
+        self.implementation = validation.choice("implementation", implementation,
+                                                IMPLEMENTATIONS)
+
+    def gradient(self, params, task, trainable, static):
+        if self.implementation == "diffrax":
+            loss, grads = _backsolve(params, task, trainable, self.solver, self.rtol, self.atol,
+                                     self.max_steps)
+        else:
+            loss, grads = _own(params, task, trainable, self.solver, self.rtol, self.atol,
+                               self.max_steps)
+        return loss, grads, None
 
 
-@jax.jit(static_argnames=("trainable", "solver", "max_steps"))
 def _backsolve(params, task, trainable, solver, rtol, atol, max_steps):
     adjoint = diffrax.BacksolveAdjoint(
         solver=SOLVERS[solver](),
         stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol))
-
-    def loss_of_groups(groups):
-        p = params.replace(**groups)
-        return task.loss_from_states(solve_states(p, task, solver, rtol, atol, adjoint, max_steps), p)
-
-    return jax.value_and_grad(loss_of_groups)(select(params, trainable))
+    return grad_through(
+        lambda p: task.loss_from_states(solve_states(p, task, solver, rtol, atol, adjoint,
+                                                     max_steps), p),
+        params, trainable)
 
 
 def _segment(term, solver, t0, t1, y0, args, rtol, atol, max_steps):
@@ -81,7 +98,6 @@ def _segment(term, solver, t0, t1, y0, args, rtol, atol, max_steps):
     return jax.tree.map(lambda leaf: leaf[-1], solution.ys)
 
 
-@jax.jit(static_argnames=("trainable", "solver", "max_steps"))
 def _own(params, task, trainable, solver, rtol, atol, max_steps):
     dynamic = tuple(name for name in trainable if name in DYNAMIC)
     times = task.times

@@ -4,24 +4,28 @@ Discretise-then-optimise. Two paths over the same vector field
 (:func:`neurodyn.learning.params.vector_field`) and the same loss
 (:class:`~neurodyn.learning.tasks.TrajectoryTask`):
 
-- :func:`bptt_value_and_grad`: ``jax.grad`` through an adaptive diffrax solve with
+- :class:`Bptt` (``bptt``): ``jax.grad`` through an adaptive diffrax solve with
   ``RecursiveCheckpointAdjoint(checkpoints)`` (Kidger 2021, thesis §5.1: binomial checkpointing;
   with c checkpoints the memory is O(c n) and the recomputation grows as steps/c).
-- :func:`bptt_scan_value_and_grad`: ``jax.grad`` through a plain fixed-step ``lax.scan`` — the
+- :class:`BpttScan` (``bptt_scan``): ``jax.grad`` through a plain fixed-step ``lax.scan`` — the
   textbook BPTT: every step's state is stored, memory O(n · steps), time O(n² · steps) for the
   forward plus the backward sweep.
 """
 
 from __future__ import annotations
 
+from typing import ClassVar, final
+
 import diffrax
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 
 from .. import validation
 from . import _fixed_step
-from ._groups import check_trainable, compile_key, select
+from ._groups import select
 from .params import vector_field
+from .rule import AbstractAdaptiveRule, AbstractFixedStepRule
 from .tasks import TrajectoryTask
 
 SOLVERS = {"tsit5": diffrax.Tsit5, "dopri5": diffrax.Dopri5, "dopri8": diffrax.Dopri8}
@@ -29,6 +33,12 @@ SOLVERS = {"tsit5": diffrax.Tsit5, "dopri5": diffrax.Dopri5, "dopri8": diffrax.D
 
 def check_solver(solver: str) -> str:
     return validation.choice("solver", solver, SOLVERS)
+
+
+def check_tolerances(rtol: float, atol: float, max_steps: int) -> tuple[float, float, int]:
+    """Validated (rtol, atol, max_steps) of an adaptive rule."""
+    return (validation.positive("rtol", rtol), validation.positive("atol", atol),
+            validation.positive_int("max_steps", max_steps))
 
 
 def controller(rtol: float, atol: float, task: TrajectoryTask):
@@ -51,38 +61,49 @@ def solve_states(params, task: TrajectoryTask, solver: str = "tsit5", rtol: floa
     return solution.ys
 
 
-def _grad_through(loss_of_params, params, trainable):
+def grad_through(loss_of_params, params, trainable):
+    """(L, {group: dL/dw}) by reverse mode of ``loss_of_params`` over the ``trainable`` groups."""
+
     def loss_of_groups(groups):
         return loss_of_params(params.replace(**groups))
 
     return jax.value_and_grad(loss_of_groups)(select(params, trainable))
 
 
-def bptt_value_and_grad(params, task: TrajectoryTask, trainable=("J", "theta", "B", "W_out"),
-                        solver: str = "tsit5", rtol: float = 1e-8, atol: float = 1e-8,
-                        checkpoints: int | None = None, max_steps: int = 100_000):
-    """(L, {group: dL/dw}) by reverse mode through an adaptive diffrax solve.
+@final
+class Bptt(AbstractAdaptiveRule):
+    """Reverse mode through an adaptive diffrax solve (discretise-then-optimise).
 
-    **Arguments:** ``solver`` ∈ {tsit5, dopri5, dopri8}; ``rtol``/``atol`` of the PID controller;
+    **Options:** ``solver`` ∈ {tsit5, dopri5, dopri8}; ``rtol``/``atol`` of the PID controller;
     ``checkpoints``: number of checkpoints of diffrax's ``RecursiveCheckpointAdjoint`` (None:
-    diffrax's default, which depends on ``max_steps``).
+    diffrax's default, which depends on ``max_steps``); ``max_steps`` of the solve.
     """
-    trainable = check_trainable(trainable)
-    task.check_params(params)
-    solver = check_solver(solver)
-    rtol, atol = validation.positive("rtol", rtol), validation.positive("atol", atol)
-    if checkpoints is not None:
-        checkpoints = validation.positive_int("checkpoints", checkpoints)
-    adjoint = diffrax.RecursiveCheckpointAdjoint(checkpoints=checkpoints)
-    return _bptt(compile_key(params), task, trainable, solver, rtol, atol, adjoint, max_steps)
 
+    name: ClassVar[str] = "bptt"
+    approximate: ClassVar[bool] = False
+    description: ClassVar[str] = "reverse mode through an adaptive diffrax solve, checkpointed"
 
-@jax.jit(static_argnames=("trainable", "solver", "max_steps"))
-def _bptt(params, task, trainable, solver, rtol, atol, adjoint, max_steps):
-    return _grad_through(
-        lambda p: task.loss_from_states(
-            solve_states(p, task, solver, rtol, atol, adjoint, max_steps), p),
-        params, trainable)
+    solver: str = eqx.field(static=True)
+    rtol: float
+    atol: float
+    checkpoints: int | None = eqx.field(static=True)
+    max_steps: int = eqx.field(static=True)
+
+    def __init__(self, solver: str = "tsit5", rtol: float = 1e-8, atol: float = 1e-8,
+                 checkpoints: int | None = None, max_steps: int = 100_000):
+        self.solver = check_solver(solver)
+        self.rtol, self.atol, self.max_steps = check_tolerances(rtol, atol, max_steps)
+        self.checkpoints = (None if checkpoints is None
+                            else validation.positive_int("checkpoints", checkpoints))
+
+    def gradient(self, params, task, trainable, static):
+        adjoint = diffrax.RecursiveCheckpointAdjoint(checkpoints=self.checkpoints)
+        loss, grads = grad_through(
+            lambda p: task.loss_from_states(
+                solve_states(p, task, self.solver, self.rtol, self.atol, adjoint, self.max_steps),
+                p),
+            params, trainable)
+        return loss, grads, None
 
 
 def scan_loss(params, task: TrajectoryTask, steps: int, dt: float, stepper: str):
@@ -99,20 +120,22 @@ def scan_loss(params, task: TrajectoryTask, steps: int, dt: float, stepper: str)
     return total
 
 
-def bptt_scan_value_and_grad(params, task: TrajectoryTask,
-                             trainable=("J", "theta", "B", "W_out"), dt: float = 0.01,
-                             stepper: str = "rk4"):
-    """(L, {group: dL/dw}) by reverse mode through a fixed-step ``lax.scan``.
+@final
+class BpttScan(AbstractFixedStepRule):
+    """Reverse mode through a fixed-step ``lax.scan``: the textbook BPTT.
 
-    This is the exact gradient of the *discretised* loss (steps of ≤ ``dt`` landing on every
-    sample time, tableau ``stepper`` ∈ {euler, heun, rk4}); it differs from the continuous
-    gradient by the discretisation error (O(dt⁴) for rk4).
+    This is the exact gradient of the *discretised* loss (:func:`scan_loss`; steps of ≤ ``dt``
+    landing on every sample time, tableau ``stepper`` ∈ {euler, heun, rk4}); it differs from the
+    continuous gradient by the discretisation error (O(dt⁴) for rk4). Every step's state is
+    stored: memory O(n · steps).
     """
-    params, trainable, steps, dt, stepper = _fixed_step.prepare(params, task, trainable, dt,
-                                                                stepper)
-    return _bptt_scan(params, task, trainable, steps, dt, stepper)
 
+    name: ClassVar[str] = "bptt_scan"
+    approximate: ClassVar[bool] = False
+    description: ClassVar[str] = "reverse mode through a fixed-step lax.scan (textbook BPTT)"
 
-@jax.jit(static_argnames=("trainable", "steps", "stepper"))
-def _bptt_scan(params, task, trainable, steps, dt, stepper):
-    return _grad_through(lambda p: scan_loss(p, task, steps, dt, stepper), params, trainable)
+    def gradient(self, params, task, trainable, static):
+        dt = self.step(task, static)
+        loss, grads = grad_through(lambda p: scan_loss(p, task, static, dt, self.stepper),
+                                   params, trainable)
+        return loss, grads, None

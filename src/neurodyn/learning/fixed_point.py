@@ -12,22 +12,24 @@ implicit function theorem (h* is a regular zero of F when the equilibrium is sta
 
 evaluated at h*. Three ways to compute it are provided over the one shared vector field:
 
-- :func:`implicit_value_and_grad`: the linear solve of (IFT) by optimistix's ``ImplicitAdjoint``
+- :class:`Implicit` (``implicit``): the linear solve of (IFT) by optimistix's ``ImplicitAdjoint``
   (lineax dense LU, or matrix-free GMRES);
-- :func:`recurrent_backprop_value_and_grad`: Almeida (1987) / Pineda (1987) recurrent
+- :class:`RecurrentBackprop` (``recurrent_backprop``): Almeida (1987) / Pineda (1987) recurrent
   backpropagation, the adjoint relaxation dv/dt = v ∂F/∂h + ∂ℓ/∂h* to its steady state;
-- :func:`eqprop_value_and_grad`: equilibrium propagation (Scellier & Bengio 2017) for symmetric J,
+- :class:`Eqprop` (``eqprop``): equilibrium propagation (Scellier & Bengio 2017) for symmetric J,
   from a second, nudged equilibrium (one-sided or the symmetric ±β estimate of Laborieux et al.
   2021).
 
 Fixed points are found by relaxing the dynamics with diffrax (terminated by a steady-state event)
 and refining with optimistix's Newton root-finder; if either does not converge a
 :class:`~neurodyn.errors.ConvergenceError` reports the residual reached and where — never a
-silent wrong gradient. Every function is jit-compiled inside and checks convergence at its
-Python boundary.
+silent wrong gradient. Every rule is jit-compiled inside (:class:`~.rule.AbstractRule`) and
+checks convergence at its Python boundary (``check``).
 """
 
 from __future__ import annotations
+
+from typing import ClassVar, final
 
 import diffrax
 import equinox as eqx
@@ -39,18 +41,21 @@ import optimistix as optx
 
 from .. import nonlinearity, validation
 from ..errors import ConvergenceError, ParameterError
-from ._groups import check_trainable, compile_key, select
+from ._groups import select
 from .params import Params, readout, vector_field
+from .rule import AbstractRule
+from .tasks import AbstractTask
 
 LINEAR_SOLVERS = ("dense", "iterative")
-"""``solver`` choices of :func:`implicit_value_and_grad`: lineax LU or matrix-free GMRES."""
+"""``solver`` choices of :class:`Implicit`: lineax LU or matrix-free GMRES."""
 
 EQPROP_GROUPS = ("J", "theta", "B", "W_out")
 """Groups equilibrium propagation supports (J: the symmetric part of the gradient, see
-:func:`eqprop_value_and_grad`)."""
+:class:`Eqprop`)."""
 
 
-class FixedPointTask(eqx.Module):
+@final
+class FixedPointTask(AbstractTask):
     """A static-input regression task on the network's stable equilibrium.
 
     Loss ℓ(r*, y) = ½ ‖r* − y‖² with r* = W_out φ(g h*) and F(h*, w, x) = 0.
@@ -117,16 +122,13 @@ class FixedPointTask(eqx.Module):
     def n(self) -> int:
         return self.h0.shape[0]
 
-    def check_params(self, params: Params) -> None:
-        """Raise ParameterError if ``params`` does not fit this task's shapes."""
-        if not isinstance(params, Params):
-            raise ParameterError(
-                f"params must be neurodyn.learning.Params, got {type(params).__name__}")
-        n_in, n_out = self.x.shape[0], self.y.shape[0]
-        if params.n != self.n or params.B.shape[1] != n_in or params.W_out.shape[0] != n_out:
-            raise ParameterError(
-                f"params (n={params.n}, n_in={params.B.shape[1]}, n_out={params.W_out.shape[0]}) "
-                f"do not match the task (n={self.n}, n_in={n_in}, n_out={n_out})")
+    @property
+    def n_in(self) -> int:
+        return self.x.shape[0]
+
+    @property
+    def n_out(self) -> int:
+        return self.y.shape[0]
 
     def loss_at(self, h: jax.Array, params: Params) -> jax.Array:
         """ℓ(r, y) = ½ ‖W_out φ(g h) − y‖² for a state ``h`` (n,) (pure jax, differentiable)."""
@@ -135,7 +137,7 @@ class FixedPointTask(eqx.Module):
 
     def loss(self, params: Params) -> jax.Array:
         """L(w) = ℓ(r*(w), y) at the relaxed and Newton-refined fixed point (checked; not for
-        use under ``jax.grad`` — use :func:`implicit_value_and_grad` for gradients)."""
+        use under ``jax.grad`` — use the rule :class:`Implicit` for gradients)."""
         return self.loss_at(fixed_point(params, self), params)
 
 
@@ -218,7 +220,7 @@ def _prepare(params, task) -> Params:
     if not isinstance(task, FixedPointTask):
         raise ParameterError(f"task must be a FixedPointTask, got {type(task).__name__}")
     task.check_params(params)
-    return compile_key(params)
+    return params.without_metadata()
 
 
 def fixed_point(params: Params, task: FixedPointTask) -> jax.Array:
@@ -243,51 +245,11 @@ def fixed_point(params: Params, task: FixedPointTask) -> jax.Array:
 # (a) implicit function theorem, linear solve
 
 
-def _linear_solver(solver: str, n: int, tol: float):
-    if solver == "dense":
-        return lx.LU()
-    # GMRES on the (transposed) Jacobian, matrix-free: only Jacobian–vector / vector–Jacobian
-    # products of F are formed. A restart of n makes it exact in exact arithmetic for n ≤ 50.
-    return lx.GMRES(rtol=tol, atol=tol, restart=min(n, 50), max_steps=50 * n)
+class AbstractFixedPointRule(AbstractRule):
+    """A rule for :class:`FixedPointTask`: every equilibrium it relaxes to is checked."""
 
-
-@jax.jit(static_argnames=("trainable", "solver", "linear_tol"))
-def _implicit(params, task, trainable, solver, linear_tol):
-    adjoint = optx.ImplicitAdjoint(linear_solver=_linear_solver(solver, task.n, linear_tol))
-
-    def loss_of_groups(groups):
-        p = params.replace(**groups)
-        h, diagnostics = _equilibrium(_field, (p, task.x), task, adjoint)
-        return task.loss_at(h, p), diagnostics
-
-    (loss, diagnostics), grads = jax.value_and_grad(loss_of_groups, has_aux=True)(
-        select(params, trainable))
-    return loss, grads, diagnostics
-
-
-def implicit_value_and_grad(params: Params, task: FixedPointTask,
-                            trainable=("J", "theta", "B", "W_out"), solver: str = "dense",
-                            linear_tol: float = 1e-12):
-    """(L, {group: dL/dw}) by the implicit function theorem.
-
-    dL/dw = ∂ℓ/∂w − ∂ℓ/∂h* (∂F/∂h)⁻¹ ∂F/∂w at h*: reverse-mode differentiation through
-    ``optimistix.root_find`` with ``ImplicitAdjoint``, which solves the transposed linear system
-    (∂F/∂h)ᵀ λ = ∂ℓ/∂h* once (one solve for all parameters) and contracts λ with ∂F/∂w.
-
-    **Arguments:** ``solver``: "dense" (lineax LU of the n × n Jacobian, O(n³)) or "iterative"
-    (matrix-free GMRES, O(n²) per iteration, tolerance ``linear_tol``); ``trainable``: subset of
-    ("J", "theta", "B", "W_out").
-
-    **Returns:** scalar loss and the gradients with the shapes of the groups.
-    """
-    trainable = check_trainable(trainable)
-    solver = validation.choice("solver", solver, LINEAR_SOLVERS)
-    linear_tol = validation.positive("linear_tol", linear_tol)
-    params = _prepare(params, task)
-    loss, grads, diagnostics = _implicit(params, task, trainable, solver, linear_tol)
-    _check(diagnostics, task, "implicit_value_and_grad")
-    _check_finite(grads, "implicit_value_and_grad", f"the {solver} linear solve")
-    return loss, grads
+    kind: ClassVar[str] = "fixed_point"
+    task_type: ClassVar[type] = FixedPointTask
 
 
 def _check_finite(grads, where: str, what: str) -> None:
@@ -296,11 +258,70 @@ def _check_finite(grads, where: str, what: str) -> None:
 
 
 # ------------------------------------------------------------------------------------------------
+# (a) implicit function theorem, linear solve
+
+
+def _linear_solver(solver: str, n: int, tol: float):
+    if solver == "dense":
+        return lx.LU()
+    # GMRES on the (transposed) Jacobian, matrix-free: only Jacobian–vector / vector–Jacobian
+    # products of F are formed. A restart of n makes it exact in exact arithmetic for n ≤ 50.
+    return lx.GMRES(rtol=tol, atol=tol, restart=min(n, 50), max_steps=50 * n)
+
+
+@final
+class Implicit(AbstractFixedPointRule):
+    """The implicit function theorem.
+
+    dL/dw = ∂ℓ/∂w − ∂ℓ/∂h* (∂F/∂h)⁻¹ ∂F/∂w at h*: reverse-mode differentiation through
+    ``optimistix.root_find`` with ``ImplicitAdjoint``, which solves the transposed linear system
+    (∂F/∂h)ᵀ λ = ∂ℓ/∂h* once (one solve for all parameters) and contracts λ with ∂F/∂w.
+
+    **Options:** ``solver``: "dense" (lineax LU of the n × n Jacobian, O(n³)) or "iterative"
+    (matrix-free GMRES, O(n²) per iteration, tolerance ``linear_tol``).
+    """
+
+    name: ClassVar[str] = "implicit"
+    approximate: ClassVar[bool] = False
+    symmetric_J_only: ClassVar[bool] = False
+    description: ClassVar[str] = "implicit function theorem, one linear solve (LU or GMRES)"
+
+    solver: str = eqx.field(static=True)
+    linear_tol: float = eqx.field(static=True)
+
+    def __init__(self, solver: str = "dense", linear_tol: float = 1e-12):
+        self.solver = validation.choice("solver", solver, LINEAR_SOLVERS)
+        self.linear_tol = validation.positive("linear_tol", linear_tol)
+
+    def prepare(self, params, task) -> None:
+        return None
+
+    def gradient(self, params, task, trainable, static):
+        adjoint = optx.ImplicitAdjoint(
+            linear_solver=_linear_solver(self.solver, task.n, self.linear_tol))
+
+        def loss_of_groups(groups):
+            p = params.replace(**groups)
+            h, diagnostics = _equilibrium(_field, (p, task.x), task, adjoint)
+            return task.loss_at(h, p), diagnostics
+
+        (loss, diagnostics), grads = jax.value_and_grad(loss_of_groups, has_aux=True)(
+            select(params, trainable))
+        return loss, grads, diagnostics
+
+    def check(self, diagnostics, grads, task) -> None:
+        _check(diagnostics, task, self.name)
+        _check_finite(grads, self.name, f"the {self.solver} linear solve")
+
+
+# ------------------------------------------------------------------------------------------------
 # (b) Almeida–Pineda recurrent backpropagation
 
 
-def _direct_and_field_grads(params, task, h, v, trainable):
-    """∂ℓ/∂w (direct, at fixed h) + v ∂F/∂w, for the groups in ``trainable``."""
+def adjoint_gradient(params: Params, task: FixedPointTask, h: jax.Array, v: jax.Array,
+                     trainable: tuple[str, ...]) -> dict[str, jax.Array]:
+    """∂ℓ/∂w (direct, at fixed h) + v ∂F/∂w at the state ``h`` (n,) for the adjoint ``v`` (n,):
+    the gradient (IFT) once v = −∂ℓ/∂h* (∂F/∂h)⁻¹ is known, for the groups in ``trainable``."""
 
     def objective(groups):
         p = params.replace(**groups)
@@ -309,26 +330,9 @@ def _direct_and_field_grads(params, task, h, v, trainable):
     return jax.grad(objective)(select(params, trainable))
 
 
-@jax.jit(static_argnames=("trainable", "tol"))
-def _recurrent_backprop(params, task, trainable, tol):
-    h, diagnostics = _equilibrium(_field, (params, task.x), task)
-    dl_dh = jax.grad(task.loss_at)(h, params)
-    _, vjp = jax.vjp(lambda state: vector_field(state, params, task.x), h)
-
-    def adjoint_field(v, args):
-        return vjp(v)[0] + dl_dh
-
-    v, t_end = _relax(adjoint_field, jnp.zeros_like(h), None, task, tol)
-    diagnostics["adjoint_residual"] = jnp.max(jnp.abs(adjoint_field(v, None)))
-    diagnostics["adjoint_time"] = t_end
-    grads = _direct_and_field_grads(params, task, h, v, trainable)
-    return task.loss_at(h, params), grads, diagnostics
-
-
-def recurrent_backprop_value_and_grad(params: Params, task: FixedPointTask,
-                                      trainable=("J", "theta", "B", "W_out"),
-                                      tol: float = 1e-12):
-    """(L, {group: dL/dw}) by Almeida–Pineda recurrent backpropagation.
+@final
+class RecurrentBackprop(AbstractFixedPointRule):
+    """Almeida–Pineda recurrent backpropagation (exact up to the relaxation tolerance).
 
     Almeida, *A learning rule for asynchronous perceptrons with feedback in a combinatorial
     environment*, IEEE ICNN 1987; Pineda, *Generalization of back-propagation to recurrent
@@ -344,20 +348,47 @@ def recurrent_backprop_value_and_grad(params: Params, task: FixedPointTask,
     dL/dw = ∂ℓ/∂w + v* ∂F/∂w, identical to (IFT). The relaxation stops when
     ‖dv/dt‖_∞ < ``tol``; the gradient error is then ≲ tol / (decay rate of the slowest mode).
     Not reaching ``tol`` within ``task.t_relax`` is a :class:`ConvergenceError`.
+
+    **Options:** ``tol`` > 0 (static: it sets the relaxation's step-size control).
     """
-    trainable = check_trainable(trainable)
-    tol = validation.positive("tol", tol)
-    params = _prepare(params, task)
-    loss, grads, diagnostics = _recurrent_backprop(params, task, trainable, tol)
-    _check(diagnostics, task, "recurrent_backprop_value_and_grad")
-    residual = float(diagnostics["adjoint_residual"])
-    if not residual < tol:
-        raise ConvergenceError(
-            "recurrent_backprop_value_and_grad: the Almeida–Pineda adjoint relaxation did not "
-            f"reach its steady state: ‖dv/dt‖_∞ = {residual:.3g} at t = "
-            f"{float(diagnostics['adjoint_time']):.4g} (tol = {tol}, t_relax = {float(task.t_relax):g})")
-    _check_finite(grads, "recurrent_backprop_value_and_grad", "the adjoint relaxation")
-    return loss, grads
+
+    name: ClassVar[str] = "recurrent_backprop"
+    approximate: ClassVar[bool] = False
+    symmetric_J_only: ClassVar[bool] = False
+    description: ClassVar[str] = "Almeida-Pineda recurrent backprop: the adjoint relaxed to rest"
+
+    tol: float = eqx.field(static=True)
+
+    def __init__(self, tol: float = 1e-12):
+        self.tol = validation.positive("tol", tol)
+
+    def prepare(self, params, task) -> None:
+        return None
+
+    def gradient(self, params, task, trainable, static):
+        h, diagnostics = _equilibrium(_field, (params, task.x), task)
+        dl_dh = jax.grad(task.loss_at)(h, params)
+        _, vjp = jax.vjp(lambda state: vector_field(state, params, task.x), h)
+
+        def adjoint_field(v, args):
+            return vjp(v)[0] + dl_dh
+
+        v, t_end = _relax(adjoint_field, jnp.zeros_like(h), None, task, self.tol)
+        diagnostics["adjoint_residual"] = jnp.max(jnp.abs(adjoint_field(v, None)))
+        diagnostics["adjoint_time"] = t_end
+        grads = adjoint_gradient(params, task, h, v, trainable)
+        return task.loss_at(h, params), grads, diagnostics
+
+    def check(self, diagnostics, grads, task) -> None:
+        _check(diagnostics, task, self.name)
+        residual = float(diagnostics["adjoint_residual"])
+        if not residual < self.tol:
+            raise ConvergenceError(
+                f"{self.name}: the Almeida–Pineda adjoint relaxation did not reach its steady "
+                f"state: ‖dv/dt‖_∞ = {residual:.3g} at t = "
+                f"{float(diagnostics['adjoint_time']):.4g} (tol = {self.tol}, "
+                f"t_relax = {float(task.t_relax):g})")
+        _check_finite(grads, self.name, "the adjoint relaxation")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -369,7 +400,7 @@ def energy(h: jax.Array, params: Params, x: jax.Array) -> jax.Array:
 
         E = Σ_i [h_i φ(g h_i) − Φ(g h_i)/g] − ½ φᵀ J φ − φᵀ (θ + B x),     φ = φ(g h),
 
-    with Φ = ∫φ (Φ(0) = 0). See :func:`eqprop_value_and_grad` for why F = −D⁻¹ ∂E/∂h.
+    with Φ = ∫φ (Φ(0) = 0). See :class:`Eqprop` for why F = −D⁻¹ ∂E/∂h.
     """
     net = params.net
     phi = nonlinearity.NONLINEARITIES[net.phi]
@@ -386,32 +417,9 @@ def _nudged_field(h, args):
     return vector_field(h, params, x) - beta * dl_dh / metric
 
 
-@jax.jit(static_argnames=("trainable",))
-def _eqprop(params, task, trainable, beta, symmetric):
-    h_free, diagnostics = _equilibrium(_field, (params, task.x), task)
-    start = eqx.tree_at(lambda t: t.h0, task, h_free)
-    h_plus, diag_plus = _equilibrium(_nudged_field, (params, task.x, task.y, beta), start)
-    # one code path for both estimates: the one-sided reference is the β = 0 equilibrium,
-    # found again from h_free itself (the relaxation stops at once, Newton takes ≤ 1 step)
-    h_reference, diag_reference = _equilibrium(
-        _nudged_field, (params, task.x, task.y, jnp.where(symmetric, -beta, 0.0)), start)
-
-    def energy_grad(h):
-        return jax.grad(lambda groups: energy(h, params.replace(**groups), task.x))(
-            select(params, trainable))
-
-    direct = jax.grad(lambda groups: task.loss_at(h_free, params.replace(**groups)))(
-        select(params, trainable))
-    scale = jnp.where(symmetric, 2.0 * beta, beta)
-    grads = jax.tree.map(lambda a, b, c: (a - b) / scale + c, energy_grad(h_plus),
-                         energy_grad(h_reference), direct)
-    return task.loss_at(h_free, params), grads, (diagnostics, diag_plus, diag_reference)
-
-
-def eqprop_value_and_grad(params: Params, task: FixedPointTask,
-                          trainable=("J", "theta", "B", "W_out"), beta: float = 1e-3,
-                          symmetric: bool = False):
-    """(L, {group: estimate of dL/dw}) by equilibrium propagation (an O(β) or O(β²) estimate).
+@final
+class Eqprop(AbstractFixedPointRule):
+    """Equilibrium propagation: an O(β) (one-sided) or O(β²) (symmetric) estimate of dL/dw.
 
     Scellier & Bengio, *Equilibrium propagation*, Front. Comput. Neurosci. 11, 24 (2017),
     Theorem 1 / Eq. (10); symmetric estimate: Laborieux et al., Front. Neurosci. 15, 633674
@@ -452,26 +460,58 @@ def eqprop_value_and_grad(params: Params, task: FixedPointTask,
     by δJ φ, which the energy's −½ φᵀ J φ term produces with weight ½ on each of J_ij, J_ji).
     Gradient descent with it keeps J symmetric.
 
-    **Arguments:** ``beta`` > 0 nudging strength; ``symmetric``: use the ±β estimate.
+    **Options:** ``beta`` > 0 nudging strength; ``symmetric``: use the ±β estimate.
     """
-    trainable = check_trainable(trainable)
-    beta = validation.positive("beta", beta)
-    if not isinstance(symmetric, bool):
-        raise ParameterError(f"symmetric={symmetric!r}; True or False is required")
-    params = _prepare(params, task)
-    net = params.net
-    if net.phi not in ("tanh", "erf"):
-        raise ParameterError(f"phi={net.phi!r}: equilibrium propagation needs a strictly "
-                             "increasing φ; allowed: ('tanh', 'erf')")
-    if not float(net.g) > 0:
-        raise ParameterError(f"g={float(net.g)}: equilibrium propagation needs g > 0")
-    asymmetry = float(jnp.max(jnp.abs(net.J - net.J.T)))
-    if asymmetry > 1e-12 * max(1.0, float(jnp.max(jnp.abs(net.J)))):
-        raise ParameterError(f"J is not symmetric (max |J − Jᵀ| = {asymmetry:.3g}); "
-                             "equilibrium propagation requires J = Jᵀ (symmetry=1)")
-    loss, grads, diagnostics = _eqprop(params, task, trainable, beta, symmetric)
-    for label, diag in zip(("free", "nudged +β", "nudged −β" if symmetric else "reference"),
-                           diagnostics, strict=True):
-        _check(diag, task, f"eqprop_value_and_grad ({label} phase)")
-    _check_finite(grads, "eqprop_value_and_grad", "the nudged equilibria")
-    return loss, grads
+
+    name: ClassVar[str] = "eqprop"
+    approximate: ClassVar[bool] = False
+    symmetric_J_only: ClassVar[bool] = True
+    description: ClassVar[str] = "equilibrium propagation from nudged equilibria (symmetric J)"
+
+    beta: float
+    symmetric: bool
+
+    def __init__(self, beta: float = 1e-3, symmetric: bool = False):
+        self.beta = validation.positive("beta", beta)
+        if not isinstance(symmetric, bool):
+            raise ParameterError(f"symmetric={symmetric!r}; True or False is required")
+        self.symmetric = symmetric
+
+    def prepare(self, params, task) -> None:
+        net = params.net
+        if net.phi not in ("tanh", "erf"):
+            raise ParameterError(f"phi={net.phi!r}: equilibrium propagation needs a strictly "
+                                 "increasing φ; allowed: ('tanh', 'erf')")
+        if not float(net.g) > 0:
+            raise ParameterError(f"g={float(net.g)}: equilibrium propagation needs g > 0")
+        asymmetry = float(jnp.max(jnp.abs(net.J - net.J.T)))
+        if asymmetry > 1e-12 * max(1.0, float(jnp.max(jnp.abs(net.J)))):
+            raise ParameterError(f"J is not symmetric (max |J − Jᵀ| = {asymmetry:.3g}); "
+                                 "equilibrium propagation requires J = Jᵀ (symmetry=1)")
+
+    def gradient(self, params, task, trainable, static):
+        beta, symmetric = self.beta, self.symmetric
+        h_free, diagnostics = _equilibrium(_field, (params, task.x), task)
+        start = eqx.tree_at(lambda t: t.h0, task, h_free)
+        h_plus, diag_plus = _equilibrium(_nudged_field, (params, task.x, task.y, beta), start)
+        # one code path for both estimates: the one-sided reference is the β = 0 equilibrium,
+        # found again from h_free itself (the relaxation stops at once, Newton takes ≤ 1 step)
+        h_reference, diag_reference = _equilibrium(
+            _nudged_field, (params, task.x, task.y, jnp.where(symmetric, -beta, 0.0)), start)
+
+        def energy_grad(h):
+            return jax.grad(lambda groups: energy(h, params.replace(**groups), task.x))(
+                select(params, trainable))
+
+        direct = jax.grad(lambda groups: task.loss_at(h_free, params.replace(**groups)))(
+            select(params, trainable))
+        scale = jnp.where(symmetric, 2.0 * beta, beta)
+        grads = jax.tree.map(lambda a, b, c: (a - b) / scale + c, energy_grad(h_plus),
+                             energy_grad(h_reference), direct)
+        return task.loss_at(h_free, params), grads, (diagnostics, diag_plus, diag_reference)
+
+    def check(self, diagnostics, grads, task) -> None:
+        labels = ("free", "nudged +β", "nudged −β" if self.symmetric else "reference")
+        for label, diag in zip(labels, diagnostics, strict=True):
+            _check(diag, task, f"{self.name} ({label} phase)")
+        _check_finite(grads, self.name, "the nudged equilibria")

@@ -49,6 +49,12 @@ class Params(eqx.Module):
         W_out = jax.random.normal(key_out, (n_out, n), jnp.float64) / jnp.sqrt(n)
         return cls(net=net, B=B.astype(dtype), W_out=W_out.astype(dtype))
 
+    def without_metadata(self) -> Params:
+        """These params with the network's construction record dropped. Static fields are part
+        of jit's cache key, so networks differing only in seed or g then share one compilation;
+        every rule calls its compiled gradient on this."""
+        return eqx.tree_at(lambda p: p.net, self, self.net.without_metadata())
+
     def get(self, name: str) -> jax.Array:
         """The array of parameter group ``name`` ∈ TRAINABLE."""
         return {"J": self.net.J, "theta": self.net.theta, "B": self.B, "W_out": self.W_out}[name]

@@ -14,12 +14,12 @@ written into the diagonal i = k in O(n²) instead of forming an n × m matrix, a
 ``jax.linearize`` of the one vector field applied to the m columns of p by ``vmap`` (one
 (m × n)·(n × n) product): O(n² m) = O(n⁴) per step for m = n².
 
-- :func:`rtrl_value_and_grad`: the augmented ODE (h, p) through diffrax, adaptive, one solve per
+- :class:`Rtrl` (``rtrl``): the augmented ODE (h, p) through diffrax, adaptive, one solve per
   sample interval (online accumulation at every sample).
-- :func:`rtrl_discrete_value_and_grad`: the same augmented system stepped by the fixed-step
+- :class:`RtrlDiscrete` (``rtrl_discrete``): the same augmented system stepped by the fixed-step
   tableau of BPTT-scan; explicit RK steps commute with differentiation, so this is exactly the
   gradient of BPTT-scan's discretised loss.
-- :func:`rflo_value_and_grad`: random-feedback-free RFLO / e-prop-style diagonal approximation
+- :class:`Rflo` (``rflo``): random-feedback-free RFLO / e-prop-style diagonal approximation
   (Murray, eLife 2019; Bellec et al., Nat. Commun. 2020): keep only the diagonal of ∂F/∂h in the
   sensitivity equation and only the entries p_{i,(i,l)} (the parameter's own row), so the
   eligibility trace e_il obeys de_il/dt = (∂F_i/∂h_i) e_il + ∂F_i/∂w_il: memory O(m), time O(m)
@@ -28,18 +28,20 @@ written into the diagonal i = k in O(n²) instead of forming an n × m matrix, a
 
 from __future__ import annotations
 
+from typing import ClassVar, final
+
 import diffrax
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from .. import validation
 from ..network import rate
 from ..nonlinearity import NONLINEARITIES
 from . import _fixed_step
-from ._groups import DYNAMIC, check_trainable, compile_key
-from .bptt import SOLVERS, check_solver
+from ._groups import DYNAMIC
+from .bptt import SOLVERS, check_solver, check_tolerances
 from .params import vector_field
-from .tasks import TrajectoryTask
+from .rule import AbstractAdaptiveRule, AbstractFixedStepRule
 
 
 def _source(name: str, h, params, x):
@@ -105,112 +107,121 @@ def _zero_acc(params, trainable):
             {name: jnp.zeros_like(params.get(name)) for name in trainable})
 
 
-def rtrl_value_and_grad(params, task: TrajectoryTask, trainable=("J", "theta", "B", "W_out"),
-                        solver: str = "tsit5", rtol: float = 1e-8, atol: float = 1e-8,
-                        max_steps: int = 100_000):
-    """(L, {group: dL/dw}) by exact RTRL as an augmented ODE through diffrax (adaptive).
+@final
+class Rtrl(AbstractAdaptiveRule):
+    """Exact RTRL as an augmented ODE (h, p) through diffrax (adaptive), one solve per sample
+    interval with the gradient accumulated online at every sample.
 
     The step-size control sees h and p together, so the sensitivities are as accurate as
     the tolerances. Memory O(n · m) (p for J is n³ numbers), time O(n² m) per step.
+
+    **Options:** ``solver`` ∈ {tsit5, dopri5, dopri8}, ``rtol``/``atol``, ``max_steps``.
     """
-    trainable = check_trainable(trainable)
-    task.check_params(params)
-    solver = check_solver(solver)
-    rtol, atol = validation.positive("rtol", rtol), validation.positive("atol", atol)
-    return _rtrl(compile_key(params), task, trainable, solver, rtol, atol, max_steps)
+
+    name: ClassVar[str] = "rtrl"
+    approximate: ClassVar[bool] = False
+    description: ClassVar[str] = "exact forward sensitivities as an augmented ODE in diffrax"
+
+    solver: str = eqx.field(static=True)
+    rtol: float
+    atol: float
+    max_steps: int = eqx.field(static=True)
+
+    def __init__(self, solver: str = "tsit5", rtol: float = 1e-8, atol: float = 1e-8,
+                 max_steps: int = 100_000):
+        self.solver = check_solver(solver)
+        self.rtol, self.atol, self.max_steps = check_tolerances(rtol, atol, max_steps)
+
+    def gradient(self, params, task, trainable, static):
+        dynamic = tuple(name for name in trainable if name in DYNAMIC)
+        f = augmented_field(params, task, dynamic)
+        term = diffrax.ODETerm(lambda t, y, args: f(t, y))
+        on_sample = _accumulate(params, task, trainable)
+        y0 = (task.h0, _initial_sensitivities(params, dynamic))
+        acc0 = on_sample(0, y0, _zero_acc(params, trainable))
+
+        def interval(carry, k):
+            y, acc = carry
+            solution = diffrax.diffeqsolve(
+                term, SOLVERS[self.solver](), t0=task.times[k], t1=task.times[k + 1], dt0=None,
+                y0=y, saveat=diffrax.SaveAt(t1=True),
+                stepsize_controller=diffrax.PIDController(rtol=self.rtol, atol=self.atol),
+                max_steps=self.max_steps)
+            y = jax.tree.map(lambda leaf: leaf[-1], solution.ys)
+            return (y, on_sample(k + 1, y, acc)), None
+
+        (_, (loss, grads)), _ = jax.lax.scan(interval, (y0, acc0),
+                                             jnp.arange(task.times.shape[0] - 1))
+        return loss, grads, None
 
 
-@jax.jit(static_argnames=("trainable", "solver", "max_steps"))
-def _rtrl(params, task, trainable, solver, rtol, atol, max_steps):
-    dynamic = tuple(name for name in trainable if name in DYNAMIC)
-    f = augmented_field(params, task, dynamic)
-    term = diffrax.ODETerm(lambda t, y, args: f(t, y))
-    on_sample = _accumulate(params, task, trainable)
-    y0 = (task.h0, _initial_sensitivities(params, dynamic))
-    acc0 = on_sample(0, y0, _zero_acc(params, trainable))
+@final
+class RtrlDiscrete(AbstractFixedStepRule):
+    """Discrete-time RTRL: the augmented system stepped in a ``lax.scan`` with the fixed-step
+    tableau of BPTT-scan (same ``dt``, ``stepper``), hence the exact gradient of BPTT-scan's
+    discretised loss, computed forward and online."""
 
-    def interval(carry, k):
-        y, acc = carry
-        solution = diffrax.diffeqsolve(
-            term, SOLVERS[solver](), t0=task.times[k], t1=task.times[k + 1], dt0=None, y0=y,
-            saveat=diffrax.SaveAt(t1=True),
-            stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol), max_steps=max_steps)
-        y = jax.tree.map(lambda leaf: leaf[-1], solution.ys)
-        return (y, on_sample(k + 1, y, acc)), None
+    name: ClassVar[str] = "rtrl_discrete"
+    approximate: ClassVar[bool] = False
+    description: ClassVar[str] = "exact forward sensitivities stepped by BPTT-scan's tableau"
 
-    (_, (loss, grads)), _ = jax.lax.scan(interval, (y0, acc0),
-                                         jnp.arange(task.times.shape[0] - 1))
-    return loss, grads
+    def gradient(self, params, task, trainable, static):
+        dynamic = tuple(name for name in trainable if name in DYNAMIC)
+        y0 = (task.h0, _initial_sensitivities(params, dynamic))
+        _, (loss, grads) = _fixed_step.integrate_samples(
+            augmented_field(params, task, dynamic), task, y0, static, self.step(task, static),
+            self.stepper, _accumulate(params, task, trainable), _zero_acc(params, trainable))
+        return loss, grads, None
 
 
-def rtrl_discrete_value_and_grad(params, task: TrajectoryTask,
-                                 trainable=("J", "theta", "B", "W_out"), dt: float = 0.01,
-                                 stepper: str = "rk4"):
-    """(L, {group: dL/dw}) by discrete-time RTRL: the augmented system stepped in a ``lax.scan``
-    with the fixed-step tableau of BPTT-scan (same ``dt``, ``stepper``), hence the exact gradient
-    of BPTT-scan's discretised loss, computed forward and online."""
-    params, trainable, steps, dt, stepper = _fixed_step.prepare(params, task, trainable, dt,
-                                                                stepper)
-    return _rtrl_discrete(params, task, trainable, steps, dt, stepper)
-
-
-@jax.jit(static_argnames=("trainable", "steps", "stepper"))
-def _rtrl_discrete(params, task, trainable, steps, dt, stepper):
-    dynamic = tuple(name for name in trainable if name in DYNAMIC)
-    y0 = (task.h0, _initial_sensitivities(params, dynamic))
-    _, (loss, grads) = _fixed_step.integrate_samples(
-        augmented_field(params, task, dynamic), task, y0, steps, dt, stepper,
-        _accumulate(params, task, trainable), _zero_acc(params, trainable))
-    return loss, grads
-
-
-def rflo_value_and_grad(params, task: TrajectoryTask, trainable=("J", "theta", "B", "W_out"),
-                        dt: float = 0.01, stepper: str = "rk4"):
-    """(L, approximate {group: dL/dw}) by diagonal eligibility traces (RFLO / e-prop style).
+@final
+class Rflo(AbstractFixedStepRule):
+    """Approximate gradient by diagonal eligibility traces (RFLO / e-prop style).
 
     Trace e_w (same shape as w): de_(i,l)/dt = (∂F_i/∂h_i) e_(i,l) + s_l with
     ∂F_i/∂h_i = −1 + J_ii g φ′(g h_i) and s the row factor of ∂F/∂w; the gradient estimate is
     Σ_k q_k α_k (∂ℓ/∂h_i)(t_k) e_(i,l)(t_k). The W_out gradient is exact (no dynamics).
     The loss is exact for the fixed-step discretisation. Memory O(m), time O(n²) per step.
     """
-    params, trainable, steps, dt, stepper = _fixed_step.prepare(params, task, trainable, dt,
-                                                                stepper)
-    return _rflo(params, task, trainable, steps, dt, stepper)
 
+    name: ClassVar[str] = "rflo"
+    approximate: ClassVar[bool] = True
+    description: ClassVar[str] = "diagonal eligibility traces (RFLO / e-prop), an approximation"
 
-@jax.jit(static_argnames=("trainable", "steps", "stepper"))
-def _rflo(params, task, trainable, steps, dt, stepper):
-    dynamic = tuple(name for name in trainable if name in DYNAMIC)
-    dphi = NONLINEARITIES[params.net.phi].dphi
+    def gradient(self, params, task, trainable, static):
+        dynamic = tuple(name for name in trainable if name in DYNAMIC)
+        dphi = NONLINEARITIES[params.net.phi].dphi
 
-    def f(t, state):
-        h, traces = state
-        x = task.input_at(t)
-        diagonal = -1.0 + jnp.diagonal(params.net.J) * params.net.g * dphi(params.net.g * h)
-        out = {}
-        for name, e in traces.items():
-            source = _source(name, h, params, x)
-            if source is None:
-                out[name] = diagonal * e + 1.0
-            else:
-                out[name] = diagonal[:, None] * e + source[None, :]
-        return vector_field(h, params, x), out
+        def f(t, state):
+            h, traces = state
+            x = task.input_at(t)
+            diagonal = -1.0 + jnp.diagonal(params.net.J) * params.net.g * dphi(params.net.g * h)
+            out = {}
+            for name, e in traces.items():
+                source = _source(name, h, params, x)
+                if source is None:
+                    out[name] = diagonal * e + 1.0
+                else:
+                    out[name] = diagonal[:, None] * e + source[None, :]
+            return vector_field(h, params, x), out
 
-    def on_sample(k, state, acc):
-        h, traces = state
-        loss, grads = acc
-        value, (d_h, d_params) = jax.value_and_grad(task.sample_loss, argnums=(0, 1))(h, params, k)
-        grads = dict(grads)
-        for name, e in traces.items():
-            grads[name] = grads[name] + (d_h * e if e.ndim == 1 else d_h[:, None] * e)
-        if "W_out" in trainable:
-            grads["W_out"] = grads["W_out"] + d_params.W_out
-        return loss + value, grads
+        def on_sample(k, state, acc):
+            h, traces = state
+            loss, grads = acc
+            value, (d_h, d_params) = jax.value_and_grad(task.sample_loss, argnums=(0, 1))(
+                h, params, k)
+            grads = dict(grads)
+            for name, e in traces.items():
+                grads[name] = grads[name] + (d_h * e if e.ndim == 1 else d_h[:, None] * e)
+            if "W_out" in trainable:
+                grads["W_out"] = grads["W_out"] + d_params.W_out
+            return loss + value, grads
 
-    y0 = (task.h0, {name: jnp.zeros_like(params.get(name)) for name in dynamic})
-    _, (loss, grads) = _fixed_step.integrate_samples(f, task, y0, steps, dt, stepper, on_sample,
-                                                     _zero_acc(params, trainable))
-    return loss, grads
+        y0 = (task.h0, {name: jnp.zeros_like(params.get(name)) for name in dynamic})
+        _, (loss, grads) = _fixed_step.integrate_samples(
+            f, task, y0, static, self.step(task, static), self.stepper, on_sample,
+            _zero_acc(params, trainable))
+        return loss, grads, None
 
 
 def alignment(approximate: dict, exact: dict) -> float:

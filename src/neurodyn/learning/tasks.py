@@ -16,7 +16,9 @@ interpolated (continuous, piecewise linear in t).
 
 from __future__ import annotations
 
+import abc
 import math
+from typing import final
 
 import equinox as eqx
 import jax
@@ -28,6 +30,37 @@ from ..errors import ParameterError
 from .params import Params, readout
 
 
+class AbstractTask(eqx.Module):
+    """What every learning task provides: the sizes it expects of :class:`Params` and the one
+    check of them (final tasks: :class:`TrajectoryTask`, :class:`~.fixed_point.FixedPointTask`)."""
+
+    @property
+    @abc.abstractmethod
+    def n(self) -> int:
+        """Number of neurons the task expects."""
+
+    @property
+    @abc.abstractmethod
+    def n_in(self) -> int:
+        """Input channels the task presents."""
+
+    @property
+    @abc.abstractmethod
+    def n_out(self) -> int:
+        """Readout channels the task scores."""
+
+    def check_params(self, params: Params) -> None:
+        """Raise ParameterError if ``params`` is not :class:`Params` of this task's shapes."""
+        if not isinstance(params, Params):
+            raise ParameterError(
+                f"params must be neurodyn.learning.Params, got {type(params).__name__}")
+        if (params.n != self.n or params.B.shape[1] != self.n_in
+                or params.W_out.shape[0] != self.n_out):
+            raise ParameterError(
+                f"params (n={params.n}, n_in={params.B.shape[1]}, n_out={params.W_out.shape[0]}) "
+                f"do not match the task (n={self.n}, n_in={self.n_in}, n_out={self.n_out})")
+
+
 def trapezoid_weights(times: np.ndarray) -> np.ndarray:
     """Weights q with Σ q_k f(t_k) = trapezoid rule of ∫ f dt on the grid ``times`` (K,)."""
     spacing = np.diff(times)
@@ -37,7 +70,8 @@ def trapezoid_weights(times: np.ndarray) -> np.ndarray:
     return q
 
 
-class TrajectoryTask(eqx.Module):
+@final
+class TrajectoryTask(AbstractTask):
     """A supervised trajectory task (all arrays float, time in units of τ).
 
     **Fields:**
@@ -102,18 +136,16 @@ class TrajectoryTask(eqx.Module):
         return self.h0.shape[0]
 
     @property
+    def n_in(self) -> int:
+        return self.inputs.shape[1]
+
+    @property
+    def n_out(self) -> int:
+        return self.targets.shape[1]
+
+    @property
     def duration(self) -> float:
         return float(self.times[-1] - self.times[0])
-
-    def check_params(self, params: Params) -> None:
-        """Raise ParameterError if ``params`` does not fit this task's shapes."""
-        if not isinstance(params, Params):
-            raise ParameterError(f"params must be neurodyn.learning.Params, got {type(params).__name__}")
-        n_in, n_out = self.inputs.shape[1], self.targets.shape[1]
-        if params.n != self.n or params.B.shape[1] != n_in or params.W_out.shape[0] != n_out:
-            raise ParameterError(
-                f"params (n={params.n}, n_in={params.B.shape[1]}, n_out={params.W_out.shape[0]}) "
-                f"do not match the task (n={self.n}, n_in={n_in}, n_out={n_out})")
 
     def input_at(self, t: jax.Array) -> jax.Array:
         """x(t), shape (n_in,): linear interpolation of the samples (constant outside the grid)."""

@@ -1,7 +1,8 @@
-"""Training by gradient descent or Adam (written on jax; no optax) with any learning rule.
+"""Training by gradient descent or Adam (optax) with any learning rule.
 
 Adam: Kingma & Ba, *Adam: a method for stochastic optimization*, ICLR 2015, Algorithm 1
-(m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g², w ← w − η m̂ / (√v̂ + ε) with bias-corrected m̂, v̂).
+(m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g², w ← w − η m̂ / (√v̂ + ε) with bias-corrected m̂, v̂),
+as ``optax.adam(η, b1=β₁, b2=β₂, eps=ε)``; SGD is ``optax.sgd(η)`` (w ← w − η g).
 The loss curve is returned as an xarray Dataset (and optionally saved as a run).
 """
 
@@ -12,31 +13,26 @@ import math
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import xarray as xr
 
 from .. import validation
 from ..errors import DivergenceError
+from ..provenance import provenance
+from ..run_paths import check_output_path
+from ..storage import save_run
 from ._groups import check_trainable, select
 from .params import TRAINABLE, Params
+from .registry import rule
 
 OPTIMIZERS = ("adam", "sgd")
 
 
-@jax.jit
-def _adam_update(groups, grads, m, v, iteration, learning_rate, beta1, beta2, eps):
-    m = jax.tree.map(lambda a, b: beta1 * a + (1 - beta1) * b, m, grads)
-    v = jax.tree.map(lambda a, b: beta2 * a + (1 - beta2) * b * b, v, grads)
-    correction1 = 1 - beta1 ** (iteration + 1)
-    correction2 = 1 - beta2 ** (iteration + 1)
-    groups = jax.tree.map(
-        lambda w, a, b: w - learning_rate * (a / correction1) / (jnp.sqrt(b / correction2) + eps),
-        groups, m, v)
-    return groups, m, v
-
-
-@jax.jit
-def _sgd_update(groups, grads, learning_rate):
-    return jax.tree.map(lambda w, d: w - learning_rate * d, groups, grads)
+def _optimizer(optimizer: str, learning_rate: float, beta1: float, beta2: float,
+               eps: float) -> optax.GradientTransformation:
+    if optimizer == "adam":
+        return optax.adam(learning_rate, b1=beta1, b2=beta2, eps=eps)
+    return optax.sgd(learning_rate)
 
 
 def train(params: Params, task, method: str = "bptt", trainable=TRAINABLE, iterations: int = 200,
@@ -54,10 +50,6 @@ def train(params: Params, task, method: str = "bptt", trainable=TRAINABLE, itera
     ``loss[i]`` is the loss *before* update i, and the final loss after the last update is the
     attribute ``final_loss``). Raises :class:`DivergenceError` if the loss becomes non-finite.
     """
-    from ..provenance import provenance
-    from ..run_paths import check_output_path
-    from . import value_and_grad
-
     check_output_path(out, overwrite, flag="out")  # before any work, not after it
     trainable = check_trainable(trainable)
     iterations = validation.positive_int("iterations", iterations)
@@ -66,26 +58,27 @@ def train(params: Params, task, method: str = "bptt", trainable=TRAINABLE, itera
     beta1 = validation.in_range("beta1", beta1, 0.0, 1.0)
     beta2 = validation.in_range("beta2", beta2, 0.0, 1.0)
     eps = validation.positive("eps", eps)
+    gradient_rule = rule(method, **options)
+    transform = _optimizer(optimizer, learning_rate, beta1, beta2, eps)
+
+    @jax.jit
+    def update(groups, grads, state):
+        updates, state = transform.update(grads, state, groups)
+        return optax.apply_updates(groups, updates), state
 
     groups = select(params, trainable)
-    m = jax.tree.map(jnp.zeros_like, groups)
-    v = jax.tree.map(jnp.zeros_like, groups)
+    state = transform.init(groups)
     losses, norms = np.empty(iterations), np.empty(iterations)
     for iteration in range(iterations):
-        loss, grads = value_and_grad(params.replace(**groups), task, method=method,
-                                     trainable=trainable, **options)
+        loss, grads = gradient_rule.value_and_grad(params.replace(**groups), task, trainable)
         losses[iteration] = float(loss)
         norms[iteration] = math.sqrt(sum(float(jnp.sum(d * d)) for d in grads.values()))
         if not (math.isfinite(losses[iteration]) and math.isfinite(norms[iteration])):
             raise DivergenceError(f"train: loss or gradient became non-finite at iteration "
                                   f"{iteration} (method={method!r}); lower learning_rate")
-        if optimizer == "adam":
-            groups, m, v = _adam_update(groups, grads, m, v, iteration, learning_rate, beta1,
-                                        beta2, eps)
-        else:
-            groups = _sgd_update(groups, grads, learning_rate)
+        groups, state = update(groups, grads, state)
     params = params.replace(**groups)
-    final_loss, _ = value_and_grad(params, task, method=method, trainable=trainable, **options)
+    final_loss, _ = gradient_rule.value_and_grad(params, task, trainable)
 
     json_options = {key: (value if isinstance(value, (str, int, float, bool)) or value is None
                           else repr(value)) for key, value in options.items()}
@@ -101,7 +94,5 @@ def train(params: Params, task, method: str = "bptt", trainable=TRAINABLE, itera
                "final_loss": float(final_loss), "task": type(task).__name__,
                "n": int(params.n), "options": json_options, "provenance": provenance()})
     if out is not None:
-        from ..storage import save_run
-
         save_run(ds, out, overwrite=overwrite)
     return params, ds
