@@ -34,9 +34,9 @@ import jax.numpy as jnp
 
 from .. import validation
 from ._groups import DYNAMIC, select
-from .bptt import SOLVERS, check_solver, check_tolerances, grad_through, solve_states
+from .bptt import grad_through, solve_states
 from .params import vector_field
-from .rule import AbstractAdaptiveRule
+from .rule import SOLVERS, AbstractAdaptiveRule
 
 IMPLEMENTATIONS = ("own", "diffrax")
 
@@ -56,18 +56,12 @@ class Adjoint(AbstractAdaptiveRule):
     approximate: ClassVar[bool] = False
     description: ClassVar[str] = "continuous adjoint solved backwards with h, memory flat in T"
 
-    solver: str = eqx.field(static=True)
-    rtol: float
-    atol: float
-    implementation: str = eqx.field(static=True)
-    max_steps: int = eqx.field(static=True)
+    rtol: float = 1e-10
+    atol: float = 1e-10
+    implementation: str = eqx.field(static=True, default="own")
 
-    def __init__(self, solver: str = "tsit5", rtol: float = 1e-10, atol: float = 1e-10,
-                 implementation: str = "own", max_steps: int = 100_000):
-        self.solver = check_solver(solver)
-        self.rtol, self.atol, self.max_steps = check_tolerances(rtol, atol, max_steps)
-        self.implementation = validation.choice("implementation", implementation,
-                                                IMPLEMENTATIONS)
+    def __check_init__(self):
+        validation.choice("implementation", self.implementation, IMPLEMENTATIONS)
 
     def gradient(self, params, task, trainable, static):
         if self.implementation == "diffrax":

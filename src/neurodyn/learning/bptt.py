@@ -25,20 +25,8 @@ from .. import validation
 from . import _fixed_step
 from ._groups import select
 from .params import vector_field
-from .rule import AbstractAdaptiveRule, AbstractFixedStepRule
+from .rule import SOLVERS, AbstractAdaptiveRule, AbstractFixedStepRule
 from .tasks import TrajectoryTask
-
-SOLVERS = {"tsit5": diffrax.Tsit5, "dopri5": diffrax.Dopri5, "dopri8": diffrax.Dopri8}
-
-
-def check_solver(solver: str) -> str:
-    return validation.choice("solver", solver, SOLVERS)
-
-
-def check_tolerances(rtol: float, atol: float, max_steps: int) -> tuple[float, float, int]:
-    """Validated (rtol, atol, max_steps) of an adaptive rule."""
-    return (validation.positive("rtol", rtol), validation.positive("atol", atol),
-            validation.positive_int("max_steps", max_steps))
 
 
 def controller(rtol: float, atol: float, task: TrajectoryTask):
@@ -83,18 +71,11 @@ class Bptt(AbstractAdaptiveRule):
     approximate: ClassVar[bool] = False
     description: ClassVar[str] = "reverse mode through an adaptive diffrax solve, checkpointed"
 
-    solver: str = eqx.field(static=True)
-    rtol: float
-    atol: float
-    checkpoints: int | None = eqx.field(static=True)
-    max_steps: int = eqx.field(static=True)
+    checkpoints: int | None = eqx.field(static=True, default=None)
 
-    def __init__(self, solver: str = "tsit5", rtol: float = 1e-8, atol: float = 1e-8,
-                 checkpoints: int | None = None, max_steps: int = 100_000):
-        self.solver = check_solver(solver)
-        self.rtol, self.atol, self.max_steps = check_tolerances(rtol, atol, max_steps)
-        self.checkpoints = (None if checkpoints is None
-                            else validation.positive_int("checkpoints", checkpoints))
+    def __check_init__(self):
+        if self.checkpoints is not None:
+            validation.positive_int("checkpoints", self.checkpoints)
 
     def gradient(self, params, task, trainable, static):
         adjoint = diffrax.RecursiveCheckpointAdjoint(checkpoints=self.checkpoints)

@@ -286,12 +286,12 @@ class Implicit(AbstractFixedPointRule):
     symmetric_J_only: ClassVar[bool] = False
     description: ClassVar[str] = "implicit function theorem, one linear solve (LU or GMRES)"
 
-    solver: str = eqx.field(static=True)
-    linear_tol: float = eqx.field(static=True)
+    solver: str = eqx.field(static=True, default="dense")
+    linear_tol: float = eqx.field(static=True, default=1e-12)
 
-    def __init__(self, solver: str = "dense", linear_tol: float = 1e-12):
-        self.solver = validation.choice("solver", solver, LINEAR_SOLVERS)
-        self.linear_tol = validation.positive("linear_tol", linear_tol)
+    def __check_init__(self):
+        validation.choice("solver", self.solver, LINEAR_SOLVERS)
+        validation.positive("linear_tol", self.linear_tol)
 
     def prepare(self, params, task) -> None:
         return None
@@ -357,10 +357,10 @@ class RecurrentBackprop(AbstractFixedPointRule):
     symmetric_J_only: ClassVar[bool] = False
     description: ClassVar[str] = "Almeida-Pineda recurrent backprop: the adjoint relaxed to rest"
 
-    tol: float = eqx.field(static=True)
+    tol: float = eqx.field(static=True, default=1e-12)
 
-    def __init__(self, tol: float = 1e-12):
-        self.tol = validation.positive("tol", tol)
+    def __check_init__(self):
+        validation.positive("tol", self.tol)
 
     def prepare(self, params, task) -> None:
         return None
@@ -468,14 +468,13 @@ class Eqprop(AbstractFixedPointRule):
     symmetric_J_only: ClassVar[bool] = True
     description: ClassVar[str] = "equilibrium propagation from nudged equilibria (symmetric J)"
 
-    beta: float
-    symmetric: bool
+    beta: float = 1e-3
+    symmetric: bool = False
 
-    def __init__(self, beta: float = 1e-3, symmetric: bool = False):
-        self.beta = validation.positive("beta", beta)
-        if not isinstance(symmetric, bool):
-            raise ParameterError(f"symmetric={symmetric!r}; True or False is required")
-        self.symmetric = symmetric
+    def __check_init__(self):
+        validation.positive("beta", self.beta)
+        if not isinstance(self.symmetric, bool):
+            raise ParameterError(f"symmetric={self.symmetric!r}; True or False is required")
 
     def prepare(self, params, task) -> None:
         net = params.net

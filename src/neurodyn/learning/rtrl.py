@@ -31,7 +31,6 @@ from __future__ import annotations
 from typing import ClassVar, final
 
 import diffrax
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 
@@ -39,9 +38,8 @@ from ..network import rate
 from ..nonlinearity import NONLINEARITIES
 from . import _fixed_step
 from ._groups import DYNAMIC
-from .bptt import SOLVERS, check_solver, check_tolerances
 from .params import vector_field
-from .rule import AbstractAdaptiveRule, AbstractFixedStepRule
+from .rule import SOLVERS, AbstractAdaptiveRule, AbstractFixedStepRule
 
 
 def _source(name: str, h, params, x):
@@ -121,16 +119,6 @@ class Rtrl(AbstractAdaptiveRule):
     name: ClassVar[str] = "rtrl"
     approximate: ClassVar[bool] = False
     description: ClassVar[str] = "exact forward sensitivities as an augmented ODE in diffrax"
-
-    solver: str = eqx.field(static=True)
-    rtol: float
-    atol: float
-    max_steps: int = eqx.field(static=True)
-
-    def __init__(self, solver: str = "tsit5", rtol: float = 1e-8, atol: float = 1e-8,
-                 max_steps: int = 100_000):
-        self.solver = check_solver(solver)
-        self.rtol, self.atol, self.max_steps = check_tolerances(rtol, atol, max_steps)
 
     def gradient(self, params, task, trainable, static):
         dynamic = tuple(name for name in trainable if name in DYNAMIC)

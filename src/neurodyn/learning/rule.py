@@ -23,6 +23,7 @@ import abc
 from collections.abc import Hashable
 from typing import Any, ClassVar
 
+import diffrax
 import equinox as eqx
 import jax
 
@@ -122,18 +123,33 @@ class AbstractTrajectoryRule(AbstractRule):
         return None
 
 
+SOLVERS = {"tsit5": diffrax.Tsit5, "dopri5": diffrax.Dopri5, "dopri8": diffrax.Dopri8}
+"""Adaptive diffrax solvers the adaptive rules take (name → solver class)."""
+
+
+def check_solver(solver: str) -> str:
+    return validation.choice("solver", solver, SOLVERS)
+
+
 class AbstractAdaptiveRule(AbstractTrajectoryRule):
     """A trajectory rule over adaptive diffrax solves of the continuous dynamics; it
     differentiates the continuous loss to the accuracy of ``rtol``/``atol``.
 
-    **Fields** (every final adaptive rule has them): ``solver`` (diffrax solver name, static),
-    ``rtol``, ``atol`` (step-size control), ``max_steps`` (per solve, static).
+    **Fields** (every adaptive rule has them; a final rule may change the defaults):
+    ``solver`` ∈ {tsit5, dopri5, dopri8} (static), ``rtol``, ``atol`` > 0 (step-size control),
+    ``max_steps`` ≥ 1 per solve (static).
     """
 
-    solver: eqx.AbstractVar[str]
-    rtol: eqx.AbstractVar[float]
-    atol: eqx.AbstractVar[float]
-    max_steps: eqx.AbstractVar[int]
+    solver: str = eqx.field(static=True, default="tsit5")
+    rtol: float = 1e-8
+    atol: float = 1e-8
+    max_steps: int = eqx.field(static=True, default=100_000)
+
+    def __check_init__(self):
+        check_solver(self.solver)
+        validation.positive("rtol", self.rtol)
+        validation.positive("atol", self.atol)
+        validation.positive_int("max_steps", self.max_steps)
 
     def prepare(self, params, task) -> None:
         return None
@@ -149,12 +165,12 @@ class AbstractFixedStepRule(AbstractTrajectoryRule):
     ``stepper`` (static).
     """
 
-    dt: float
-    stepper: str = eqx.field(static=True)
+    dt: float = 0.01
+    stepper: str = eqx.field(static=True, default="rk4")
 
-    def __init__(self, dt: float = 0.01, stepper: str = "rk4"):
-        self.dt = validation.positive("dt", dt)
-        self.stepper = _fixed_step.check_stepper(stepper)
+    def __check_init__(self):
+        validation.positive("dt", self.dt)
+        _fixed_step.check_stepper(self.stepper)
 
     def prepare(self, params, task) -> int:
         """Steps per sample interval (the grid must be uniform)."""
