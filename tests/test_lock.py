@@ -80,8 +80,8 @@ def test_lock_file_is_next_to_the_store_and_removed_on_release(tmp_path):
         assert record["token"] == held.record["token"] and held.replaced is None
         assert store_locks.holder(store)["token"] == held.record["token"]
     assert not held.path.exists() and store_locks.holder(store) is None
-    with store_lock(store):  # and it can be taken again
-        pass
+    with store_lock(store) as again:  # and it can be taken again
+        assert again.path.is_file() and again.record["token"] != held.record["token"]
     assert os.listdir(tmp_path) == []
 
 
@@ -96,8 +96,8 @@ def test_second_acquisition_in_this_process_is_refused(tmp_path):
         assert "this very process" in message
         assert lock_path(store).read_bytes() == before  # the holder's lock is untouched
         # a different store in the same directory has its own lock
-        with store_lock(tmp_path / "t.zarr"):
-            pass
+        with store_lock(tmp_path / "t.zarr") as other:
+            assert other.path == tmp_path / ".t.zarr.lock" and other.replaced is None
 
 
 def test_every_path_naming_one_store_takes_one_lock(tmp_path, monkeypatch):
@@ -214,8 +214,8 @@ def test_unreadable_lock_is_stale_only_once_old(tmp_path):
         old = time.time() - 2 * store_locks.UNREADABLE_GRACE_S
         os.utime(path, (old, old))
         with pytest.warns(StaleLockWarning, match="unreadable lock file .* crashed"):
-            with store_lock(store):
-                pass
+            with store_lock(store) as taken:
+                assert taken.replaced and json.loads(path.read_text())["pid"] == os.getpid()
         assert not path.exists()
 
 
