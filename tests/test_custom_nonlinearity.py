@@ -34,13 +34,13 @@ from scipy import integrate, optimize
 import neurodyn as nd
 import neurodyn.learning as L
 from neurodyn import deep, nonlinearity
+from neurodyn.learning import bptt
 
 sys.path.insert(0, str(Path(__file__).parent))
 import test_learning_fixed_point as fixed  # noqa: E402
 from test_learning_registry import options_for  # noqa: E402
 from test_learning_trajectory import (  # noqa: E402
     ALL,
-    directional_differences,
     directional_error,
     make_task,
     random_directions,
@@ -123,10 +123,20 @@ def trajectory_case():
     params = L.Params.random(N_LEARN, g=1.6, phi=HALF_TANH, seed=4)
     task = make_task(N_LEARN, T_LEARN, seed=1, samples=SAMPLES)
     directions = random_directions(params, 6, seed=7)
-    differences = directional_differences(params.without_metadata(), task, directions, 1e-4,
-                                          loss_kind="discrete")
-    loss, scan = L.BpttScan(dt=0.01).value_and_grad(params, task)
-    return params, task, directions, differences, float(loss), scan
+    scan_rule = L.BpttScan(dt=0.01)
+    loss, scan = scan_rule.value_and_grad(params, task)
+    # the plain forward rk4 loss (bptt.scan_loss, no differentiation) is the rule's value...
+    assert float(bptt.scan_loss(params, task, 10, 0.01, "rk4")) == pytest.approx(float(loss),
+                                                                                rel=1e-13)
+    # ...so central differences of the rule's value reuse its compilation (ε = 1e-4: truncation
+    # ~ε² ≈ 1e-8, rounding ~1e-16/ε ≈ 1e-12 relative)
+    eps, differences = 1e-4, []
+    for j in range(6):
+        shifted = [params.replace(**{name: params.get(name) + sign * eps * directions[name][j]
+                                     for name in ALL}) for sign in (1.0, -1.0)]
+        plus, minus = (float(scan_rule.value_and_grad(p, task)[0]) for p in shifted)
+        differences.append((plus - minus) / (2 * eps))
+    return params, task, directions, jnp.asarray(differences), float(loss), scan
 
 
 TRAJECTORY_RULES = [name for name, cls in L.RULES.items() if cls.kind == "trajectory"]
