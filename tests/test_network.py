@@ -105,3 +105,14 @@ def test_phi_is_a_nonlinearity_given_by_name_or_instance():
     assert net.without_metadata() != by_name.without_metadata()
     with pytest.raises(nd.ParameterError, match="phi=3 is neither a registered name"):
         nd.Network.from_arrays(J, phi=3)
+
+
+def test_a_network_with_a_registered_phi_pickles_as_before():
+    import pickle
+
+    from neurodyn import nonlinearity
+
+    net = nd.Network.random(N=4, g=1.5, phi="relu", seed=1)
+    copy = pickle.loads(pickle.dumps(net))
+    assert copy.phi is nonlinearity.get("relu") and copy.describe() == net.describe()
+    np.testing.assert_array_equal(np.asarray(copy.J), np.asarray(net.J))

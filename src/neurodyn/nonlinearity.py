@@ -112,6 +112,14 @@ class Nonlinearity(eqx.Module):
                 raise ParameterError(f"{label}: {field}={getattr(self, field)!r}; True or False "
                                      "is required")
 
+    def __reduce__(self):
+        # A registered entry pickles as its name (its lambdas would not pickle), so a Network
+        # with a registered φ pickles as it did when φ was a name; a user φ pickles by value
+        # (with plain pickle only if its functions pickle).
+        if NONLINEARITIES.get(self.name) is self:
+            return get, (self.name,)
+        return super().__reduce__()
+
     @property
     def bounded(self) -> bool:
         """Whether |φ| is bounded (``bound`` finite)."""
