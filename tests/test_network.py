@@ -80,3 +80,39 @@ def test_bad_parameters_are_named_in_the_error(kwargs, fragment):
     with pytest.raises(nd.ParameterError, match="^" + fragment.replace("(", r"\(").replace(
             ".", r"\.").replace("+", r"\+")):
         nd.Network.random(**{"N": 10, **kwargs})
+
+
+def test_phi_is_a_nonlinearity_given_by_name_or_instance():
+    """Network.phi is the Nonlinearity (its name in describe()); a user Nonlinearity is carried
+    as given, and the drift uses it (checked against the formula with ½ tanh written out)."""
+    from neurodyn import nonlinearity
+
+    by_name = nd.Network.random(N=6, g=1.3, phi="erf", seed=2)
+    assert by_name.phi is nonlinearity.get("erf") and by_name.describe()["phi"] == "erf"
+    half = nonlinearity.Nonlinearity(
+        name="half_tanh", phi=lambda x: 0.5 * jnp.tanh(x),
+        dphi=lambda x: 0.5 * (1 - jnp.tanh(x) ** 2),
+        antiderivative=lambda x: 0.5 * jnp.log(jnp.cosh(x)), bound=0.5, slope_at_zero=0.5,
+        odd=True, increasing=True)
+    J = np.asarray(by_name.J)
+    net = nd.Network.from_arrays(J, g=1.3, phi=half)
+    assert net.phi is half and net.describe()["phi"] == "half_tanh"
+    h = np.linspace(-2.0, 2.0, 6)
+    np.testing.assert_allclose(nd.drift(jnp.asarray(h), net), -h + J @ (0.5 * np.tanh(1.3 * h)),
+                               rtol=1e-13, atol=1e-13)
+    # hand-built networks convert a name too, and networks differing only in φ differ
+    assert nd.Network(J=net.J, theta=net.theta, g=net.g, phi="tanh").phi is nonlinearity.get("tanh")
+    assert net.without_metadata() != by_name.without_metadata()
+    with pytest.raises(nd.ParameterError, match="phi=3 is neither a registered name"):
+        nd.Network.from_arrays(J, phi=3)
+
+
+def test_a_network_with_a_registered_phi_pickles_as_before():
+    import pickle
+
+    from neurodyn import nonlinearity
+
+    net = nd.Network.random(N=4, g=1.5, phi="relu", seed=1)
+    copy = pickle.loads(pickle.dumps(net))
+    assert copy.phi is nonlinearity.get("relu") and copy.describe() == net.describe()
+    np.testing.assert_array_equal(np.asarray(copy.J), np.asarray(net.J))

@@ -207,3 +207,11 @@ def test_parse_config_refuses_the_same_without_a_file():
                 "simulate": {"solver": "dopri5"}, "compute": {"quantities": ["summary"]}}
     with pytest.raises(ParameterError, match=r"^sweep config: \[simulate\] solver='dopri5'"):
         parse_config(document)
+
+
+def test_dmft_with_an_unbounded_phi_is_refused(tmp_path):
+    """The DMFT needs a bounded φ: a capability read from nonlinearity_names, not a name list."""
+    message = refused(tmp_path, config_text('phi = ["tanh", "relu"]', quantities='"dmft"'))
+    assert "'dmft' needs a bounded phi (tanh and erf); phi='relu' is unbounded" in message
+    accepted(tmp_path, config_text('phi = ["tanh", "relu"]', quantities='"summary"'))
+    accepted(tmp_path, config_text('phi = ["tanh", "erf"]', quantities='"dmft"'))

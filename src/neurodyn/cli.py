@@ -22,6 +22,8 @@ import sys
 import time
 from pathlib import Path
 
+from . import nonlinearity_names
+
 EXIT_USER_ERROR = 2
 
 
@@ -77,7 +79,7 @@ def _apply(args, checks) -> None:
 
 
 def _network_checks() -> dict:
-    from . import nonlinearity_names, resources, validation
+    from . import resources, validation
 
     return {
         "N": validation.positive_int, "g": validation.non_negative,
@@ -131,7 +133,8 @@ def _add_network_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("network")
     group.add_argument("--N", type=_number, default=1000, help="number of neurons (default 1000)")
     group.add_argument("--g", type=_number, default=2.0, help="gain inside phi, >= 0 (default 2.0)")
-    group.add_argument("--phi", default="tanh", help="nonlinearity: tanh, erf, relu")
+    group.add_argument("--phi", default="tanh",
+                       help=f"nonlinearity: {', '.join(nonlinearity_names.NAMES)} (default tanh)")
     group.add_argument("--J-mean", type=_number, default=0.0, help="mean coupling times N")
     group.add_argument("--symmetry", type=_number, default=0.0,
                        help="corr(J_ij, J_ji) in [-1, 1] (default 0)")
@@ -258,7 +261,7 @@ def _run_simulate(args) -> int:
     wall = time.perf_counter() - started
     stats = nd.summary(ds)
     print(
-        f"Simulated N={net.N} {net.phi} network, g={args.g}, {args.trials} trial(s), "
+        f"Simulated N={net.N} {net.phi.name} network, g={args.g}, {args.trials} trial(s), "
         f"window {args.t1} tau after a {args.transient} tau transient, solver "
         f"{ds.attrs['solver']}{' noise ' + str(args.noise) if args.noise else ''}: "
         f"variance of h {stats['variance']:.4g}, second moment <h^2> "
@@ -393,10 +396,23 @@ def _run_sweep(args) -> int:
 
 # --- dmft -------------------------------------------------------------------------------------
 
-_THEORY_PHI = ("tanh", "erf")
-"""φ with a stationary DMFT (dmft and chaos commands). ``neurodyn.dmft.SUPPORTED_PHI`` is the
-source; this copy lets the command refuse another φ before importing JAX, and
-tests/test_cli_errors.py checks that the two agree."""
+_THEORY_PHI = nonlinearity_names.names_with(bounded=True)
+"""Registered φ with a stationary DMFT (dmft and chaos commands): the DMFT needs a bounded φ, a
+capability read from the JAX-free table, so the command refuses another φ before importing JAX
+(tests/test_cli_errors.py checks it against ``neurodyn.dmft.SUPPORTED_PHI``)."""
+_THEORY_PHI_HELP = f"a bounded nonlinearity: {', '.join(_THEORY_PHI)} (default tanh)"
+
+
+def _theory_phi(name: str, value):
+    """--phi of the DMFT commands: a registered name whose φ is bounded."""
+    from . import validation
+    from .errors import ParameterError
+
+    capabilities = nonlinearity_names.CAPABILITIES.get(value) if isinstance(value, str) else None
+    if capabilities is not None and not capabilities.bounded:
+        raise ParameterError(f"{name}={value!r} is unbounded; the DMFT needs a bounded phi; "
+                             f"allowed: {', '.join(_THEORY_PHI)}")
+    return validation.choice(name, value, _THEORY_PHI)
 
 
 def _add_dmft_parser(subparsers) -> None:
@@ -406,7 +422,7 @@ def _add_dmft_parser(subparsers) -> None:
                     "autocorrelation Delta(tau), static mean, lambda_max) and optionally march the "
                     "two-time C(t, t') from h(0) ~ N(0, q0). Prints a summary; --out saves it.")
     parser.add_argument("--g", type=_number, default=2.0, help="gain inside phi, > 0 (default 2.0)")
-    parser.add_argument("--phi", default="tanh", help="tanh (default) or erf")
+    parser.add_argument("--phi", default="tanh", help=_THEORY_PHI_HELP)
     parser.add_argument("--J-mean", type=_number, default=0.0, help="mean coupling times N")
     parser.add_argument("--theta-mean", type=_number, default=0.0, help="mean bias")
     parser.add_argument("--theta-std", type=_number, default=0.0, help="std of the biases")
@@ -430,7 +446,7 @@ def _check_dmft(args) -> None:
 
     _apply(args, {
         "g": validation.positive,
-        "phi": lambda name, value: validation.choice(name, value, _THEORY_PHI),
+        "phi": _theory_phi,
         "J_mean": validation.finite, "theta_mean": validation.finite,
         "theta_std": validation.non_negative, "noise": validation.non_negative,
         "tau_max": validation.positive, "dtau": validation.positive,
@@ -511,7 +527,7 @@ def _add_chaos_parser(subparsers) -> None:
     parser.add_argument("--transient", type=_number, default=50.0,
                         help="discarded transient (default 50)")
     parser.add_argument("--max-lag", type=_number, default=15.0, help="largest lag (default 15)")
-    parser.add_argument("--phi", default="tanh", help="tanh (default) or erf")
+    parser.add_argument("--phi", default="tanh", help=_THEORY_PHI_HELP)
     _add_job_output_flags(parser, "runs/chaos.zarr")
     parser.set_defaults(run=_run_chaos, check=_check_chaos)
 
@@ -525,7 +541,7 @@ def _check_chaos(args) -> None:
         "g_num": validation.positive_int, "seeds": validation.seed, "N": validation.positive_int,
         "t1": validation.positive, "transient": validation.non_negative,
         "max_lag": validation.positive,
-        "phi": lambda name, value: validation.choice(name, value, _THEORY_PHI),
+        "phi": _theory_phi,
     })
     if args.g is None and args.g_max < args.g_min:
         raise ParameterError(f"--g-max={args.g_max!r} must be >= --g-min={args.g_min!r}")
@@ -609,7 +625,8 @@ def _add_deep_parser(subparsers) -> None:
     parser.add_argument("--depth", type=_number, default=20, help="layers (default 20)")
     parser.add_argument("--width", type=_number, default=1000,
                         help="neurons per layer (default 1000)")
-    parser.add_argument("--phi", default="tanh", help="tanh (default), erf or relu")
+    parser.add_argument("--phi", default="tanh",
+                        help=f"{', '.join(nonlinearity_names.NAMES)} (default tanh)")
     parser.add_argument("--seeds", type=_number, nargs="+", default=[0, 1, 2],
                         help="network seeds (default 0 1 2)")
     _add_job_output_flags(parser, "runs/deep.zarr")
@@ -631,7 +648,7 @@ def _grid(flag: str, values) -> list[float]:
 
 
 def _check_deep(args) -> None:
-    from . import nonlinearity_names, validation
+    from . import validation
     from .errors import ParameterError
 
     args.sigma_w_grid = _grid("--sigma-w", args.sigma_w)

@@ -52,7 +52,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import solvers, validation
+from . import nonlinearity_names, solvers, validation
 from .errors import ParameterError
 from .nonlinearity_names import NAMES as NONLINEARITY_NAMES
 
@@ -270,8 +270,11 @@ def parse_config(document: dict[str, Any], where: str = "sweep config",
     if "dmft" in quantities:
         phis = dict(grid).get("phi", (fixed["network"].get("phi", "tanh"),))
         for phi in phis:
-            if phi not in ("tanh", "erf"):
-                raise ParameterError(f"{where}: 'dmft' supports phi tanh and erf, not {phi!r}")
+            # The DMFT needs a bounded φ (a capability of the registered name, read JAX-free).
+            if not nonlinearity_names.CAPABILITIES[phi].bounded:
+                allowed = " and ".join(nonlinearity_names.names_with(bounded=True))
+                raise ParameterError(f"{where}: 'dmft' needs a bounded phi ({allowed}); "
+                                     f"phi={phi!r} is unbounded")
     _check_solvers(grid, grid_mode, fixed["simulate"], where)
     if "dmft" in quantities:
         _check_dmft(grid, fixed, where)
