@@ -57,7 +57,7 @@ import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 
-from . import validation
+from . import rng, validation
 from .errors import ParameterError
 from .learning import (
     TRAINABLE,
@@ -133,7 +133,7 @@ def _problem(n: int, T: float, seed: int):
     params = Params.random(n, n_in=1, n_out=1, g=0.9, seed=seed).without_metadata()
     K = int(round(T / DT)) + 1
     times = np.linspace(0.0, T, K)
-    h0 = np.asarray(jax.random.normal(jax.random.PRNGKey(seed + 1), (n,), jnp.float64))
+    h0 = np.asarray(jax.random.normal(rng.key(seed, "task_initial_state"), (n,), jnp.float64))
     task = TrajectoryTask.create(times, np.sin(times), 0.3 * np.cos(times), h0=h0)
     return params, task
 
@@ -141,7 +141,7 @@ def _problem(n: int, T: float, seed: int):
 def _fixed_point_problem(n: int, seed: int):
     params = Params.random(n, n_in=1, n_out=1, g=FIXED_POINT_G, symmetry=1.0,
                            seed=seed).without_metadata()
-    h0 = np.asarray(jax.random.normal(jax.random.PRNGKey(seed + 1), (n,), jnp.float64))
+    h0 = np.asarray(jax.random.normal(rng.key(seed, "task_initial_state"), (n,), jnp.float64))
     return params, FixedPointTask.create([1.0], [0.3], h0=h0)
 
 
