@@ -31,10 +31,11 @@ import lineax
 import numpy as np
 import xarray as xr
 
-from . import euler_maruyama, nonlinearity, resources, rng, solvers, validation
+from . import euler_maruyama, nonlinearity, resources, solvers, validation
 from .errors import DivergenceError, ParameterError
 from .network import Network, drift
 from .provenance import provenance
+from .rng import key as random_key
 
 SUM_HEADROOM = 1e12
 """Values the divergence ceiling leaves room to sum: |h| ≤ √(max float / 1e12) keeps h² and its
@@ -366,7 +367,7 @@ def _progress_bar(total: int):
 def simulation_key(seed: int, stream: int) -> jax.Array:
     """Key of random ``stream`` (0: h(0), 1: Brownian motion, 2: tangent vectors) of ``seed``:
     :func:`neurodyn.rng.key` with the purpose initial_state, noise or tangents."""
-    return rng.key(seed, ("initial_state", "noise", "tangents")[stream])
+    return random_key(seed, ("initial_state", "noise", "tangents")[stream])
 
 
 def initial_condition(
