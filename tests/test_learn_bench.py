@@ -2,10 +2,13 @@
 the gradient error column, and the CLI boundary. (Timings are not asserted: they are the
 benchmark's output, not a correctness property.)"""
 
+import warnings
+
 import numpy as np
 import pytest
 import xarray as xr
 
+import neurodyn as nd
 from neurodyn import cli
 from neurodyn import learn_bench as lb
 
@@ -71,3 +74,47 @@ def test_cli_help_and_user_error(capsys):
     assert exit_info.value.code == 0
     assert "--quick" in capsys.readouterr().out
     assert cli.main(["learn-bench", "--repeats", "0", "--out", "/nonexistent_dir/x.zarr"]) == 2
+
+
+def test_learn_bench_writes_nothing_and_refuses_the_removed_arguments(tmp_path):
+    """learn_bench returns its Dataset only; the former out/overwrite/figure are refused before
+    any work, with a message naming what to call instead."""
+    for removed in ({"out": tmp_path / "x.zarr"}, {"figure": tmp_path / "x.png"},
+                    {"overwrite": True}):
+        with pytest.raises(nd.ParameterError, match=r"neurodyn\.save_run.*neurodyn\.plots\.plot"):
+            lb.learn_bench(grid="quick", **removed)
+    assert list(tmp_path.iterdir()) == []
+
+
+def _learn_bench_like(grid="quick", repeats=3, seed=0, verbose=False):
+    """What learn_bench returns, for two of its methods, without measuring anything."""
+    ns, Ts = [8, 16], [0.0, 5.0]
+    time_s = np.array([[[np.nan, 1e-6], [np.nan, 4e-6]], [[2e-6, np.nan], [8e-6, np.nan]]])
+    ds = xr.Dataset(
+        {"time_s": (("method", "n", "T"), time_s), "peak_bytes": (("method", "n", "T"), time_s * 1e9),
+         "grad_rel_err": (("method", "n", "T"), time_s * 1e-3)},
+        coords={"method": ["bptt_scan", "implicit"], "n": ns, "T": Ts,
+                "task": ("method", ["trajectory", "fixed_point"])},
+        attrs={"kind": "learn_bench", "grid": {"bptt_scan": {"n": ns, "T": [5.0], "n_T": 8},
+                                               "implicit": {"n": ns, "T": [0.0], "n_T": 8}}})
+    ds.attrs["exponents"] = lb.fit_exponents(ds)
+    return ds
+
+
+def test_cli_saves_the_run_and_draws_its_figure_at_the_edge_without_warnings(tmp_path,
+                                                                              monkeypatch, capsys):
+    """`neurodyn learn-bench` saves what learn_bench returned (string coordinates included: no
+    zarr warning, issue 13 item 6) and draws the figure `neurodyn plot` redraws from the run."""
+    monkeypatch.setattr(lb, "learn_bench", _learn_bench_like)
+    out = tmp_path / "bench.zarr"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert cli.main(["learn-bench", "--quick", "--out", str(out)]) == 0
+        saved = nd.open_run(out).load()
+    expected = _learn_bench_like()
+    xr.testing.assert_equal(saved, expected)  # data and coords (attrs hold NaN slopes: below)
+    assert saved.attrs["grid"] == expected.attrs["grid"] and saved.attrs["kind"] == "learn_bench"
+    assert saved.attrs["exponents"]["implicit"] == expected.attrs["exponents"]["implicit"]
+    assert saved.method.values.tolist() == ["bptt_scan", "implicit"]
+    assert (tmp_path / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "time_vs_n" in capsys.readouterr().out  # the exponent table

@@ -15,15 +15,19 @@ def test_sine_generation_from_a_chaotic_network_trains(method, tmp_path):
     trained): the loss falls by ≥ 10×. The two methods compute the same gradient (forward vs
     reverse mode), so their loss curves coincide — an independent check of the whole loop."""
     params, task = L.sine_generation(n=30, g=1.5, duration=10.0, period=5.0, seed=0)
-    out = tmp_path / f"{method}.zarr"
     trained, ds = L.train(params, task, method=method, trainable=("W_out", "theta"),
-                          iterations=80, learning_rate=0.03, dt=0.05, out=out)
+                          iterations=80, learning_rate=0.03, dt=0.05)
     assert ds.attrs["final_loss"] <= ds.loss.values[0] / 10, (ds.loss.values[0],
                                                               ds.attrs["final_loss"])
+    out = nd.save_run(ds, tmp_path / f"{method}.zarr")  # train writes nothing; the caller saves
     saved = nd.open_run(out)
     np.testing.assert_array_equal(saved.loss.values, ds.loss.values)
     assert saved.attrs["method"] == method and sorted(saved.attrs["trainable"]) == ["W_out", "theta"]
     assert np.array_equal(np.asarray(trained.net.J), np.asarray(params.net.J))  # J not trained
+    # the training curve is redrawn from the saved run (plots.train_figure: 10 x 4 in at 110 dpi)
+    png = nd.plots.plot(out, tmp_path / f"{method}.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and png[16:24] == (1100).to_bytes(4, "big") + (
+        440).to_bytes(4, "big")
 
 
 def test_the_two_methods_give_the_same_loss_curve():
@@ -41,6 +45,10 @@ def test_train_rejects_bad_settings():
         L.train(params, task, learning_rate=-1.0)
     with pytest.raises(nd.ParameterError, match="optimizer"):
         L.train(params, task, optimizer="lbfgs")
+    # the removed saving arguments: refused before any work, naming what to call instead
+    for removed in ({"out": "curve.zarr"}, {"overwrite": True}):
+        with pytest.raises(nd.ParameterError, match=r"writes nothing.*neurodyn\.save_run"):
+            L.train(params, task, **removed)
 
 
 def test_adam_and_sgd_steps_are_the_textbook_updates():

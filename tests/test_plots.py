@@ -24,6 +24,8 @@ from neurodyn.cli import main
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 CHAOS_PIXELS = (1100, 825)  # figsize (10, 7.5) inches at 110 dpi
 DEEP_PIXELS = (1210, 935)  # figsize (11, 8.5) inches at 110 dpi
+LEARN_BENCH_PIXELS = (1870, 506)  # figsize (17, 4.6) inches at 110 dpi
+TRAIN_PIXELS = (1100, 440)  # figsize (10, 4) inches at 110 dpi
 
 
 def png_pixels(path) -> tuple[int, int]:
@@ -78,6 +80,40 @@ def deep_like() -> xr.Dataset:
         attrs={"kind": "deep", "phi": "tanh", "width": 40, "sim_sigma_b": 0.3})
 
 
+def learn_bench_like() -> xr.Dataset:
+    """A Dataset shaped as neurodyn.learn_bench returns it, with exact power laws: bptt_scan
+    (trajectory; time ∝ n², memory ∝ n and ∝ T) and implicit (fixed point, T = 0; ∝ n²)."""
+    ns, Ts = [8, 16, 32], [0.0, 5.0, 10.0]
+    n, T = np.meshgrid(ns, Ts, indexing="ij")
+    trajectory = np.where(T > 0, 1.0, np.nan)
+    fixed = np.where(T == 0, 1.0, np.nan)
+    time_s = np.stack([1e-9 * n**2 * T * trajectory, 1e-8 * n**2.0 * fixed])
+    peak = np.stack([8.0 * n * T * trajectory, 8.0 * n**2.0 * fixed])
+    return xr.Dataset(
+        {"time_s": (("method", "n", "T"), time_s), "peak_bytes": (("method", "n", "T"), peak)},
+        coords={"method": ["bptt_scan", "implicit"], "n": ns, "T": Ts,
+                "task": ("method", ["trajectory", "fixed_point"])},
+        attrs={"kind": "learn_bench",
+               "grid": {"bptt_scan": {"n": ns, "T": [5.0, 10.0], "n_T": 8},
+                        "implicit": {"n": ns, "T": [0.0], "n_T": 8}},
+               "exponents": {
+                   "bptt_scan": {"time_vs_n": {"measured": 2.0, "theory": 2.0},
+                                 "memory_vs_T": {"measured": 1.0, "theory": 1.0}},
+                   "implicit": {"time_vs_n": {"measured": 2.0, "theory": 2.0},
+                                "memory_vs_n": {"measured": 2.0, "theory": 2.0}}}})
+
+
+def train_like() -> xr.Dataset:
+    """A Dataset shaped as neurodyn.learning.train returns it."""
+    iteration = np.arange(20)
+    return xr.Dataset(
+        {"loss": ("iteration", 0.5 * 0.8**iteration), "grad_norm": ("iteration", 0.9**iteration)},
+        coords={"iteration": iteration},
+        attrs={"kind": "learning.train", "method": "bptt_scan", "optimizer": "adam",
+               "learning_rate": 0.03, "n": 30, "task": "TrajectoryTask",
+               "final_loss": 0.5 * 0.8**20})
+
+
 def simulation_like() -> xr.Dataset:
     return xr.Dataset({"h": (("trial", "time", "neuron"), np.zeros((1, 3, 2)))},
                       coords={"time": [0.0, 0.1, 0.2]}, attrs={"kind": "simulation"})
@@ -94,21 +130,35 @@ def test_figure_is_redrawn_from_a_saved_run(tmp_path, make, pixels):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run.png", "run.zarr"]  # no temp left
 
 
-def test_learn_bench_runs_go_to_learn_benchs_own_figure(tmp_path, monkeypatch):
-    # learn_bench draws its figure itself; plots only dispatches to it (and names it: a rename
-    # there fails here, through monkeypatch's raising=True).
-    import neurodyn.learn_bench
+def test_learn_bench_and_training_runs_are_redrawn_without_jax(tmp_path):
+    """`neurodyn plot` draws a saved learn-bench run and a saved training run from the store
+    alone: the PNGs have the two figures' sizes, and neither the job modules nor JAX are
+    imported (so the figure depends on nothing but the run)."""
+    nd.save_run(learn_bench_like(), tmp_path / "learn_bench.zarr")
+    nd.save_run(train_like(), tmp_path / "train.zarr")
+    probe = ("import sys\nfrom neurodyn.cli import main\n"
+             "codes = [main(['plot', path]) for path in sys.argv[1:]]\n"
+             "heavy = [m for m in ('jax', 'neurodyn.learn_bench', 'neurodyn.learning')\n"
+             "         if m in sys.modules]\n"
+             "assert codes == [0, 0] and not heavy, (codes, heavy)\n")
+    result = subprocess.run([sys.executable, "-c", probe, str(tmp_path / "learn_bench.zarr"),
+                             str(tmp_path / "train.zarr")],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert png_pixels(tmp_path / "learn_bench.png") == LEARN_BENCH_PIXELS
+    assert png_pixels(tmp_path / "train.png") == TRAIN_PIXELS
+    assert (tmp_path / "learn_bench.png").stat().st_size > 10_000
 
-    calls = []
 
-    def fake_draw(ds, path):
-        calls.append(ds.attrs["kind"])
-        path.write_bytes(PNG_SIGNATURE)
-
-    monkeypatch.setattr(neurodyn.learn_bench, "draw", fake_draw, raising=True)
-    ds = xr.Dataset(attrs={"kind": "learn_bench"})
-    assert plots.plot(ds, tmp_path / "bench.png").read_bytes() == PNG_SIGNATURE
-    assert calls == ["learn_bench"]
+def test_learn_bench_figure_shows_the_runs_slopes():
+    """The legend of each panel gives the slope stored in the run's exponents and theory's,
+    and a method appears only in its task's time panel (trajectory vs fixed point)."""
+    fig = plots.learn_bench_figure(learn_bench_like())
+    legends = [[text.get_text() for text in ax.get_legend().get_texts()] for ax in fig.axes]
+    assert legends[0] == ["bptt_scan: 2.00 (theory 2)"]
+    assert legends[1] == ["implicit: 2.00 (theory 2)"]
+    assert legends[2] == ["bptt_scan: 1.00", "implicit: 2.00 (theory 2)"]
+    assert legends[3] == ["bptt_scan: 1.00 (theory 1)"]
 
 
 def test_kinds_without_a_figure_and_bad_paths_are_refused_before_drawing(tmp_path):

@@ -597,8 +597,8 @@ def _run_learn_bench(args) -> int:
 
     started = time.perf_counter()
     ds = learn_bench(grid="quick" if args.quick else "default", repeats=args.repeats,
-                     seed=args.seed, out=args.out, overwrite=args.overwrite, figure=args.figure,
-                     verbose=progress_enabled())
+                     seed=args.seed, verbose=progress_enabled())
+    _save_run_and_figure(ds, args)
     print(table(ds))
     print(saved_message(args, started))
     return 0
@@ -687,7 +687,7 @@ def _run_deep(args) -> int:
 
 def _add_plot_parser(subparsers) -> None:
     parser = subparsers.add_parser(
-        "plot", help="redraw the figure of a saved chaos, deep or learn-bench run",
+        "plot", help="redraw the figure of a saved chaos, deep, learn-bench or training run",
         description="Open the run saved at PATH and draw its job's figure from the stored data "
                     "(nothing is recomputed). Runs of kinds without a figure (a simulation, a "
                     "sweep) are refused.")

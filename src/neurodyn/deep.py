@@ -42,7 +42,7 @@ import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 
-from . import gaussian, validation
+from . import gaussian, rng, validation
 from .errors import ConvergenceError, ParameterError
 from .nonlinearity import Nonlinearity, PhiLike
 from .nonlinearity import get as _nonlinearity
@@ -494,7 +494,7 @@ def simulate_deep(inputs, sigma_w: float, sigma_b: float, depth: int, phi: PhiLi
         raise ParameterError(f"inputs of shape {h0.shape} must be a finite (n_inputs, width) "
                              "array")
     # σ's as arrays so that filter_jit traces them (Python floats would be static: a recompile each).
-    grams = _propagate(jnp.asarray(h0), jax.random.key(seed), jnp.asarray(sw), jnp.asarray(sb),
+    grams = _propagate(jnp.asarray(h0), rng.key(seed, "deep_layers"), jnp.asarray(sw), jnp.asarray(sb),
                        depth, nl)
     return np.asarray(grams)
 

@@ -50,14 +50,13 @@ from __future__ import annotations
 
 import math
 import time
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 
-from . import validation
+from . import rng, validation
 from .errors import ParameterError
 from .learning import (
     TRAINABLE,
@@ -70,8 +69,6 @@ from .learning import (
     vector_field,
 )
 from .provenance import provenance
-from .run_paths import check_output_path
-from .storage import save_run
 
 DT = 0.1
 """Fixed rk4 step of the scan methods, and the sample spacing (τ units)."""
@@ -133,7 +130,7 @@ def _problem(n: int, T: float, seed: int):
     params = Params.random(n, n_in=1, n_out=1, g=0.9, seed=seed).without_metadata()
     K = int(round(T / DT)) + 1
     times = np.linspace(0.0, T, K)
-    h0 = np.asarray(jax.random.normal(jax.random.PRNGKey(seed + 1), (n,), jnp.float64))
+    h0 = np.asarray(jax.random.normal(rng.key(seed, "task_initial_state"), (n,), jnp.float64))
     task = TrajectoryTask.create(times, np.sin(times), 0.3 * np.cos(times), h0=h0)
     return params, task
 
@@ -141,7 +138,7 @@ def _problem(n: int, T: float, seed: int):
 def _fixed_point_problem(n: int, seed: int):
     params = Params.random(n, n_in=1, n_out=1, g=FIXED_POINT_G, symmetry=1.0,
                            seed=seed).without_metadata()
-    h0 = np.asarray(jax.random.normal(jax.random.PRNGKey(seed + 1), (n,), jnp.float64))
+    h0 = np.asarray(jax.random.normal(rng.key(seed, "task_initial_state"), (n,), jnp.float64))
     return params, FixedPointTask.create([1.0], [0.3], h0=h0)
 
 
@@ -239,18 +236,28 @@ def fit_exponents(ds: xr.Dataset) -> dict:
     return out
 
 
-def learn_bench(grid: str = "default", repeats: int = 3, seed: int = 0, out=None,
-                overwrite: bool = False, figure=None, verbose: bool = False) -> xr.Dataset:
-    """Run the cost comparison; see the module docstring.
+def learn_bench(grid: str = "default", repeats: int = 3, seed: int = 0, verbose: bool = False,
+                *, out=None, overwrite=None, figure=None) -> xr.Dataset:
+    """Run the cost comparison; see the module docstring. Computes only: saving and drawing
+    are the caller's (``neurodyn learn-bench`` does both).
 
     **Arguments:** ``grid`` ∈ {default, quick}; ``repeats`` warm calls per cell (median);
-    ``seed`` of the networks; ``out``: zarr path (atomic save); ``figure``: PNG path.
+    ``seed`` of the networks; ``verbose``: one line per cell. The former ``out``,
+    ``overwrite`` and ``figure`` raise :class:`ParameterError` saying what to call instead
+    (``neurodyn.save_run(ds, out)``, ``neurodyn.plots.plot(ds, png)``), before any work.
 
     **Returns:** Dataset over (method, n, T) with ``time_s`` (s per gradient), ``peak_bytes``
-    and ``grad_rel_err`` (NaN where a cell is not on the grid); attrs ``grid``, ``exponents``
-    (measured vs theory) and provenance.
+    and ``grad_rel_err`` (NaN where a cell is not on the grid); attrs ``kind`` (learn_bench),
+    ``grid``, ``exponents`` (measured vs theory) and provenance.
     """
-    check_output_path(out, overwrite, flag="out")  # before any work, not after it
+    removed = [name for name, value in (("out", out), ("overwrite", overwrite),
+                                        ("figure", figure)) if value is not None]
+    if removed:
+        raise ParameterError(
+            f"learn_bench({'=..., '.join(removed)}=...): learn_bench returns its Dataset and "
+            "writes nothing (out, overwrite and figure were removed); save it with "
+            "neurodyn.save_run(ds, out, overwrite=...), draw it with "
+            "neurodyn.plots.plot(ds, 'learn_bench.png'), or run `neurodyn learn-bench`")
     grid = validation.choice("grid", grid, GRIDS)
     repeats = validation.positive_int("repeats", repeats)
     seed = validation.seed("seed", seed)
@@ -296,61 +303,7 @@ def learn_bench(grid: str = "default", repeats: int = 3, seed: int = 0, out=None
                "trainable": list(TRAINABLE), "devices": [str(d) for d in jax.devices()],
                "wall_time_s": time.perf_counter() - started, "provenance": provenance()})
     ds.attrs["exponents"] = fit_exponents(ds)
-    if out is not None:
-        save_run(ds, out, overwrite=overwrite)
-    if figure is not None:
-        draw(ds, figure)
     return ds
-
-
-def draw(ds: xr.Dataset, path) -> Path:
-    """Log–log figure with theory slopes (dashed): time vs n for trajectory and for fixed-point
-    methods, memory vs n, memory vs T. The legend gives each fitted slope and theory's."""
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import NullFormatter
-
-    grid = ds.attrs["grid"]
-    fig = Figure(figsize=(17, 4.6), constrained_layout=True)
-    axes = fig.subplots(1, 4)
-    panels = (("time_s", "n", "time per gradient (s)", "time_vs_n", "trajectory tasks: time vs n"),
-              ("time_s", "n", "time per gradient (s)", "time_vs_n", "fixed-point tasks: time vs n"),
-              ("peak_bytes", "n", "peak working memory (bytes)", "memory_vs_n", "memory vs n"),
-              ("peak_bytes", "T", "peak working memory (bytes)", "memory_vs_T",
-               "memory vs T (fixed n)"))
-    for index, (ax, (variable, axis, label, fit, title)) in enumerate(zip(axes, panels,
-                                                                          strict=True)):
-        ticks = set()
-        for k, method in enumerate(ds.method.values):
-            spec = grid[str(method)]
-            static = str(method) in FIXED_POINT_METHODS
-            if (index == 0 and static) or (index == 1 and not static):
-                continue
-            if axis == "T" and len(spec["T"]) < 2:
-                continue  # fixed-point tasks have no horizon to sweep
-            if axis == "n":
-                x = np.asarray(spec["n"], float)
-                y = ds[variable].sel({"method": method, "T": min(spec["T"])}).sel(n=spec["n"]).values
-            else:
-                x = np.asarray(spec["T"], float)
-                y = ds[variable].sel({"method": method, "n": spec["n_T"]}).sel(T=spec["T"]).values
-            color = f"C{k}"
-            exponents = ds.attrs["exponents"].get(str(method), {})
-            measured = exponents.get(fit, {}).get("measured", _slope(x, y))
-            theory = THEORY[str(method)].get(fit)
-            text = f"{method}: {measured:.2f}" + ("" if theory is None else f" (theory {theory:g})")
-            ax.loglog(x, y, "o-", color=color, label=text)
-            ticks.update(x.tolist())
-            if theory is not None and np.isfinite(y[-1]):
-                ax.loglog(x, y[-1] * (x / x[-1]) ** theory, "--", color=color, alpha=0.5)
-        ax.set_xlabel("n (neurons)" if axis == "n" else "T (τ)")
-        ax.set_ylabel(label)
-        ax.set_title(title)
-        ax.set_xticks(sorted(ticks), [f"{t:g}" for t in sorted(ticks)])
-        ax.xaxis.set_minor_formatter(NullFormatter())
-        ax.legend(fontsize=7, title="fitted slope", title_fontsize=7)
-    path = Path(path)
-    fig.savefig(path, dpi=110)
-    return path
 
 
 def table(ds: xr.Dataset) -> str:

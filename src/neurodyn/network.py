@@ -21,6 +21,7 @@ import numpy as np
 
 from . import nonlinearity, resources, validation
 from .errors import ParameterError
+from .rng import key as random_key
 
 DTYPES = ("float64", "float32")
 
@@ -154,7 +155,7 @@ class Network(eqx.Module):
         resources.check_memory(f"Network.random N={N}, dtype={dtype} (J is N x N)",
                                resources.network_bytes(N, dtype), hint="reduce N")
 
-        key_J, key_theta = jax.random.split(jax.random.PRNGKey(seed))
+        key_J, key_theta = random_key(seed, "couplings"), random_key(seed, "biases")
         X = jax.random.normal(key_J, (N, N), dtype=jnp.float64)
         a = (math.sqrt(1.0 + symmetry) + math.sqrt(1.0 - symmetry)) / 2.0
         b = (math.sqrt(1.0 + symmetry) - math.sqrt(1.0 - symmetry)) / 2.0

@@ -2,7 +2,10 @@
 
 Each job writes ``attrs["kind"]`` into its Dataset; :func:`plot` picks the figure by that kind
 (:data:`FIGURE_KINDS`), so ``neurodyn plot runs/chaos.zarr`` redraws what ``neurodyn chaos``
-drew, without recomputing anything. The figures use matplotlib's object API
+drew, without recomputing anything: chaos (:func:`chaos_figure`), deep (:func:`deep_figure`),
+learn-bench (:func:`learn_bench_figure`) and training (:func:`train_figure`) runs. No figure
+needs JAX or the job's module: everything it shows is in the Dataset (the learn-bench figure
+reads its fitted and theory exponents from the run's attrs). The figures use matplotlib's object API
 (:class:`matplotlib.figure.Figure`, no pyplot), so no state leaks from one figure to the next
 and nothing needs a display.
 
@@ -143,37 +146,114 @@ def deep_figure(ds: xr.Dataset) -> Figure:
     return fig
 
 
-def _save(figure: Callable[[xr.Dataset], Figure]) -> Callable[[xr.Dataset, Path], None]:
-    """A writer ``(ds, png_path)`` that draws ``figure(ds)`` and saves it as PNG."""
+def learn_bench_figure(ds: xr.Dataset) -> Figure:
+    """The log–log figure of a learn-bench run (:func:`neurodyn.learn_bench.learn_bench`): time
+    per gradient vs n for the trajectory methods and for the fixed-point methods, peak working
+    memory vs n, and memory vs T at one n. Each legend entry gives the method's fitted slope and
+    theory's; theory's slope is also drawn (dashed) through the method's last point.
 
-    def write(ds: xr.Dataset, path: Path) -> None:
-        figure(ds).savefig(path, dpi=DPI, format="png")
+    **Arguments:** ``ds`` over (method, n, T) with ``time_s`` (s) and ``peak_bytes``, the
+    coordinate ``task`` (``trajectory`` or ``fixed_point``; without it a method whose grid
+    holds only T = 0 is a fixed-point one), the attrs ``grid`` ({method: {"n", "T", "n_T"}})
+    and ``exponents`` (as :func:`neurodyn.learn_bench.fit_exponents` returns them; without
+    them the slopes are fitted here and no theory is shown).
 
-    return write
+    **Returns:** the Figure (not saved).
+    """
+    import numpy as np
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import NullFormatter
+
+    grid, exponents = ds.attrs["grid"], ds.attrs.get("exponents", {})
+    fig = Figure(figsize=(17, 4.6), constrained_layout=True)
+    axes = fig.subplots(1, 4)
+    panels = (("time_s", "n", "time per gradient (s)", "time_vs_n", "trajectory tasks: time vs n"),
+              ("time_s", "n", "time per gradient (s)", "time_vs_n", "fixed-point tasks: time vs n"),
+              ("peak_bytes", "n", "peak working memory (bytes)", "memory_vs_n", "memory vs n"),
+              ("peak_bytes", "T", "peak working memory (bytes)", "memory_vs_T",
+               "memory vs T (fixed n)"))
+    for index, (ax, (variable, axis, label, fit, title)) in enumerate(zip(axes, panels,
+                                                                          strict=True)):
+        ticks: set[float] = set()
+        for k, method in enumerate(str(m) for m in ds.method.values):
+            spec = grid[method]
+            static = (str(ds.task.sel({"method": method}).values) == "fixed_point"
+                      if "task" in ds.coords else max(spec["T"]) == 0)
+            if (index == 0 and static) or (index == 1 and not static):
+                continue
+            if axis == "T" and len(spec["T"]) < 2:
+                continue  # fixed-point tasks have no horizon to sweep
+            if axis == "n":
+                x = np.asarray(spec["n"], float)
+                y = ds[variable].sel({"method": method, "T": min(spec["T"])}).sel(n=spec["n"]).values
+            else:
+                x = np.asarray(spec["T"], float)
+                y = ds[variable].sel({"method": method, "n": spec["n_T"]}).sel(T=spec["T"]).values
+            row = exponents.get(method, {}).get(fit, {})
+            measured, theory = row.get("measured"), row.get("theory")
+            if measured is None:
+                keep = np.isfinite(y) & (y > 0)
+                measured = (float(np.polyfit(np.log(x[keep]), np.log(y[keep]), 1)[0])
+                            if keep.sum() >= 2 else float("nan"))
+            color = f"C{k}"
+            text = f"{method}: {measured:.2f}" + ("" if theory is None else f" (theory {theory:g})")
+            ax.loglog(x, y, "o-", color=color, label=text)
+            ticks.update(x.tolist())
+            if theory is not None and np.isfinite(y[-1]):
+                ax.loglog(x, y[-1] * (x / x[-1]) ** theory, "--", color=color, alpha=0.5)
+        ax.set_xlabel("n (neurons)" if axis == "n" else "T (τ)")
+        ax.set_ylabel(label)
+        ax.set_title(title)
+        ax.set_xticks(sorted(ticks), [f"{t:g}" for t in sorted(ticks)])
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        if ticks:  # a panel without methods (e.g. no T sweep on the grid) has no legend
+            ax.legend(fontsize=7, title="fitted slope", title_fontsize=7)
+    return fig
 
 
-def _write_learn_bench(ds: xr.Dataset, path: Path) -> None:
-    # Imported on use: learn_bench imports the learning package, hence JAX, which the chaos and
-    # deep figures do not need.
-    from .learn_bench import draw
+def train_figure(ds: xr.Dataset) -> Figure:
+    """The training curve of a :func:`neurodyn.learning.train` run: the loss before each
+    update, and after the last one (attrs ``final_loss``, the open circle), and the gradient
+    norm, both on log scales over the iteration.
 
-    draw(ds, path)
+    **Arguments:** ``ds`` over ``iteration`` with ``loss`` and ``grad_norm`` and the attrs
+    ``method``, ``optimizer``, ``learning_rate``, ``n``, ``task``, ``final_loss``.
+
+    **Returns:** the Figure (not saved).
+    """
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(10, 4), constrained_layout=True)
+    loss_ax, norm_ax = fig.subplots(1, 2)
+    iteration = ds.iteration.values
+    loss_ax.semilogy(iteration, ds.loss.values, "-", color="C0", label="before update i")
+    loss_ax.semilogy([len(iteration)], [ds.attrs["final_loss"]], "o", mfc="none", color="C0",
+                     label="after the last update")
+    loss_ax.set(xlabel="iteration", ylabel="loss", title="loss")
+    loss_ax.legend(fontsize=8)
+    norm_ax.semilogy(iteration, ds.grad_norm.values, "-", color="C1")
+    norm_ax.set(xlabel="iteration", ylabel=r"$\|\nabla L\|$",
+                title="gradient norm (trained groups)")
+    fig.suptitle(f"training: {ds.attrs['task']}, n = {ds.attrs['n']}, {ds.attrs['method']} "
+                 f"gradients, {ds.attrs['optimizer']} (learning rate {ds.attrs['learning_rate']:g})")
+    return fig
 
 
-_WRITERS: dict[str, Callable[[xr.Dataset, Path], None]] = {
-    "chaos": _save(chaos_figure),
-    "deep": _save(deep_figure),
-    "learn_bench": _write_learn_bench,
+_FIGURES: dict[str, Callable[[xr.Dataset], Figure]] = {
+    "chaos": chaos_figure,
+    "deep": deep_figure,
+    "learn_bench": learn_bench_figure,
+    "learning.train": train_figure,
 }
 
-FIGURE_KINDS = tuple(_WRITERS)
+FIGURE_KINDS = tuple(_FIGURES)
 """The run kinds (``attrs["kind"]``) that have a figure."""
 
 
 def check_kind(kind: object, source: str = "the Dataset") -> str:
     """``kind`` if runs of that kind have a figure, else :class:`ParameterError` (one line
     naming ``source``, the kind and the kinds that have figures)."""
-    if kind not in _WRITERS:
+    if kind not in _FIGURES:
         raise ParameterError(f"{source} is a run of kind {kind!r}, which has no figure; figures "
                              f"exist for the kinds {', '.join(FIGURE_KINDS)}")
     return str(kind)
@@ -205,14 +285,15 @@ def plot(ds_or_path: xr.Dataset | str | os.PathLike, figure_path: str | os.PathL
         ds = open_run(ds_or_path)
     else:
         source, ds = "the Dataset", ds_or_path
-    write = _WRITERS[check_kind(ds.attrs.get("kind", "unknown"), source)]
+    figure = _FIGURES[check_kind(ds.attrs.get("kind", "unknown"), source)]
     temporary = path.with_name(f".{path.stem}.{uuid.uuid4().hex}.png")
     try:
-        write(ds, temporary)
+        figure(ds).savefig(temporary, dpi=DPI, format="png")
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
     return path
 
 
-__all__ = ["DPI", "FIGURE_KINDS", "chaos_figure", "check_kind", "deep_figure", "plot"]
+__all__ = ["DPI", "FIGURE_KINDS", "chaos_figure", "check_kind", "deep_figure", "learn_bench_figure",
+           "plot", "train_figure"]

@@ -35,6 +35,7 @@ from . import euler_maruyama, nonlinearity, resources, solvers, validation
 from .errors import DivergenceError, ParameterError
 from .network import Network, drift
 from .provenance import provenance
+from .rng import key as random_key
 
 SUM_HEADROOM = 1e12
 """Values the divergence ceiling leaves room to sum: |h| ≤ √(max float / 1e12) keeps h² and its
@@ -363,18 +364,10 @@ def _progress_bar(total: int):
     return tqdm.tqdm(total=total, unit="save", desc="Euler–Maruyama")
 
 
-SIMULATION_KEY_DOMAIN = 0x73696D75
-"""Tag folded into the simulation seed before its streams are drawn. Network.random draws J and
-θ from ``split(PRNGKey(seed))``, and ``split(k)[i] == fold_in(k, i)`` in jax, so without a separate
-domain an equal network and simulation seed made h(0) a copy of J's first random numbers
-(measured: equal-time variance 40 % high during the transient)."""
-
-
 def simulation_key(seed: int, stream: int) -> jax.Array:
-    """Key of random ``stream`` (0: h(0), 1: Brownian motion, 2: tangent vectors) of ``seed``."""
-    return jax.random.fold_in(
-        jax.random.fold_in(jax.random.PRNGKey(seed), SIMULATION_KEY_DOMAIN), stream
-    )
+    """Key of random ``stream`` (0: h(0), 1: Brownian motion, 2: tangent vectors) of ``seed``:
+    :func:`neurodyn.rng.key` with the purpose initial_state, noise or tangents."""
+    return random_key(seed, ("initial_state", "noise", "tangents")[stream])
 
 
 def initial_condition(

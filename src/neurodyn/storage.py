@@ -129,6 +129,29 @@ def write_manifest(store: str | os.PathLike,
     return dict(group.attrs)
 
 
+_VARIABLE_LENGTH_STR: Any = getattr(np.dtypes, "StringDType", lambda: object)()
+"""NumPy's variable-length str dtype (NumPy ≥ 2; object arrays of str before it)."""
+
+
+def _variable_length_strings(ds: xr.Dataset) -> xr.Dataset:
+    """``ds`` with its fixed-width unicode variables (NumPy ``<U``: what xarray makes of a list
+    of str, e.g. learn-bench's ``method`` and ``task`` coordinates) as variable-length strings.
+
+    Why: zarr-python 3.1 stores ``<U`` as ``fixed_length_utf32`` and warns on every write and
+    read that this data type has no Zarr v3 specification (UnstableSpecificationWarning).
+    Variable-length strings are stored as zarr's ``string`` data type (UTF-8, the ``vlen-utf8``
+    codec), which the zarr-extensions data-type registry specifies; xarray's zarr guide
+    recommends this conversion. :func:`open_run` gives back the same strings, as NumPy
+    ``StringDType`` arrays (selection, comparison and ``identical`` behave as with ``<U``).
+    Byte strings (``S``) are left as they are.
+    """
+    names = [name for name, variable in ds.variables.items() if variable.dtype.kind == "U"]
+    for name in names:
+        converted = ds[name].astype(_VARIABLE_LENGTH_STR)
+        ds = ds.assign_coords({name: converted}) if name in ds.coords else ds.assign({name: converted})
+    return ds
+
+
 def save_run(ds: xr.Dataset, path: str | os.PathLike, overwrite: bool = False) -> Path:
     """Write ``ds`` to a zarr v3 store at ``path`` atomically; return the path.
 
@@ -145,7 +168,7 @@ def save_run(ds: xr.Dataset, path: str | os.PathLike, overwrite: bool = False) -
     check_output_path(path, overwrite, flag="path")
     path = Path(path)
     temporary = path.parent / f".{path.name}.partial-{uuid.uuid4().hex[:8]}"
-    out = ds.copy()
+    out = _variable_length_strings(ds.copy())
     out.attrs = json_ready({k: v for k, v in ds.attrs.items() if k not in STORE_ATTRS})
     for name in out.variables:
         out[name].attrs = json_ready(dict(out[name].attrs))

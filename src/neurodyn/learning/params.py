@@ -14,6 +14,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+from .. import rng
 from ..network import Network, drift, rate
 from ..nonlinearity import PhiLike
 
@@ -46,7 +47,7 @@ class Params(eqx.Module):
         """Random network (see :meth:`Network.random`; ``phi`` a registered name or a
         :class:`~neurodyn.nonlinearity.Nonlinearity`) with B, W_out ~ N(0, 1/n)."""
         net = Network.random(N=n, g=g, phi=phi, symmetry=symmetry, seed=seed, dtype=dtype)
-        key_B, key_out = jax.random.split(jax.random.PRNGKey(seed + 1_000_003))
+        key_B, key_out = rng.key(seed, "input_weights"), rng.key(seed, "readout_weights")
         B = jax.random.normal(key_B, (n, n_in), jnp.float64) / jnp.sqrt(n)
         W_out = jax.random.normal(key_out, (n_out, n), jnp.float64) / jnp.sqrt(n)
         return cls(net=net, B=B.astype(dtype), W_out=W_out.astype(dtype))

@@ -25,7 +25,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import validation
+from .. import rng, validation
 from ..errors import ParameterError
 from .params import Params, readout
 
@@ -197,6 +197,6 @@ def sine_generation(
     target = amplitude * np.sin(2 * np.pi * times / period)
     weights = (times >= washout).astype(np.float64)
     params = Params.random(n, n_in=1, n_out=1, g=g, seed=seed, dtype=dtype)
-    h0 = np.asarray(jax.random.normal(jax.random.PRNGKey(seed + 17), (n,), jnp.float64))
+    h0 = np.asarray(jax.random.normal(rng.key(seed, "task_initial_state"), (n,), jnp.float64))
     task = TrajectoryTask.create(times, np.zeros((K, 1)), target, weights, h0=h0, dtype=dtype)
     return params, task

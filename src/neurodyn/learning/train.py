@@ -3,7 +3,8 @@
 Adam: Kingma & Ba, *Adam: a method for stochastic optimization*, ICLR 2015, Algorithm 1
 (m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g², w ← w − η m̂ / (√v̂ + ε) with bias-corrected m̂, v̂),
 as ``optax.adam(η, b1=β₁, b2=β₂, eps=ε)``; SGD is ``optax.sgd(η)`` (w ← w − η g).
-The loss curve is returned as an xarray Dataset (and optionally saved as a run).
+The loss curve is returned as an xarray Dataset; train writes nothing (save the Dataset with
+:func:`neurodyn.save_run`, draw it with :func:`neurodyn.plots.plot`).
 """
 
 from __future__ import annotations
@@ -17,10 +18,8 @@ import optax
 import xarray as xr
 
 from .. import validation
-from ..errors import DivergenceError
+from ..errors import DivergenceError, ParameterError
 from ..provenance import provenance
-from ..run_paths import check_output_path
-from ..storage import save_run
 from ._groups import check_trainable, select
 from .params import TRAINABLE, Params
 from .registry import rule
@@ -37,20 +36,27 @@ def _optimizer(optimizer: str, learning_rate: float, beta1: float, beta2: float,
 
 def train(params: Params, task, method: str = "bptt", trainable=TRAINABLE, iterations: int = 200,
           learning_rate: float = 1e-2, optimizer: str = "adam", beta1: float = 0.9,
-          beta2: float = 0.999, eps: float = 1e-8, out=None, overwrite: bool = False,
+          beta2: float = 0.999, eps: float = 1e-8, *, out=None, overwrite=None,
           **options) -> tuple[Params, xr.Dataset]:
     """Minimise the task's loss over the ``trainable`` groups with gradients from ``method``.
 
     **Arguments:** ``params`` (:class:`Params`), ``task`` (trajectory or fixed-point task),
     ``method`` (see :data:`neurodyn.learning.METHODS`), ``iterations`` ≥ 1, ``learning_rate`` > 0,
-    ``optimizer`` ∈ {adam, sgd}, Adam's β₁, β₂, ε; ``out``: optional path to save the loss curve
-    as a run; ``options`` go to the gradient method.
+    ``optimizer`` ∈ {adam, sgd}, Adam's β₁, β₂, ε; ``options`` go to the gradient method. The
+    former ``out`` and ``overwrite`` raise :class:`ParameterError` saying what to call instead
+    (``neurodyn.save_run(ds, out)``), before any work.
 
     **Returns:** (trained params, Dataset with ``loss`` and ``grad_norm`` over ``iteration``;
     ``loss[i]`` is the loss *before* update i, and the final loss after the last update is the
-    attribute ``final_loss``). Raises :class:`DivergenceError` if the loss becomes non-finite.
+    attribute ``final_loss``; ``neurodyn.plots.plot(ds, png)`` draws the curve). Raises
+    :class:`DivergenceError` if the loss becomes non-finite.
     """
-    check_output_path(out, overwrite, flag="out")  # before any work, not after it
+    if out is not None or overwrite is not None:
+        raise ParameterError(
+            f"train(out={out!r}, overwrite={overwrite!r}): train returns (params, Dataset) and "
+            "writes nothing (out and overwrite were removed); save the curve with "
+            "neurodyn.save_run(ds, out, overwrite=...), draw it with "
+            "neurodyn.plots.plot(ds, 'train.png')")
     trainable = check_trainable(trainable)
     iterations = validation.positive_int("iterations", iterations)
     learning_rate = validation.positive("learning_rate", learning_rate)
@@ -93,6 +99,4 @@ def train(params: Params, task, method: str = "bptt", trainable=TRAINABLE, itera
                "beta2": beta2, "eps": eps, "iterations": iterations,
                "final_loss": float(final_loss), "task": type(task).__name__,
                "n": int(params.n), "options": json_options, "provenance": provenance()})
-    if out is not None:
-        save_run(ds, out, overwrite=overwrite)
     return params, ds
