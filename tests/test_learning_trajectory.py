@@ -7,6 +7,8 @@ tests/test_learning_registry.py with the helpers defined here), the agreement of
 from the QR method (:func:`neurodyn.lyapunov`, which shares no code with the learning rules).
 """
 
+import math
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -46,8 +48,14 @@ def make_task(n, T, seed=0, samples=K, terminal=False, n_out=1):
 def random_directions(params, count, seed):
     """``count`` random directions {group: (count, *shape)} with iid N(0, 1) entries."""
     keys = jax.random.split(jax.random.PRNGKey(seed), len(ALL))
-    return {name: jax.random.normal(key, (count,) + params.get(name).shape, jnp.float64)
-            for name, key in zip(ALL, keys, strict=True)}
+    directions = {}
+    for name, key in zip(ALL, keys, strict=True):
+        shape = (count,) + params.get(name).shape
+        # drawn flat and reshaped in numpy: the same numbers (threefry fills the flattened
+        # array), but one compilation per size instead of per shape (θ, B, W_out share one)
+        flat = jax.random.normal(key, (math.prod(shape),), jnp.float64)
+        directions[name] = jnp.asarray(np.asarray(flat).reshape(shape))
+    return directions
 
 
 @jax.jit(static_argnames=("loss_kind",))
