@@ -21,6 +21,7 @@ are shared), and the n = 20 fixed-point networks of tests/test_learning_fixed_po
 import sys
 from pathlib import Path
 
+import jax
 import pytest
 
 import neurodyn as nd
@@ -82,6 +83,19 @@ def test_registry_views_are_derived_from_the_table():
 _TRAJECTORY_CACHE: dict = {}
 
 
+@jax.jit
+def _continuous_loss(params, task):
+    """The continuous loss by a plain tsit5 solve at rtol = atol = 1e-12, jitted on metadata-free
+    params so that both gains share one compilation (an eager solve recompiled per g)."""
+    return task.loss_from_states(bptt.solve_states(params, task, "tsit5", 1e-12, 1e-12), params)
+
+
+@jax.jit
+def _discrete_loss(params, task):
+    """The rk4-discretised loss of the helper (10 steps of 0.01 per sample), one compilation."""
+    return bptt.scan_loss(params, task, 10, 0.01, "rk4")
+
+
 def trajectory_reference(g: float, functional):
     """(params, task, directions, differences, loss) for one gain and one functional:
     "continuous" or ("discrete", steps, dt, stepper), cached across the parametrisation."""
@@ -90,17 +104,16 @@ def trajectory_reference(g: float, functional):
         params = L.Params.random(N_SMALL, g=g, seed=N_SMALL)
         task = make_task(N_SMALL, 10.0, seed=1)
         directions = random_directions(params, 16, seed=99)
+        bare = params.without_metadata()
         if functional == "continuous":
-            differences = directional_differences(params.without_metadata(), task, directions,
-                                                  1e-4)
-            loss = task.loss_from_states(bptt.solve_states(params, task, "tsit5", 1e-12, 1e-12),
-                                         params)
+            differences = directional_differences(bare, task, directions, 1e-4)
+            loss = _continuous_loss(bare, task)
         else:
             _, steps, dt, stepper = functional
             assert (steps, dt, stepper) == (10, 0.01, "rk4"), "the helper's discrete loss"
-            differences = directional_differences(params.without_metadata(), task, directions,
-                                                  1e-4, loss_kind="discrete")
-            loss = bptt.scan_loss(params, task, steps, dt, stepper)
+            differences = directional_differences(bare, task, directions, 1e-4,
+                                                  loss_kind="discrete")
+            loss = _discrete_loss(bare, task)
         _TRAJECTORY_CACHE[key] = (params, task, directions, differences, float(loss))
     return _TRAJECTORY_CACHE[key]
 
