@@ -45,7 +45,7 @@ class Adjoint(AbstractAdaptiveRule):
     """The continuous adjoint solved backwards (see the module docstring).
 
     **Options:** ``solver`` ∈ SOLVERS; ``rtol``/``atol``/``control`` for the forward and
-    the backward solves (default tight, 1e-10); ``implementation`` "own" (segment-wise backward
+    the backward solves (default tight, 1e-10, and PI control); ``implementation`` "own" (segment-wise backward
     solve of (h, a, ∫aᵀ∂F/∂w) with the jumps at the sample times; O(n + m) memory) or "diffrax"
     (``BacksolveAdjoint`` through ``SaveAt(ts=times)``; its output h(t_k) is O(K n));
     ``max_steps`` of each solve.
@@ -57,6 +57,12 @@ class Adjoint(AbstractAdaptiveRule):
 
     rtol: float = 1e-10
     atol: float = 1e-10
+    # PI, unlike the other adaptive rules (rule.CONTROL): measured (benchmarks/
+    # bench_controllers.py, the sine task, n = 12) at a gradient error of 7.8e-5 it needs 0.86×
+    # the I controller's evaluations (5200 vs 6060), and at this default rtol = 1e-10 its error
+    # is 1.4e-4 (4782 evaluations) where the I controller's is still 1.7e-3 (3348): the backward
+    # re-integration amplifies local errors, which PI keeps ~10× below the tolerance.
+    control: str = eqx.field(static=True, default="pi")
     implementation: str = eqx.field(static=True, default="own")
 
     def __check_init__(self):

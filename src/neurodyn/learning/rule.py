@@ -125,9 +125,14 @@ class AbstractTrajectoryRule(AbstractRule):
 SOLVERS = {name: spec for name, spec in solvers.ODE_SOLVERS.items() if spec.adaptive}
 """The adaptive ODE solvers of :mod:`neurodyn.solvers` the adaptive rules take (name → spec)."""
 
-CONTROL = "pi"
-"""Default step-size control of the adaptive rules (:data:`neurodyn.integrate.CONTROLS`);
-measured by benchmarks/bench_controllers.py (see its numbers in the rules' docstrings)."""
+CONTROL = "i"
+"""Default step-size control of the adaptive rules (:data:`neurodyn.integrate.CONTROLS`): the I
+controller, because PI does not help BPTT and RTRL. Measured (benchmarks/bench_controllers.py:
+the sine task, n = 12, g = 1.5, 101 samples over T = 10, gradient error against BPTT at 1e-12)
+at equal gradient accuracy, PI needs 1.01–1.25× the I controller's evaluations for BPTT (1e-8:
+690 vs 686; 1.9e-10: 1320 vs 1062) and 1.00–1.04× for RTRL (2e-10: 1614 vs 1554): the steps
+land on every sample time (BPTT) or restart at each (RTRL), so few steps are the controller's
+own choice. The continuous adjoint is the exception (:class:`~.adjoint.Adjoint` uses PI)."""
 
 
 def check_solver(solver: str) -> str:
