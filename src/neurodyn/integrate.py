@@ -25,6 +25,7 @@ import jax
 import jax.numpy as jnp
 import lineax
 
+from . import validation
 from .errors import ParameterError
 from .solvers import SolverSpec
 
@@ -71,8 +72,7 @@ def step_controller(spec: SolverSpec, rtol: Any = None, atol: Any = None, contro
     """
     if not spec.adaptive:
         return diffrax.ConstantStepSize()
-    if control not in CONTROLS:
-        raise ParameterError(f"control={control!r}; allowed: {', '.join(CONTROLS)}")
+    validation.choice("control", control, CONTROLS)
     dtype = jnp.result_type(rtol)
     controller = diffrax.PIDController(rtol=rtol, atol=atol, dtmin=jnp.asarray(DT_MIN, dtype),
                                        force_dtmin=False, **CONTROLS[control])

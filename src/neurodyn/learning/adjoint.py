@@ -45,8 +45,9 @@ class Adjoint(AbstractAdaptiveRule):
     """The continuous adjoint solved backwards (see the module docstring).
 
     **Options:** ``solver`` ∈ SOLVERS; ``rtol``/``atol``/``control`` for the forward and
-    the backward solves (default tight, 1e-10, and PI control); ``implementation`` "own" (segment-wise backward
-    solve of (h, a, ∫aᵀ∂F/∂w) with the jumps at the sample times; O(n + m) memory) or "diffrax"
+    the backward solves (default tight, 1e-10, and PI control); ``implementation`` "own"
+    (segment-wise backward solve of (h, a, ∫aᵀ∂F/∂w) with the jumps at the sample times;
+    O(n + m) memory) or "diffrax"
     (``BacksolveAdjoint`` through ``SaveAt(ts=times)``; its output h(t_k) is O(K n));
     ``max_steps`` of each solve.
     """
