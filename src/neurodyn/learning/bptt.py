@@ -30,8 +30,8 @@ from .rule import CONTROL, SOLVERS, AbstractAdaptiveRule, AbstractFixedStepRule
 from .tasks import TrajectoryTask
 
 
-def solve_trajectory(params, task: TrajectoryTask, solver: str = DEFAULT_ODE_SOLVER, rtol=1e-8,
-                     atol: float = 1e-8, adjoint=None, max_steps: int = 100_000,
+def solve_trajectory(params, task: TrajectoryTask, solver: str = DEFAULT_ODE_SOLVER,
+                     rtol: float = 1e-8, atol: float = 1e-8, adjoint=None, max_steps: int = 100_000,
                      control: str = CONTROL) -> diffrax.Solution:
     """One adaptive solve of h over the task's window, saving h(t_k) at every sample time
     (``solution.ys``: shape (K, n)); the steps also land on every sample time (the input has
@@ -44,8 +44,8 @@ def solve_trajectory(params, task: TrajectoryTask, solver: str = DEFAULT_ODE_SOL
         adjoint=adjoint, max_steps=max_steps)
 
 
-def solve_states(params, task: TrajectoryTask, solver: str = DEFAULT_ODE_SOLVER, rtol=1e-8,
-                 atol: float = 1e-8, adjoint=None, max_steps: int = 100_000,
+def solve_states(params, task: TrajectoryTask, solver: str = DEFAULT_ODE_SOLVER,
+                 rtol: float = 1e-8, atol: float = 1e-8, adjoint=None, max_steps: int = 100_000,
                  control: str = CONTROL):
     """h(t_k) at every sample time, shape (K, n), by one adaptive solve (:func:`solve_trajectory`)."""
     return solve_trajectory(params, task, solver, rtol, atol, adjoint, max_steps, control).ys
