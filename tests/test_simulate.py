@@ -40,7 +40,8 @@ def test_tsit5_matches_tight_dopri8_reference(chaotic_net, reference):
     assert np.max(np.abs(dopri5 - reference)) < 1e-6
 
 
-@pytest.mark.parametrize("solver, order", [("euler", 1), ("heun", 2), ("rk4", 4)])
+@pytest.mark.parametrize("solver, order", [(name, spec.order) for name, spec
+                                           in solvers.ODE_SOLVERS.items() if not spec.adaptive])
 def test_fixed_step_solvers_converge_at_their_order(chaotic_net, reference, solver, order):
     errors = []
     for dt in (0.05, 0.025):
@@ -169,8 +170,7 @@ def test_equal_network_and_simulation_seeds_give_independent_streams():
 
 @pytest.mark.parametrize(
     "solver, noise",
-    [("tsit5", 0.0), ("dopri5", 0.0), ("dopri8", 0.0), ("euler", 0.0), ("heun", 0.0),
-     ("rk4", 0.0), ("euler", 0.3), ("shark", 0.3), ("sra1", 0.3)],
+    [(name, 0.0) for name in solvers.ODE_SOLVERS] + [(name, 0.3) for name in solvers.SDE_SOLVERS],
 )
 def test_reported_rhs_evaluations_equal_counted_drift_calls(monkeypatch, solver, noise):
     """The benchmarks divide wall time by ``rhs_evaluations``; it must be the number of drift

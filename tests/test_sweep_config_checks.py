@@ -64,9 +64,9 @@ def test_fixed_solver_and_noise_agree_with_the_solver_tables(tmp_path, solver, n
     assert f"[simulate] solver={solver!r} cannot integrate noise={noise!r}" in message
     kind = "> 0 (an SDE)" if noise > 0 else "(an ODE)"
     assert kind in message
-    assert message.endswith(", ".join(
-        ["shark", "euler", "sra1"] if noise > 0 else ["tsit5", "dopri5", "dopri8", "euler", "heun",
-                                                      "rk4"]))
+    # the default for the noise first, then the table's order
+    default = solvers.DEFAULT_SDE_SOLVER if noise > 0 else solvers.DEFAULT_ODE_SOLVER
+    assert message.endswith(", ".join([default, *(name for name in table if name != default)]))
 
 
 def test_the_message_of_the_issue(tmp_path):

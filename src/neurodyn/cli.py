@@ -190,6 +190,17 @@ def progress_enabled() -> bool:
 
 # --- simulate ---------------------------------------------------------------------------------
 
+def _solver_help() -> str:
+    """The --solver help, from the one list of solver names (neurodyn.solvers)."""
+    from . import solvers
+
+    def listing(table, default):
+        return ", ".join(f"{name} (default)" if name == default else name for name in table)
+
+    return (f"{listing(solvers.ODE_SOLVERS, solvers.DEFAULT_ODE_SOLVER)}; SDE: "
+            f"{listing(solvers.SDE_SOLVERS, solvers.DEFAULT_SDE_SOLVER)}")
+
+
 def _add_simulate_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "simulate", help="integrate one SCS network and print a summary",
@@ -203,9 +214,7 @@ def _add_simulate_parser(subparsers) -> None:
     group.add_argument("--trials", type=_number, default=1, help="independent initial conditions")
     group.add_argument("--noise", type=_number, default=0.0, help="additive noise sigma (SDE)")
     group.add_argument("--seed", type=_number, default=0, help="seed of h(0) and the noise")
-    group.add_argument("--solver", default=None,
-                       help="tsit5 (default), dopri5, dopri8, euler, heun, rk4; SDE: shark "
-                            "(default), sra1, euler")
+    group.add_argument("--solver", default=None, help=_solver_help())
     group.add_argument("--rtol", type=_number, default=None,
                        help="relative tolerance of the adaptive solvers (default 1e-6)")
     group.add_argument("--atol", type=_number, default=None,

@@ -27,11 +27,10 @@ import diffrax
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import lineax
 import numpy as np
 import xarray as xr
 
-from . import euler_maruyama, nonlinearity, resources, solvers, validation
+from . import euler_maruyama, integrate, nonlinearity, resources, solvers, validation
 from .errors import DivergenceError, ParameterError
 from .network import Network, drift
 from .provenance import provenance
@@ -60,14 +59,8 @@ GROWTH_WINDOW = 1.0
 and rising over the window's second half at least half as fast (in log) as over its first half,
 i.e. not levelling off towards a fixed point."""
 
-DT_MIN = 1e-12
-"""Step floor of the adaptive solvers (τ units): a step below it ends the solve with diffrax's
-``dt_min_reached`` (``PIDController(dtmin=..., force_dtmin=False)``). diffrax rejects every step
-whose drift is NaN/inf and shrinks the step 5× each time (``factormin``); without a floor it does
-so until max_steps (measured: 95 s at N = 50 for a non-finite drift, > 300 s at N = 300); with it
-the solve stops after ~20 rejections. Stiffness cannot drive a step this low: it would take a
-Lipschitz constant g‖J‖ of ~1e12. A floor tied to the final time's rounding (so many ulps of
-t1) was rejected: in float32 at t1 = 1e5 it would be 0.1, a normal step size."""
+DT_MIN = integrate.DT_MIN
+"""Step floor of the adaptive solvers (τ units); see :data:`neurodyn.integrate.DT_MIN`."""
 
 DEFAULT_SDE_DT = solvers.DEFAULT_DT
 """Default fixed step for SDE solvers and fixed-step ODE solvers (τ units)."""
@@ -210,30 +203,13 @@ def sustained_growth(times: np.ndarray, max_abs: np.ndarray, scale: float) -> in
     return int(k[np.argmax(hits)]) if hits.any() else None
 
 
-PI_COEFFICIENTS = {"pcoeff": 0.4, "icoeff": 0.3}
-"""PI step-size control for the adaptive solvers, one of the literature's pairs listed in diffrax's
-``PIDController`` docs (default there: the I controller, pcoeff 0, icoeff 1). Measured on four
-N = 1000, g = 2 networks: for a max error ≤ 1e-4 over t ≤ 10 against a tight reference it needs
-15–28 % fewer drift evaluations over T = 200 than the I controller (tsit5 1620–1788 vs 2064–2280,
-dopri8 1547–1781 vs 2015–2470) and rejects no steps. The I controller's step sizes oscillate and
-its errors sit at the tolerance, so it needs a 10–30× tighter rtol for the same accuracy; at the
-same rtol the PI controller takes ~15 % more steps and is ~10× more accurate."""
+PI_COEFFICIENTS = integrate.PI_COEFFICIENTS
+"""PI step-size control of simulate's adaptive solves (measured there: see
+:data:`neurodyn.integrate.PI_COEFFICIENTS`)."""
 
-
-NO_REVERSE_MODE = diffrax.ForwardMode()
-"""The "adjoint" of simulate's solves, which return NumPy data and are never differentiated.
-diffrax's default, RecursiveCheckpointAdjoint, builds a checkpointed loop for reverse mode that
-only costs compile time here (measured at N = 20: 3.2 s vs 1.8 s to compile a tsit5, dopri8 or
-rk4 solve; the same steps and bit-identical trajectories)."""
-
-
-def adaptive_controller(rtol, atol, coefficients=PI_COEFFICIENTS) -> diffrax.PIDController:
-    """The step-size controller of every adaptive solve: PID control (default PI_COEFFICIENTS;
-    ``{}`` is diffrax's I controller) with the step floor DT_MIN, which ends the solve
-    (``dt_min_reached``) instead of shrinking the step forever at a non-finite drift.
-    ``rtol``, ``atol``: 0-d arrays of the state's dtype."""
-    return diffrax.PIDController(rtol=rtol, atol=atol, dtmin=jnp.asarray(DT_MIN, rtol.dtype),
-                                 force_dtmin=False, **coefficients)
+NO_REVERSE_MODE = integrate.NO_REVERSE_MODE
+"""simulate's solves return NumPy data and are never differentiated (see
+:data:`neurodyn.integrate.NO_REVERSE_MODE`)."""
 
 
 def diverged(t, y, args, **kwargs):
@@ -268,42 +244,24 @@ def _integrate(
     adaptive solvers, when the step collapses below the floor (a non-finite drift).
     """
     bound, scale = divergence_bound(net, h0, input_scale, noise)
-    vector_field = diffrax.ODETerm(lambda t, h, args: drift(h, net, external(t)))
-    if spec.sde:
-        brownian = diffrax.UnsafeBrownianPath(
-            shape=jax.ShapeDtypeStruct(h0.shape, h0.dtype),
-            key=key,
-            levy_area=diffrax.SpaceTimeLevyArea if spec.levy_area else diffrax.BrownianIncrement,
-        )
-        diffusion = diffrax.ControlTerm(
-            lambda t, h, args: lineax.DiagonalLinearOperator(noise * jnp.ones_like(h)), brownian
-        )
-        # UnsafeBrownianPath is exact for fixed steps and much cheaper than VirtualBrownianTree
-        # (it does not support reverse-mode differentiation, which simulate never needs).
-        terms = diffrax.MultiTerm(vector_field, diffusion)
-    else:
-        terms = vector_field
-    if spec.adaptive:
-        controller = adaptive_controller(rtol, atol)
-        step = None
-    else:
-        controller = diffrax.ConstantStepSize()
-        step = dt0
-    solution = diffrax.diffeqsolve(
-        terms,
-        spec.make(),
-        t0=jnp.zeros((), save_times.dtype),
-        t1=save_times[-1],
-        dt0=step,
-        y0=h0,
+    solution = integrate.solve(
+        lambda t, h, args: drift(h, net, external(t)),
+        h0,
+        spec,
+        jnp.zeros((), save_times.dtype),
+        save_times[-1],
+        save_times=save_times,
         args=bound,
-        saveat=diffrax.SaveAt(ts=save_times),
-        stepsize_controller=controller,
+        dt=None if spec.adaptive else dt0,
+        rtol=rtol,
+        atol=atol,
+        noise=noise if spec.sde else None,
+        key=key,
         adjoint=NO_REVERSE_MODE,
         max_steps=max_steps,
         event=diffrax.Event(cond_fn=diverged),
         throw=False,
-        progress_meter=diffrax.TqdmProgressMeter() if progress else diffrax.NoProgressMeter(),
+        progress=progress,
     )
     finite, max_abs = _finite_and_max_abs(solution.ys)
     return solution.ys, solution.result, solution.stats, finite, max_abs, bound, scale

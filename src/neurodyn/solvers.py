@@ -1,11 +1,12 @@
 """Names of the integrators neurodyn offers, mapped onto diffrax solvers.
 
-This is the only list of solver names: the simulator, the command line, sweep configs and the
-tests read it. It imports neither JAX nor diffrax (the command line validates a solver name
-before it imports JAX); each spec names its class as ``"module:attribute"`` and imports it on
-first use. diffrax provides every method except the classical fourth-order Runge–Kutta method,
-which :mod:`neurodyn.rk4` supplies as a Butcher tableau on diffrax's explicit Runge–Kutta
-machinery.
+This is the only list of solver names: the simulator, the Lyapunov exponents, the learning
+rules (adaptive rules: the adaptive ODE solvers; fixed-step rules: the fixed-step ODE tableaux),
+the command line, sweep configs and the tests read it; :mod:`neurodyn.integrate` runs them. It
+imports neither JAX nor diffrax (the command line validates a solver name before it imports
+JAX); each spec names its class as ``"module:attribute"`` and imports it on first use. diffrax
+provides every method except the classical fourth-order Runge–Kutta method, which
+:mod:`neurodyn.rk4` supplies as a Butcher tableau on diffrax's explicit Runge–Kutta machinery.
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ class SolverSpec:
     first_step_evaluations: int = 0
     scan: bool = False
     """Integrated by :mod:`neurodyn.euler_maruyama` (a lax.scan) instead of diffrax."""
+    order: int | None = None
+    """Global order of accuracy of an ODE method (error ∝ dt^order; tests/test_simulate.py
+    measures it for the fixed-step ones); None for the SDE methods."""
 
     @property
     def make(self) -> type:
@@ -54,12 +58,12 @@ class SolverSpec:
 
 
 ODE_SOLVERS = {
-    "tsit5": SolverSpec("tsit5", "diffrax:Tsit5", True, False, False, 6, 1),
-    "dopri5": SolverSpec("dopri5", "diffrax:Dopri5", True, False, False, 6, 1),
-    "dopri8": SolverSpec("dopri8", "diffrax:Dopri8", True, False, False, 13, 1),
-    "euler": SolverSpec("euler", "diffrax:Euler", False, False, False, 1),
-    "heun": SolverSpec("heun", "diffrax:Heun", False, False, False, 2),
-    "rk4": SolverSpec("rk4", "neurodyn.rk4:ClassicalRK4", False, False, False, 4),
+    "tsit5": SolverSpec("tsit5", "diffrax:Tsit5", True, False, False, 6, 1, order=5),
+    "dopri5": SolverSpec("dopri5", "diffrax:Dopri5", True, False, False, 6, 1, order=5),
+    "dopri8": SolverSpec("dopri8", "diffrax:Dopri8", True, False, False, 13, 1, order=8),
+    "euler": SolverSpec("euler", "diffrax:Euler", False, False, False, 1, order=1),
+    "heun": SolverSpec("heun", "diffrax:Heun", False, False, False, 2, order=2),
+    "rk4": SolverSpec("rk4", "neurodyn.rk4:ClassicalRK4", False, False, False, 4, order=4),
 }
 """ODE solvers: adaptive (rtol/atol) and fixed-step (dt)."""
 

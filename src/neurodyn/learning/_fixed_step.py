@@ -14,23 +14,24 @@ import diffrax
 import jax
 import jax.numpy as jnp
 
-from .. import validation
-from ..rk4 import ClassicalRK4
+from .. import solvers, validation
 
 
-def _coefficients(tableau: diffrax.ButcherTableau):
-    """(a_lower rows, b, c) as Python floats from a diffrax Butcher tableau (c₁ = 0 prepended)."""
+def _coefficients(solver_class: type):
+    """(a_lower rows, b, c) as Python floats from a diffrax solver's Butcher tableau (c₁ = 0
+    prepended); diffrax.Euler has none (it is the one-stage tableau b = (1,))."""
+    if solver_class is diffrax.Euler:
+        return (), (1.0,), (0.0,)
+    tableau = solver_class.tableau
     return (tuple(tuple(float(a) for a in row) for row in tableau.a_lower),
             tuple(float(b) for b in tableau.b_sol),
             (0.0, *(float(c) for c in tableau.c)))
 
 
-TABLEAUX = {
-    "euler": ((), (1.0,), (0.0,)),  # diffrax.Euler has no Butcher tableau
-    "heun": _coefficients(diffrax.Heun.tableau),
-    "rk4": _coefficients(ClassicalRK4.tableau),
-}
-"""name → (a_lower rows, b, c): the tableaux simulate uses for the same solver names."""
+TABLEAUX = {name: _coefficients(spec.make) for name, spec in solvers.ODE_SOLVERS.items()
+            if not spec.adaptive}
+"""name → (a_lower rows, b, c): the tableaux of the fixed-step ODE solvers of
+:mod:`neurodyn.solvers` (euler, heun, rk4), the ones simulate uses for the same names."""
 
 
 def check_stepper(name: str) -> str:

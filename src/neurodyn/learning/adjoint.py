@@ -27,14 +27,13 @@ from __future__ import annotations
 
 from typing import ClassVar, final
 
-import diffrax
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from .. import validation
+from .. import integrate, validation
 from ._groups import DYNAMIC, select
-from .bptt import grad_through, solve_states
+from .bptt import grad_through, solve_trajectory
 from .params import vector_field
 from .rule import SOLVERS, AbstractAdaptiveRule
 
@@ -45,9 +44,10 @@ IMPLEMENTATIONS = ("own", "diffrax")
 class Adjoint(AbstractAdaptiveRule):
     """The continuous adjoint solved backwards (see the module docstring).
 
-    **Options:** ``solver`` ∈ {tsit5, dopri5, dopri8}; ``rtol``/``atol`` for the forward and
-    the backward solves (default tight, 1e-10); ``implementation`` "own" (segment-wise backward
-    solve of (h, a, ∫aᵀ∂F/∂w) with the jumps at the sample times; O(n + m) memory) or "diffrax"
+    **Options:** ``solver`` ∈ SOLVERS; ``rtol``/``atol``/``control`` for the forward and
+    the backward solves (default tight, 1e-10, and PI control); ``implementation`` "own"
+    (segment-wise backward solve of (h, a, ∫aᵀ∂F/∂w) with the jumps at the sample times;
+    O(n + m) memory) or "diffrax"
     (``BacksolveAdjoint`` through ``SaveAt(ts=times)``; its output h(t_k) is O(K n));
     ``max_steps`` of each solve.
     """
@@ -58,6 +58,12 @@ class Adjoint(AbstractAdaptiveRule):
 
     rtol: float = 1e-10
     atol: float = 1e-10
+    # PI, unlike the other adaptive rules (rule.CONTROL): measured (benchmarks/
+    # bench_controllers.py, the sine task, n = 12) at a gradient error of 7.8e-5 it needs 0.86×
+    # the I controller's evaluations (5200 vs 6060), and at this default rtol = 1e-10 its error
+    # is 1.4e-4 (4782 evaluations) where the I controller's is still 1.7e-3 (3348): the backward
+    # re-integration amplifies local errors, which PI keeps ~10× below the tolerance.
+    control: str = eqx.field(static=True, default="pi")
     implementation: str = eqx.field(static=True, default="own")
 
     def __check_init__(self):
@@ -65,38 +71,41 @@ class Adjoint(AbstractAdaptiveRule):
 
     def gradient(self, params, task, trainable, static):
         if self.implementation == "diffrax":
-            loss, grads = _backsolve(params, task, trainable, self.solver, self.rtol, self.atol,
-                                     self.max_steps)
+            loss, grads, steps = _backsolve(params, task, trainable, self.solver, self.rtol,
+                                            self.atol, self.max_steps, self.control)
         else:
-            loss, grads = _own(params, task, trainable, self.solver, self.rtol, self.atol,
-                               self.max_steps)
-        return loss, grads, None
+            loss, grads, steps = _own(params, task, trainable, self.solver, self.rtol, self.atol,
+                                      self.max_steps, self.control)
+        return loss, grads, {"num_steps": steps}
 
 
-def _backsolve(params, task, trainable, solver, rtol, atol, max_steps):
-    adjoint = diffrax.BacksolveAdjoint(
-        solver=SOLVERS[solver](),
-        stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol))
-    return grad_through(
-        lambda p: task.loss_from_states(solve_states(p, task, solver, rtol, atol, adjoint,
-                                                     max_steps), p),
-        params, trainable)
+def _backsolve(params, task, trainable, solver, rtol, atol, max_steps, control):
+    """(L, grads, forward steps) by diffrax's BacksolveAdjoint."""
+    adjoint = integrate.backsolve_adjoint(SOLVERS[solver], rtol, atol, control)
+
+    def loss_and_steps(p):
+        solution = solve_trajectory(p, task, solver, rtol, atol, adjoint, max_steps, control)
+        return task.loss_from_states(solution.ys, p), solution.stats["num_steps"]
+
+    (loss, steps), grads = grad_through(loss_and_steps, params, trainable, has_aux=True)
+    return loss, grads, steps
 
 
-def _segment(term, solver, t0, t1, y0, args, rtol, atol, max_steps):
-    """Solve from t0 to t1 (either direction) and return y(t1) only."""
-    solution = diffrax.diffeqsolve(
-        term, SOLVERS[solver](), t0=t0, t1=t1, dt0=None, y0=y0, args=args,
-        saveat=diffrax.SaveAt(t1=True),
-        stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol), max_steps=max_steps)
-    return jax.tree.map(lambda leaf: leaf[-1], solution.ys)
+def _segment(field, solver, t0, t1, y0, args, rtol, atol, max_steps, control):
+    """Solve from t0 to t1 (either direction); returns y(t1) and the steps attempted."""
+    solution = integrate.solve(field, y0, SOLVERS[solver], t0, t1, args=args, rtol=rtol,
+                               atol=atol, control=control, max_steps=max_steps)
+    return jax.tree.map(lambda leaf: leaf[-1], solution.ys), solution.stats["num_steps"]
 
 
-def _own(params, task, trainable, solver, rtol, atol, max_steps):
+def _own(params, task, trainable, solver, rtol, atol, max_steps, control):
+    """(L, grads, steps of the forward and backward solves) by the segment-wise adjoint."""
     dynamic = tuple(name for name in trainable if name in DYNAMIC)
     times = task.times
     K = times.shape[0]
-    forward = diffrax.ODETerm(lambda t, h, p: vector_field(h, p, task.input_at(t)))
+
+    def forward(t, h, p):
+        return vector_field(h, p, task.input_at(t))
 
     def readout_terms(h, k):
         """Sample k's loss, ∂/∂h and ∂/∂W_out of it."""
@@ -105,12 +114,12 @@ def _own(params, task, trainable, solver, rtol, atol, max_steps):
 
     def forward_interval(carry, k):
         h, loss = carry
-        h = _segment(forward, solver, times[k], times[k + 1], h, params, rtol, atol, max_steps)
-        return (h, loss + task.sample_loss(h, params, k + 1)), None
+        h, steps = _segment(forward, solver, times[k], times[k + 1], h, params, rtol, atol,
+                            max_steps, control)
+        return (h, loss + task.sample_loss(h, params, k + 1)), steps
 
-    (h_final, loss), _ = jax.lax.scan(forward_interval,
-                                      (task.h0, task.sample_loss(task.h0, params, 0)),
-                                      jnp.arange(K - 1))
+    (h_final, loss), forward_steps = jax.lax.scan(
+        forward_interval, (task.h0, task.sample_loss(task.h0, params, 0)), jnp.arange(K - 1))
 
     def backward_field(t, state, args):
         h, a, _ = state
@@ -123,22 +132,22 @@ def _own(params, task, trainable, solver, rtol, atol, max_steps):
         a_h, a_w = vjp(a)
         return dh, -a_h, jax.tree.map(jnp.negative, a_w)
 
-    backward = diffrax.ODETerm(backward_field)
     zeros = {name: jnp.zeros_like(params.get(name)) for name in dynamic}
     _, d_h, d_out = readout_terms(h_final, K - 1)
 
     def backward_interval(carry, k):
         h, a, integral, d_out = carry
-        h, a, integral = _segment(backward, solver, times[k + 1], times[k], (h, a, integral),
-                                  None, rtol, atol, max_steps)
+        (h, a, integral), steps = _segment(backward_field, solver, times[k + 1], times[k],
+                                           (h, a, integral), None, rtol, atol, max_steps, control)
         _, d_h, d_out_k = readout_terms(h, k)
-        return (h, a + d_h, integral, d_out + d_out_k), None
+        return (h, a + d_h, integral, d_out + d_out_k), steps
 
     carry = (h_final, d_h, zeros, d_out)
-    (_, _, integral, d_out), _ = jax.lax.scan(backward_interval, carry,
-                                              jnp.arange(K - 2, -1, -1))
+    (_, _, integral, d_out), backward_steps = jax.lax.scan(backward_interval, carry,
+                                                           jnp.arange(K - 2, -1, -1))
     grads = dict(integral)
     if "W_out" in trainable:
         # along the re-integrated trajectory, like the rest of the gradient
         grads["W_out"] = d_out
-    return loss, {name: grads[name] for name in trainable}
+    return (loss, {name: grads[name] for name in trainable},
+            jnp.sum(forward_steps) + jnp.sum(backward_steps))

@@ -21,48 +21,51 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from .. import validation
+from .. import integrate, validation
+from ..solvers import DEFAULT_ODE_SOLVER
 from . import _fixed_step
 from ._groups import select
 from .params import vector_field
-from .rule import SOLVERS, AbstractAdaptiveRule, AbstractFixedStepRule
+from .rule import CONTROL, SOLVERS, AbstractAdaptiveRule, AbstractFixedStepRule
 from .tasks import TrajectoryTask
 
 
-def controller(rtol: float, atol: float, task: TrajectoryTask):
-    """PID step control that also lands on every sample time (the input has kinks there)."""
-    return diffrax.ClipStepSizeController(diffrax.PIDController(rtol=rtol, atol=atol),
-                                          step_ts=task.times)
-
-
-def solve_states(params, task: TrajectoryTask, solver: str = "tsit5", rtol: float = 1e-8,
-                 atol: float = 1e-8, adjoint=None, max_steps: int = 100_000):
-    """h(t_k) at every sample time, shape (K, n), by one adaptive diffrax solve."""
+def solve_trajectory(params, task: TrajectoryTask, solver: str = DEFAULT_ODE_SOLVER,
+                     rtol: float = 1e-8, atol: float = 1e-8, adjoint=None, max_steps: int = 100_000,
+                     control: str = CONTROL) -> diffrax.Solution:
+    """One adaptive solve of h over the task's window, saving h(t_k) at every sample time
+    (``solution.ys``: shape (K, n)); the steps also land on every sample time (the input has
+    kinks there)."""
     # params and task travel as ``args`` (not closed over) so BacksolveAdjoint sees them
-    term = diffrax.ODETerm(lambda t, h, args: vector_field(h, args[0], args[1].input_at(t)))
-    solution = diffrax.diffeqsolve(
-        term, SOLVERS[solver](), t0=task.times[0], t1=task.times[-1], dt0=None, y0=task.h0,
-        args=(params, task), saveat=diffrax.SaveAt(ts=task.times),
-        stepsize_controller=controller(rtol, atol, task),
-        adjoint=adjoint if adjoint is not None else diffrax.RecursiveCheckpointAdjoint(),
-        max_steps=max_steps)
-    return solution.ys
+    return integrate.solve(
+        lambda t, h, args: vector_field(h, args[0], args[1].input_at(t)), task.h0,
+        SOLVERS[solver], task.times[0], task.times[-1], save_times=task.times,
+        args=(params, task), rtol=rtol, atol=atol, control=control, step_ts=task.times,
+        adjoint=adjoint, max_steps=max_steps)
 
 
-def grad_through(loss_of_params, params, trainable):
-    """(L, {group: dL/dw}) by reverse mode of ``loss_of_params`` over the ``trainable`` groups."""
+def solve_states(params, task: TrajectoryTask, solver: str = DEFAULT_ODE_SOLVER,
+                 rtol: float = 1e-8, atol: float = 1e-8, adjoint=None, max_steps: int = 100_000,
+                 control: str = CONTROL):
+    """h(t_k) at every sample time, shape (K, n), by one adaptive solve (:func:`solve_trajectory`)."""
+    return solve_trajectory(params, task, solver, rtol, atol, adjoint, max_steps, control).ys
+
+
+def grad_through(loss_of_params, params, trainable, has_aux: bool = False):
+    """(L, {group: dL/dw}) by reverse mode of ``loss_of_params`` over the ``trainable`` groups;
+    with ``has_aux``, ``loss_of_params`` returns (L, aux) and this ((L, aux), grads)."""
 
     def loss_of_groups(groups):
         return loss_of_params(params.replace(**groups))
 
-    return jax.value_and_grad(loss_of_groups)(select(params, trainable))
+    return jax.value_and_grad(loss_of_groups, has_aux=has_aux)(select(params, trainable))
 
 
 @final
 class Bptt(AbstractAdaptiveRule):
     """Reverse mode through an adaptive diffrax solve (discretise-then-optimise).
 
-    **Options:** ``solver`` ∈ {tsit5, dopri5, dopri8}; ``rtol``/``atol`` of the PID controller;
+    **Options:** ``solver`` ∈ SOLVERS; ``rtol``/``atol``/``control`` of the step control;
     ``checkpoints``: number of checkpoints of diffrax's ``RecursiveCheckpointAdjoint`` (None:
     diffrax's default, which depends on ``max_steps``); ``max_steps`` of the solve.
     """
@@ -79,12 +82,14 @@ class Bptt(AbstractAdaptiveRule):
 
     def gradient(self, params, task, trainable, static):
         adjoint = diffrax.RecursiveCheckpointAdjoint(checkpoints=self.checkpoints)
-        loss, grads = grad_through(
-            lambda p: task.loss_from_states(
-                solve_states(p, task, self.solver, self.rtol, self.atol, adjoint, self.max_steps),
-                p),
-            params, trainable)
-        return loss, grads, None
+
+        def loss_and_steps(p):
+            solution = solve_trajectory(p, task, self.solver, self.rtol, self.atol, adjoint,
+                                        self.max_steps, self.control)
+            return task.loss_from_states(solution.ys, p), solution.stats["num_steps"]
+
+        (loss, steps), grads = grad_through(loss_and_steps, params, trainable, has_aux=True)
+        return loss, grads, {"num_steps": steps}
 
 
 def scan_loss(params, task: TrajectoryTask, steps: int, dt: float, stepper: str):

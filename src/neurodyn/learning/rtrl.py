@@ -30,10 +30,10 @@ from __future__ import annotations
 
 from typing import ClassVar, final
 
-import diffrax
 import jax
 import jax.numpy as jnp
 
+from .. import integrate
 from ..network import rate
 from . import _fixed_step
 from ._groups import DYNAMIC
@@ -112,7 +112,7 @@ class Rtrl(AbstractAdaptiveRule):
     The step-size control sees h and p together, so the sensitivities are as accurate as
     the tolerances. Memory O(n · m) (p for J is n³ numbers), time O(n² m) per step.
 
-    **Options:** ``solver`` ∈ {tsit5, dopri5, dopri8}, ``rtol``/``atol``, ``max_steps``.
+    **Options:** ``solver`` ∈ SOLVERS, ``rtol``/``atol``/``control``, ``max_steps``.
     """
 
     name: ClassVar[str] = "rtrl"
@@ -122,24 +122,22 @@ class Rtrl(AbstractAdaptiveRule):
     def gradient(self, params, task, trainable, static):
         dynamic = tuple(name for name in trainable if name in DYNAMIC)
         f = augmented_field(params, task, dynamic)
-        term = diffrax.ODETerm(lambda t, y, args: f(t, y))
         on_sample = _accumulate(params, task, trainable)
         y0 = (task.h0, _initial_sensitivities(params, dynamic))
         acc0 = on_sample(0, y0, _zero_acc(params, trainable))
 
         def interval(carry, k):
             y, acc = carry
-            solution = diffrax.diffeqsolve(
-                term, SOLVERS[self.solver](), t0=task.times[k], t1=task.times[k + 1], dt0=None,
-                y0=y, saveat=diffrax.SaveAt(t1=True),
-                stepsize_controller=diffrax.PIDController(rtol=self.rtol, atol=self.atol),
+            solution = integrate.solve(
+                lambda t, y, args: f(t, y), y, SOLVERS[self.solver], task.times[k],
+                task.times[k + 1], rtol=self.rtol, atol=self.atol, control=self.control,
                 max_steps=self.max_steps)
             y = jax.tree.map(lambda leaf: leaf[-1], solution.ys)
-            return (y, on_sample(k + 1, y, acc)), None
+            return (y, on_sample(k + 1, y, acc)), solution.stats["num_steps"]
 
-        (_, (loss, grads)), _ = jax.lax.scan(interval, (y0, acc0),
-                                             jnp.arange(task.times.shape[0] - 1))
-        return loss, grads, None
+        (_, (loss, grads)), steps = jax.lax.scan(interval, (y0, acc0),
+                                                 jnp.arange(task.times.shape[0] - 1))
+        return loss, grads, {"num_steps": jnp.sum(steps)}
 
 
 @final

@@ -23,11 +23,10 @@ import abc
 from collections.abc import Hashable
 from typing import Any, ClassVar
 
-import diffrax
 import equinox as eqx
 import jax
 
-from .. import validation
+from .. import integrate, solvers, validation
 from ..errors import ParameterError
 from . import _fixed_step
 from ._groups import check_trainable
@@ -123,8 +122,17 @@ class AbstractTrajectoryRule(AbstractRule):
         return None
 
 
-SOLVERS = {"tsit5": diffrax.Tsit5, "dopri5": diffrax.Dopri5, "dopri8": diffrax.Dopri8}
-"""Adaptive diffrax solvers the adaptive rules take (name → solver class)."""
+SOLVERS = {name: spec for name, spec in solvers.ODE_SOLVERS.items() if spec.adaptive}
+"""The adaptive ODE solvers of :mod:`neurodyn.solvers` the adaptive rules take (name → spec)."""
+
+CONTROL = "i"
+"""Default step-size control of the adaptive rules (:data:`neurodyn.integrate.CONTROLS`): the I
+controller, because PI does not help BPTT and RTRL. Measured (benchmarks/bench_controllers.py:
+the sine task, n = 12, g = 1.5, 101 samples over T = 10, gradient error against BPTT at 1e-12)
+at equal gradient accuracy, PI needs 1.01–1.25× the I controller's evaluations for BPTT (1e-8:
+690 vs 686; 1.9e-10: 1320 vs 1062) and 1.00–1.04× for RTRL (2e-10: 1614 vs 1554): the steps
+land on every sample time (BPTT) or restart at each (RTRL), so few steps are the controller's
+own choice. The continuous adjoint is the exception (:class:`~.adjoint.Adjoint` uses PI)."""
 
 
 def check_solver(solver: str) -> str:
@@ -136,17 +144,22 @@ class AbstractAdaptiveRule(AbstractTrajectoryRule):
     differentiates the continuous loss to the accuracy of ``rtol``/``atol``.
 
     **Fields** (every adaptive rule has them; a final rule may change the defaults):
-    ``solver`` ∈ {tsit5, dopri5, dopri8} (static), ``rtol``, ``atol`` > 0 (step-size control),
-    ``max_steps`` ≥ 1 per solve (static).
+    ``solver`` ∈ SOLVERS (the adaptive ODE solvers of :mod:`neurodyn.solvers`; static),
+    ``rtol``, ``atol`` > 0 and ``control`` ∈ {"pi", "i"} (step-size control, static; default
+    CONTROL), ``max_steps`` ≥ 1 per solve (static).
+
+    The gradient's diagnostics are ``{"num_steps": steps attempted by its solves}``.
     """
 
-    solver: str = eqx.field(static=True, default="tsit5")
+    solver: str = eqx.field(static=True, default=solvers.DEFAULT_ODE_SOLVER)
     rtol: float = 1e-8
     atol: float = 1e-8
     max_steps: int = eqx.field(static=True, default=100_000)
+    control: str = eqx.field(static=True, default=CONTROL)
 
     def __check_init__(self):
         check_solver(self.solver)
+        validation.choice("control", self.control, integrate.CONTROLS)
         validation.positive("rtol", self.rtol)
         validation.positive("atol", self.atol)
         validation.positive_int("max_steps", self.max_steps)
