@@ -18,7 +18,8 @@ quenched variance), so energy conservation fixes Δ0::
     V(Δ0) + σ⁴/8 = V(Δ∞)        (θ = J_mean = σ = 0: Δ0²/2 = [⟨Φ²⟩ − ⟨Φ⟩²]/g²)
 
 Method. (0) Gaussian averages by the resolved rules of :func:`_resolved_pair`: the nested
-integrals are cut where φ changes (|x| ≤ 20 for tanh, 7 for erf) and where the inner average
+integrals are cut where φ changes (|x| ≤ L, L from φ itself by :func:`transition_half_width`:
+20 for tanh, 7 for erf) and where the inner average
 changes, so the transition of φ gets its own Gauss–Legendre panels however wide the Gaussian is
 (s = g√Δ0 ~ g). The general rule of :mod:`neurodyn.gaussian` spaces its nodes ~0.01 s near
 x = 0 and misses φ′ at large g: g²⟨φ′φ′⟩ came out 2 % low at g = 50 and 0 at g ≥ 10⁴, hence
@@ -56,16 +57,21 @@ returned ``delta`` is the internal solution interpolated (quintic Hermite with �
 k·dtau ≤ tau_max, so tau_max and dtau change no number: a short tau_max only shows less of the
 decay (attribute ``tail_fraction``), a coarse dtau samples it more sparsely.
 
-relu is refused: its DMFT is homogeneous of degree one in Δ, so the energy condition fixes no
-scale (the chaotic amplitude is either zero or unbounded).
+What the solver needs from φ are capabilities of its :class:`~neurodyn.nonlinearity.Nonlinearity`,
+not its name: a bound (the mean is bracketed by |J_mean|·sup|φ|, Var h by sup φ² + θs² + σ²/2;
+an unbounded φ is refused — relu's DMFT is homogeneous of degree one in Δ, so the energy
+condition fixes no scale), its transition half-width (computed from φ) and φ′(0) (the critical
+gain 1/φ′(0) of the unbiased network). Any bounded φ runs, one defined by a user included.
+
+g = 0 (no recurrent drive) is solved in closed form: C_φ ≡ φ(0)², so M = θm + J_mean φ(0),
+Δ∞ = φ(0)² + θs², Δ(τ) = Δ∞ + (σ²/2) e^{−τ}, λ_max = −1 (E0 = 1), τ_corr = 1 with noise.
 """
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Mapping
 from functools import partial
-from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -73,11 +79,11 @@ import numpy as np
 import scipy.linalg
 import xarray as xr
 
-from .. import gaussian, nonlinearity, validation
+from .. import gaussian, model_parameters, nonlinearity, validation
 from ..errors import ConvergenceError, ParameterError
+from ..mean_field import MeanFieldModel
 from ..provenance import provenance
 
-SUPPORTED_PHI = ("tanh", "erf")
 _SCAN_POINTS = 96  # log-spaced trial Δ0 values for the sign scan of the energy mismatch
 _BISECTIONS = 50  # halvings of a bracket of ratio ≤ 1.27³ = 2.05: relative width 1e-15
 _NEWTON = 30  # Newton steps for Δ∞ (monotone from below, quadratic at the end)
@@ -86,8 +92,8 @@ _HEAD_CHEB = 128  # Chebyshev-Lobatto nodes in ln(Δ0 − Δ) of the C_φ and g�
 _LEGENDRE = 16  # Gauss–Legendre nodes for the tail energy integral ρ²
 _STATIC_ITER = 600  # fixed-point sweeps for the static solution (contraction ≤ 0.95 checked)
 _MIN_ROOT = 1e-8  # relative to the upper bound: smaller roots are round-off at g = g_c
-# |x| beyond which φ is constant and φ′ = 0 to 2e-17 (tanh: 2e^{−2|x|}; erf: e^{−πx²/4})
-_TRANSITION_HALF_WIDTH = {"tanh": 20.0, "erf": 7.0}
+_SATURATION_RTOL = 2e-17  # φ within this × sup|φ| of its limits outside the transition
+_SATURATION_STEP, _SATURATION_MAX = 1.0 / 16.0, 4096.0  # the scan of transition_half_width
 _PANELS, _PANEL_ORDER = 8, 24  # f's transition: 8 panels of 24 nodes (see _resolved_rule)
 # (panels, nodes) on the five segments of a pair average's outer integral: tail, inner
 # average's transition, f's transition, inner average's transition, tail
@@ -104,13 +110,41 @@ _TABLE_CHECKS, _TABLE_RTOL = 8, 1e-7  # potential table vs direct pair averages 
 _PATH_RTOL = 1e-6  # allowed difference of Δ on the grid and its half, relative to Δ0 − Δ∞
 
 
+@functools.cache  # one scan per φ (a Nonlinearity is hashable)
+def transition_half_width(phi: nonlinearity.Nonlinearity) -> float:
+    """Half-width L of φ's transition: the smallest integer L with |φ(±x) − φ(±∞)| ≤ 2e-17 ·
+    sup|φ| for every |x| ≥ L (φ(±∞) taken at ±4·4096; scanned on a 1/16 grid up to 4096).
+
+    Outside [−L, L] φ is constant to below float64 resolution (so are Φ up to its linear part,
+    and φ′ ≈ 0): the resolved quadrature puts its panels on [−L, L]. The rule gives 20 for tanh
+    (1 − tanh x ≈ 2e^{−2x}) and 7 for erf (erfc(√π x/2)), the half-widths the solver used when
+    they were a table, so the numbers are unchanged. Raises ParameterError if φ does not
+    saturate within |x| ≤ 4096 (its transition cannot be cut off).
+    """
+    x = np.arange(1, int(_SATURATION_MAX / _SATURATION_STEP) + 1) * _SATURATION_STEP
+    far = 4.0 * _SATURATION_MAX
+    with jax.ensure_compile_time_eval():  # concrete even when first asked for inside a trace
+        values = np.asarray(phi.phi(jnp.asarray(np.concatenate([x, -x, [far, -far]]),
+                                                dtype=jnp.float64)))
+    n = x.size
+    off = np.maximum(np.abs(values[:n] - values[-2]), np.abs(values[n:2 * n] - values[-1]))
+    off = ~(off <= _SATURATION_RTOL * phi.bound)  # NaN counts as not saturated
+    if off[-1]:
+        raise ParameterError(
+            f"phi={phi.name!r} does not reach its limits (to {_SATURATION_RTOL:g} of its bound "
+            f"{phi.bound:g}) within |x| <= {_SATURATION_MAX:g}; the stationary DMFT cuts its "
+            "quadrature where phi saturates")
+    last = np.nonzero(off)[0]
+    return float(math.floor(x[last[-1]]) + 1) if last.size else 1.0
+
+
 class _Model:
     """Gaussian averages of the theory for one φ (pure functions of traced scalars), by the
     resolved rules of :func:`_resolved_expect` / :func:`_resolved_pair`."""
 
-    def __init__(self, phi: str, pair_order: int, general: bool = False):
-        self.nl = nonlinearity.get(phi)
-        self.support = _TRANSITION_HALF_WIDTH[phi]
+    def __init__(self, phi: nonlinearity.Nonlinearity, pair_order: int, general: bool = False):
+        self.nl = phi
+        self.support = transition_half_width(phi)
         self.order = pair_order
         self.general = general  # the cheap rules of neurodyn.gaussian (the scan's first pass)
 
@@ -239,8 +273,8 @@ def _resolved_pair(f, support, var, cov, mean, order, outer=True):
 
 
 def _solve_mean(model, g, d0, J_mean, theta_mean):
-    """M = theta_mean + J_mean⟨φ⟩ by bisection on [θm − |J|, θm + |J|] (|φ| ≤ 1)."""
-    half = jnp.abs(J_mean) + 1e-300
+    """M = theta_mean + J_mean⟨φ⟩ by bisection on [θm − |J| b, θm + |J| b] (|φ| ≤ b = sup|φ|)."""
+    half = jnp.abs(J_mean) * model.nl.bound + 1e-300
 
     def body(state):
         k, lo, hi = state
@@ -414,7 +448,8 @@ def _core(g, J_mean, theta_mean, theta_std, noise, *, phi, pair_order):
     (needed only when the first pass is not confirmed), the bisection (only with a root) and
     the static solution (only without one) are neither compiled nor run otherwise.
     """
-    upper = 1.0 + theta_std**2 + noise**2 / 2.0  # Var h ≤ input second moment + σ²/2, |φ| ≤ 1
+    # Var h ≤ input second moment + σ²/2, with ⟨φ²⟩ ≤ sup φ²
+    upper = phi.bound**2 + theta_std**2 + noise**2 / 2.0
     grid = upper * np.logspace(-10.0, 0.0, _SCAN_POINTS)
     params = (g, J_mean, theta_mean, theta_std, noise)
     rules = {"phi": phi, "pair_order": pair_order}
@@ -659,7 +694,7 @@ def _internal_solution(core, g, phi, noise, substeps, points, tau_max, refine):
     kappa2 = float(core["tail_rate2"])
     if not kappa2 > 0:
         raise ConvergenceError(
-            f"stationary DMFT at g={g}, phi={phi!r}: the static variance Delta_inf={floor:.6g} is "
+            f"stationary DMFT at g={g}, phi={phi.name!r}: the static variance Delta_inf={floor:.6g} is "
             f"not a hill top (1 - g^2<phi'phi'> = {kappa2:.3g} <= 0), so Delta(tau) cannot decay")
     kappa = math.sqrt(kappa2)
     tau_end = max(tau_max, _DECAY_LENGTHS / kappa)
@@ -706,7 +741,7 @@ def _internal_solution(core, g, phi, noise, substeps, points, tau_max, refine):
                             f"state have decayed (Delta - Delta_inf = {excess_end:.2g} of "
                             f"Delta0 - Delta_inf, psi0 = {abs(psi[-1]):.2g}); use "
                             f"tau_max >= {4 * tau_end:.3g}")
-            raise ConvergenceError(f"stationary DMFT at g={g}, phi={phi!r}: " + "; ".join(what)
+            raise ConvergenceError(f"stationary DMFT at g={g}, phi={phi.name!r}: " + "; ".join(what)
                                    + ("" if refine else " (or refine=True)"))
         if not resolved:
             points = 2 * (points - 1) + 1
@@ -719,7 +754,7 @@ def _internal_solution(core, g, phi, noise, substeps, points, tau_max, refine):
     table_error = float(np.max(np.abs(direct - U[probe]) / np.maximum(np.abs(direct), 1.0)))
     if not table_error <= _TABLE_RTOL:
         raise ConvergenceError(
-            f"stationary DMFT at g={g}, phi={phi!r}: the table of g^2<phi'phi'> is off by "
+            f"stationary DMFT at g={g}, phi={phi.name!r}: the table of g^2<phi'phi'> is off by "
             f"{table_error:.2g} (allowed {_TABLE_RTOL:g}) against the pair average; this is a "
             "defect of the solver at these parameters, not a setting to change")
     excess = path.copy()
@@ -730,46 +765,48 @@ def _internal_solution(core, g, phi, noise, substeps, points, tau_max, refine):
             **diagnostics}
 
 
-MODEL_PARAMETERS = ("g", "phi", "J_mean", "theta_mean", "theta_std")
-"""The network parameters the stationary theory depends on (N and the seed drop out)."""
+_MODEL_KEYWORDS = ("g", "phi", "J_mean", "theta_mean", "theta_std", "noise")
+_MODEL_DEFAULTS = {"g": 2.0, "phi": "tanh", "J_mean": 0.0, "theta_mean": 0.0,
+                   "theta_std": 0.0, "noise": 0.0}
 
 
-def model_parameters(network: Mapping[str, Any], noise: float = 0.0) -> dict[str, Any]:
-    """Arguments of :func:`stationary` for a network description.
-
-    ``network`` is :meth:`Network.describe` or a run's ``attrs["network"]``; ``noise`` is the
-    run's σ. Parameters absent from ``network`` keep the defaults of :func:`stationary`.
-    """
-    parameters = {name: network[name] for name in MODEL_PARAMETERS if name in network}
-    parameters["noise"] = noise
-    return parameters
-
-
-def _validate(g, phi, J_mean, theta_mean, theta_std, noise, tau_max, dtau):
-    g = validation.positive("g", g)
-    validation.choice("phi", phi, nonlinearity.NONLINEARITIES)
-    if phi not in SUPPORTED_PHI:
+def resolve_model(model: MeanFieldModel | None, **keywords) -> MeanFieldModel:
+    """The model of a solver call: ``model`` itself, or one built from the scalar keywords
+    (None: their defaults, g = 2, tanh, J_mean = θ = σ = 0). Both at once is ambiguous and
+    refused; so is a model the DMFT does not cover (an unbounded φ, symmetry ≠ 0)."""
+    given = {name: value for name, value in keywords.items() if value is not None}
+    if model is None:
+        model = MeanFieldModel(**{**_MODEL_DEFAULTS, **given})
+    elif not isinstance(model, MeanFieldModel):
+        raise ParameterError(f"model={model!r} is not a neurodyn.MeanFieldModel")
+    elif given:
         raise ParameterError(
-            f"phi={phi!r} is not supported by the DMFT solver; allowed: {', '.join(SUPPORTED_PHI)} "
-            "(relu's DMFT is homogeneous in Δ, so the energy condition fixes no amplitude)")
-    J_mean = validation.finite("J_mean", J_mean)
-    theta_mean = validation.finite("theta_mean", theta_mean)
-    theta_std = validation.non_negative("theta_std", theta_std)
-    noise = validation.non_negative("noise", noise)
-    tau_max = validation.positive("tau_max", tau_max)
-    dtau = validation.positive("dtau", dtau)
-    if dtau > tau_max / 4:
-        raise ParameterError(f"dtau={dtau!r} must be <= tau_max/4 = {tau_max / 4!r}")
-    return g, J_mean, theta_mean, theta_std, noise, tau_max, dtau
+            f"model= and {', '.join(f'{name}={value!r}' for name, value in given.items())} were "
+            "both given; pass the parameters in the model (MeanFieldModel(...)) or as keywords, "
+            "not both")
+    model_parameters.theory_phi("phi", model.phi)
+    if model.symmetry != 0:
+        raise ParameterError(f"symmetry={model.symmetry!r}: the DMFT solvers cover "
+                             "independent J_ij and J_ji only (symmetry = 0)")
+    return model
+
+
+def _g_zero_core(model: MeanFieldModel) -> dict:
+    """The g = 0 solution in closed form (module docstring): C_φ ≡ φ(0)², no recurrent drive."""
+    phi0 = float(model.phi.phi(jnp.zeros((), jnp.float64)))
+    floor = phi0**2 + model.theta_std**2
+    return {"delta0": floor + model.noise**2 / 2.0, "delta_inf": floor,
+            "mean": model.theta_mean + model.J_mean * phi0, "dynamic": model.noise > 0,
+            "static_potential": 1.0}  # U = 1 − g²⟨φ′φ′⟩ = 1
 
 
 def stationary(
-    g: float = 2.0,
-    phi: str = "tanh",
-    J_mean: float = 0.0,
-    theta_mean: float = 0.0,
-    theta_std: float = 0.0,
-    noise: float = 0.0,
+    g: float | None = None,
+    phi: str | nonlinearity.Nonlinearity | None = None,
+    J_mean: float | None = None,
+    theta_mean: float | None = None,
+    theta_std: float | None = None,
+    noise: float | None = None,
     tau_max: float = 40.0,
     dtau: float = 0.02,
     substeps: int = 2,
@@ -777,13 +814,18 @@ def stationary(
     critical_gain: bool = True,
     grid_points: int = GRID_POINTS,
     refine: bool = True,
+    *,
+    model: MeanFieldModel | None = None,
 ) -> xr.Dataset:
     """Solve the stationary DMFT; see the module docstring for equations, method and checks.
 
     **Arguments:**
-    - ``g`` > 0: gain inside φ. ``phi``: "tanh" or "erf".
+    - ``model``: a :class:`neurodyn.MeanFieldModel` (e.g. ``MeanFieldModel.from_network(net)``),
+      or instead the scalar keywords (defaults in brackets):
+    - ``g`` ≥ 0 [2]: gain inside φ. ``phi`` [tanh]: a registered name or a bounded
+      :class:`~neurodyn.nonlinearity.Nonlinearity`.
     - ``J_mean``: mean coupling ×N; ``theta_mean``, ``theta_std``: Gaussian bias; ``noise``: σ of
-      the additive white noise (σ dW), all in h units.
+      the additive white noise (σ dW), all in h units [0].
     - ``tau_max``, ``dtau``: the lags [0, tau_max] (τ units) on which ``delta`` is returned. They
       only sample the solution: Δ, λ_max and τ_corr are computed on an internal graded grid that
       extends as far as the decay needs (and at least to tau_max).
@@ -799,16 +841,22 @@ def stationary(
     variance of h), ``delta_inf`` (static variance Δ∞), ``mean`` (M), ``lambda_max`` [1/τ] and
     its estimated error ``lambda_max_error``, ``tau_corr`` (∫₀^∞ (Δ − Δ∞) dτ / (Δ0 − Δ∞), τ
     units), ``residual`` (largest relative residual of the energy, mean and Δ∞ conditions),
-    ``g_critical``; attrs with every parameter, the internal grid actually used, ``phase``
-    ("chaotic"/"driven" or "static"), ``tail_fraction`` ((Δ(tau_max) − Δ∞)/(Δ0 − Δ∞): how much
-    of the decay the returned lags do not show) and provenance.
+    ``g_critical``; attrs with every parameter (φ by name), the internal grid actually used,
+    ``phase`` ("chaotic"/"driven" or "static"), ``tail_fraction`` ((Δ(tau_max) − Δ∞)/(Δ0 − Δ∞):
+    how much of the decay the returned lags do not show) and provenance.
 
     Raises ParameterError on bad input and ConvergenceError if the conditions are not met, if
     the internal grid cannot be refined enough (the message names what to change), or if a
     chaotic solution (σ = 0) comes out with λ_max ≤ 0, a contradiction.
     """
-    g, J_mean, theta_mean, theta_std, noise, tau_max, dtau = _validate(
-        g, phi, J_mean, theta_mean, theta_std, noise, tau_max, dtau)
+    model = resolve_model(model, g=g, phi=phi, J_mean=J_mean, theta_mean=theta_mean,
+                          theta_std=theta_std, noise=noise)
+    g, phi, J_mean, theta_mean = model.g, model.phi, model.J_mean, model.theta_mean
+    theta_std, noise = model.theta_std, model.noise
+    tau_max = validation.positive("tau_max", tau_max)
+    dtau = validation.positive("dtau", dtau)
+    if dtau > tau_max / 4:
+        raise ParameterError(f"dtau={dtau!r} must be <= tau_max/4 = {tau_max / 4!r}")
     substeps = validation.positive_int("substeps", substeps)
     pair_order = validation.positive_int("pair_order", pair_order)
     grid_points = validation.positive_int("grid_points", grid_points)
@@ -816,22 +864,31 @@ def stationary(
         raise ParameterError(f"grid_points={grid_points!r} must be >= 65")
     grid_points = 4 * (-(-(grid_points - 1) // 4)) + 1
     n_tau = int(round(tau_max / dtau)) + 1
-    core = jax.tree_util.tree_map(np.asarray, _core(g, J_mean, theta_mean, theta_std, noise,
-                                                   phi=phi, pair_order=pair_order))
+    if g == 0:
+        core, residual = _g_zero_core(model), 0.0
+    else:
+        core = jax.tree_util.tree_map(np.asarray, _core(g, J_mean, theta_mean, theta_std, noise,
+                                                       phi=phi, pair_order=pair_order))
     d0 = float(core["delta0"])
     scale = max(d0, theta_std**2, 1e-12)
-    residual = max(abs(float(core["energy_residual"])) / scale**2,
-                   abs(float(core["mean_residual"])) / (abs(float(core["mean"])) + math.sqrt(scale)),
-                   abs(float(core["floor_residual"])) / scale)
+    if g != 0:
+        residual = max(
+            abs(float(core["energy_residual"])) / scale**2,
+            abs(float(core["mean_residual"])) / (abs(float(core["mean"])) + math.sqrt(scale)),
+            abs(float(core["floor_residual"])) / scale)
     if not math.isfinite(residual) or residual > 1e-6:
         raise ConvergenceError(
-            f"stationary DMFT did not converge at g={g}, phi={phi!r}: residual {residual:.2e} "
+            f"stationary DMFT did not converge at g={g}, phi={phi.name!r}: residual {residual:.2e} "
             f"(Δ0={d0:.6g}); try a larger pair_order")
     dynamic = bool(core["dynamic"])
     floor = float(core["delta_inf"])
     tau = np.round(np.arange(n_tau) * dtau, 12)
     grid_attrs = {}
-    if dynamic:
+    if dynamic and g == 0:  # Ornstein–Uhlenbeck: Δ − Δ∞ = (σ²/2) e^{−τ}, E0 = 1
+        delta = floor + (d0 - floor) * np.exp(-tau)
+        E0, lambda_max, lambda_error, tau_corr = 1.0, -1.0, 0.0, 1.0
+        grid_attrs = {"grid_points": 0}
+    elif dynamic:
         internal = _internal_solution(core, g, phi, noise, substeps, grid_points,
                                       float(tau[-1]), refine)
         delta = _hermite(internal["tau"], internal["path"], tau)
@@ -845,7 +902,7 @@ def stationary(
             raise ConvergenceError(f"stationary DMFT at g={g}: Delta(tau) became non-finite")
         if noise == 0 and not lambda_max > 0:
             raise ConvergenceError(
-                f"stationary DMFT at g={g}, phi={phi!r}: the chaotic solution has lambda_max = "
+                f"stationary DMFT at g={g}, phi={phi.name!r}: the chaotic solution has lambda_max = "
                 f"{lambda_max:.3g} <= 0, a contradiction (the static solution is stable where "
                 "lambda_max < 0); the Gaussian averages are not resolved, try a larger pair_order")
     else:
@@ -859,8 +916,7 @@ def stationary(
     tail_fraction = float((delta[-1] - floor) / (d0 - floor)) if dynamic else 0.0
     attrs = {
         "model": "SCS DMFT (stationary): dh/dt = -h + J phi(g h) + theta + noise*xi",
-        "g": g, "phi": phi, "J_mean": J_mean, "theta_mean": theta_mean, "theta_std": theta_std,
-        "noise": noise, "tau_max": tau_max, "dtau": dtau, "substeps": substeps,
+        **model.describe(), "tau_max": tau_max, "dtau": dtau, "substeps": substeps,
         "pair_order": pair_order, "scan_points": _SCAN_POINTS, "bisections": _BISECTIONS,
         "newton_steps": _NEWTON, "chebyshev_nodes": _CHEB, "phase": phase,
         "tail_fraction": tail_fraction, "refine": refine, **grid_attrs,
@@ -904,15 +960,23 @@ def _static_gain(gs, J_mean, theta_mean, theta_std, *, phi):
     return jax.vmap(one)(gs)
 
 
-def critical_gain_of(phi: str = "tanh", J_mean: float = 0.0, theta_mean: float = 0.0,
-                     theta_std: float = 0.0, g_max: float = 20.0) -> float:
+def critical_gain_of(phi: str | nonlinearity.Nonlinearity = "tanh", J_mean: float = 0.0,
+                     theta_mean: float = 0.0, theta_std: float = 0.0,
+                     g_max: float = 20.0) -> float:
     """Gain g_c where the static solution loses stability, g²⟨φ′(x)²⟩ = 1 on the static branch.
 
     This is where the chaotic solution appears for σ = 0 (SCS 1988; with bias, Crisanti &
-    Sompolinsky 2018). Found by a scan on [0, g_max] and bisection; NaN if none.
+    Sompolinsky 2018). Without bias and mean coupling and with φ(0) = 0 the static solution is
+    h = 0 and g_c = 1/φ′(0) exactly; otherwise it is found by a scan on [0, g_max] and
+    bisection; NaN if none.
     """
-    if J_mean == 0 and theta_mean == 0 and theta_std == 0:
-        return 1.0  # static solution h = 0 and φ′(0) = 1 for every registered φ
+    phi = model_parameters.theory_phi("phi", nonlinearity.get(phi))
+    J_mean = model_parameters.J_mean("J_mean", J_mean)
+    theta_mean = model_parameters.theta_mean("theta_mean", theta_mean)
+    theta_std = model_parameters.theta_std("theta_std", theta_std)
+    if (J_mean == 0 and theta_mean == 0 and theta_std == 0
+            and float(phi.phi(jnp.zeros((), jnp.float64))) == 0.0):
+        return 1.0 / phi.slope_at_zero  # static solution h = 0: g φ′(0) = 1
     gs = np.linspace(1e-3, g_max, 200)
     gain = np.asarray(_static_gain(jnp.asarray(gs), J_mean, theta_mean, theta_std, phi=phi))
     above = np.nonzero(gain >= 1.0)[0]
