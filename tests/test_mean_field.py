@@ -97,10 +97,14 @@ def test_g_zero_is_the_closed_form():
 
 def test_two_time_at_g_zero_is_ornstein_uhlenbeck():
     # (1 + ∂t)(1 + ∂t′)C = σ²δ: C(t, t) = q0 e^{−2t} + (σ²/2)(1 − e^{−2t}); second order in dt
-    ds = nd.dmft.two_time(g=0.0, t1=3.0, dt=0.05, q0=1.0, noise=0.5, phi="erf", window=1.0)
+    ds = nd.dmft.two_time(g=0.0, t1=3.0, dt=0.05, q0=1.0, noise=0.5, phi="erf")
     t = ds.t.values
     exact = np.exp(-2 * t) + 0.125 * (1 - np.exp(-2 * t))
     assert np.max(np.abs(ds.variance.values - exact)) < 2e-3
+    # and C(t, t′) = e^{−(t − t′)} C(t′, t′) for t ≥ t′
+    lagged = np.exp(-(t[:, None] - t[None, :])) * exact[None, :]
+    below = t[:, None] >= t[None, :]
+    assert np.max(np.abs(ds.C.values - lagged)[below]) < 2e-3
 
 
 def test_a_sweep_with_g_zero_and_dmft_computes_the_closed_form():

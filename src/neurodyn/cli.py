@@ -27,6 +27,8 @@ import sys
 import time
 from pathlib import Path
 
+from . import nonlinearity_names
+
 EXIT_USER_ERROR = 2
 
 CACHE_ENV = "NEURODYN_CACHE_DIR"
@@ -180,7 +182,8 @@ def _add_network_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("network")
     group.add_argument("--N", type=_number, default=1000, help="number of neurons (default 1000)")
     group.add_argument("--g", type=_number, default=2.0, help="gain inside phi, >= 0 (default 2.0)")
-    group.add_argument("--phi", default="tanh", help="nonlinearity: tanh, erf, relu")
+    group.add_argument("--phi", default="tanh",
+                       help=f"nonlinearity: {', '.join(nonlinearity_names.NAMES)} (default tanh)")
     group.add_argument("--J-mean", type=_number, default=0.0, help="mean coupling times N")
     group.add_argument("--symmetry", type=_number, default=0.0,
                        help="corr(J_ij, J_ji) in [-1, 1] (default 0)")
@@ -307,7 +310,7 @@ def _run_simulate(args) -> int:
     wall = time.perf_counter() - started
     stats = nd.summary(ds)
     print(
-        f"Simulated N={net.N} {net.phi} network, g={args.g}, {args.trials} trial(s), "
+        f"Simulated N={net.N} {net.phi.name} network, g={args.g}, {args.trials} trial(s), "
         f"window {args.t1} tau after a {args.transient} tau transient, solver "
         f"{ds.attrs['solver']}{' noise ' + str(args.noise) if args.noise else ''}: "
         f"variance of h {stats['variance']:.4g}, second moment <h^2> "
@@ -442,6 +445,10 @@ def _run_sweep(args) -> int:
 
 # --- dmft -------------------------------------------------------------------------------------
 
+_THEORY_PHI_HELP = ("a bounded nonlinearity: "
+                    f"{', '.join(nonlinearity_names.names_with(bounded=True))} (default tanh)")
+
+
 def _theory_checks() -> dict:
     """The shared parameters of the dmft and chaos commands, by the rules of
     :mod:`neurodyn.model_parameters` (φ: a bounded one, from the capability table, before JAX)."""
@@ -459,7 +466,7 @@ def _add_dmft_parser(subparsers) -> None:
                     "autocorrelation Delta(tau), static mean, lambda_max) and optionally march the "
                     "two-time C(t, t') from h(0) ~ N(0, q0). Prints a summary; --out saves it.")
     parser.add_argument("--g", type=_number, default=2.0, help="gain inside phi, >= 0 (default 2.0)")
-    parser.add_argument("--phi", default="tanh", help="a bounded phi: tanh (default) or erf")
+    parser.add_argument("--phi", default="tanh", help=_THEORY_PHI_HELP)
     parser.add_argument("--J-mean", type=_number, default=0.0, help="mean coupling times N")
     parser.add_argument("--theta-mean", type=_number, default=0.0, help="mean bias")
     parser.add_argument("--theta-std", type=_number, default=0.0, help="std of the biases")
@@ -516,12 +523,16 @@ def _run_dmft(args) -> int:
         two_time_plan = {"model": model, "t1": args.two_time, "dt": args.dt, "q0": args.q0,
                          "window": args.window}
         dmft.check_two_time_plan(**two_time_plan)  # memory and run time, before any solve
-    ds = dmft.stationary(model=model, tau_max=args.tau_max, dtau=args.dtau)
-    print(f"DMFT g={args.g} {args.phi}: phase {ds.attrs['phase']}, Delta0 "
-          f"{float(ds.delta0):.6g}, static variance {float(ds.delta_inf):.6g}, mean "
-          f"{float(ds['mean']):.6g}, lambda_max {float(ds.lambda_max):.6g}, tau_corr "
-          f"{float(ds.tau_corr):.4g}, g_c {float(ds.g_critical):.6g}, residual "
-          f"{float(ds.residual):.2e}")
+    # plain values: printing them needs no xarray (its import and first Dataset cost ~2 s)
+    values = dmft.stationary_arrays(model=model, tau_max=args.tau_max, dtau=args.dtau)
+    print(f"DMFT g={args.g} {args.phi}: phase {values['attrs']['phase']}, Delta0 "
+          f"{values['delta0']:.6g}, static variance {values['delta_inf']:.6g}, mean "
+          f"{values['mean']:.6g}, lambda_max {values['lambda_max']:.6g}, tau_corr "
+          f"{values['tau_corr']:.4g}, g_c {values['g_critical']:.6g}, residual "
+          f"{values['residual']:.2e}")
+    if args.out is None and args.two_time is None:
+        return 0
+    ds = dmft.stationary_dataset(values)
     if args.two_time is not None:
         tt = dmft.two_time(**two_time_plan)
         ds = _merge_two_time(ds, tt)
@@ -564,7 +575,7 @@ def _add_chaos_parser(subparsers) -> None:
     parser.add_argument("--transient", type=_number, default=50.0,
                         help="discarded transient (default 50)")
     parser.add_argument("--max-lag", type=_number, default=15.0, help="largest lag (default 15)")
-    parser.add_argument("--phi", default="tanh", help="a bounded phi: tanh (default) or erf")
+    parser.add_argument("--phi", default="tanh", help=_THEORY_PHI_HELP)
     _add_job_output_flags(parser, "runs/chaos.zarr")
     parser.set_defaults(run=_run_chaos, check=_check_chaos)
 
@@ -662,7 +673,8 @@ def _add_deep_parser(subparsers) -> None:
     parser.add_argument("--depth", type=_number, default=20, help="layers (default 20)")
     parser.add_argument("--width", type=_number, default=1000,
                         help="neurons per layer (default 1000)")
-    parser.add_argument("--phi", default="tanh", help="tanh (default), erf or relu")
+    parser.add_argument("--phi", default="tanh",
+                        help=f"{', '.join(nonlinearity_names.NAMES)} (default tanh)")
     parser.add_argument("--seeds", type=_number, nargs="+", default=[0, 1, 2],
                         help="network seeds (default 0 1 2)")
     _add_job_output_flags(parser, "runs/deep.zarr")
@@ -684,7 +696,7 @@ def _grid(flag: str, values) -> list[float]:
 
 
 def _check_deep(args) -> None:
-    from . import nonlinearity_names, validation
+    from . import validation
     from .errors import ParameterError
 
     args.sigma_w_grid = _grid("--sigma-w", args.sigma_w)

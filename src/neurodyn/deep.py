@@ -18,8 +18,12 @@ eqs. 3–5; Schoenholz et al. 2017, "Deep information propagation", eqs. 1–9):
 - depth scales ``ξ_q = −1/ln V′(q*)`` and ``ξ_c = −1/ln χ_c`` with ``χ_c = ∂C/∂c at c*``
   (Schoenholz eqs. 6–9); ξ_c diverges on the critical line.
 
-For σ_b = 0 and φ′(0) = 1 (tanh, erf) q* = 0 and χ₁ = σ_w² for σ_w ≤ 1: the critical line
-starts at σ_w = 1, the deep counterpart of the SCS transition at g = 1.
+For σ_b = 0 and a φ with φ(x)² ≤ φ′(0)² x² (tanh, erf, relu) q* = 0 and χ₁ = σ_w² φ′(0)² for
+σ_w ≤ 1/φ′(0): the critical line starts at σ_w = 1/φ′(0) (= 1 for the registered φ), the deep
+counterpart of the SCS transition at g φ′(0) = 1.
+
+Every ``phi`` argument is a registered name or a :class:`~neurodyn.nonlinearity.Nonlinearity`;
+the maps use its capabilities only (its bound, and its closed-form pair averages if it has them).
 
 Public API: :func:`length_map`, :func:`length_slope`, :func:`q_iterates`, :func:`q_star`,
 :func:`chi1`, :func:`correlation_map`, :func:`c_star`, :func:`covariance_iterates`,
@@ -40,7 +44,8 @@ import xarray as xr
 
 from . import gaussian, validation
 from .errors import ConvergenceError, ParameterError
-from .nonlinearity import NONLINEARITIES, Nonlinearity
+from .nonlinearity import Nonlinearity, PhiLike
+from .nonlinearity import get as _nonlinearity
 
 # Number of plain iterations of the length map before the Newton polish: enough to enter the
 # basin of the stable fixed point from the upper bound q0 = σ_w² sup φ² + σ_b² (the map is
@@ -55,10 +60,6 @@ _C_TOL = 1e-8
 _ORDER = 128
 # Variance floor used for derivatives at q = 0, where the one-sided limit is meant (relu has a kink).
 _TINY_VARIANCE = 1e-200
-
-
-def _nonlinearity(phi: str) -> Nonlinearity:
-    return NONLINEARITIES[validation.choice("phi", phi, NONLINEARITIES)]
 
 
 def _check_sigmas(sigma_w, sigma_b) -> tuple[np.ndarray, np.ndarray]:
@@ -104,11 +105,9 @@ def _chi1(q, sw, nl: Nonlinearity):
 
 
 def _pair(nl: Nonlinearity, derivative: bool, var1, var2, cov):
-    """⟨φ(u1)φ(u2)⟩ (or φ′) at zero means: closed form for erf/relu, quadrature for tanh."""
-    if nl.name in ("erf", "relu"):
-        return gaussian.closed_form_pair(nl.name, derivative, var1, var2, cov)
-    f = nl.dphi if derivative else nl.phi
-    return gaussian.expect_pair(f, f, var1, var2, cov)
+    """⟨φ(u1)φ(u2)⟩ (or φ′) at zero means: φ's closed form if it has one (erf, relu), else
+    quadrature (tanh)."""
+    return gaussian.pair(nl, derivative, var1, var2, cov)
 
 
 def _q_star_core(sw, sb, nl: Nonlinearity):
@@ -116,8 +115,10 @@ def _q_star_core(sw, sb, nl: Nonlinearity):
     dtype = jnp.float64
     sw = jnp.asarray(sw, dtype)
     sb = jnp.asarray(sb, dtype)
-    # Upper bound of V for bounded φ (|φ| ≤ 1 for tanh and erf); any positive start for relu.
-    q0 = sw**2 + sb**2
+    # For bounded φ, V(q) ≤ σ_w² sup φ² + σ_b² for every q; for unbounded φ (relu) any positive
+    # start (σ_w² + σ_b², the bound's value for sup |φ| = 1).
+    top = nl.bound**2 if nl.bounded else 1.0
+    q0 = sw**2 * top + sb**2
     q = jax.lax.fori_loop(0, _Q_ITERATIONS, lambda _, q: _length(q, sw, sb, nl), q0)
 
     def newton(_, q):
@@ -130,7 +131,8 @@ def _q_star_core(sw, sb, nl: Nonlinearity):
     q = jax.lax.fori_loop(0, _NEWTON_STEPS, newton, q)
     # With σ_b = 0 and V′(0⁺) ≤ 1 the only fixed point is q* = 0, approached algebraically at
     # V′(0⁺) = 1 (too slowly to iterate): φ(x)² ≤ φ′(0⁺)² x² for tanh, erf and relu, so
-    # V(q) ≤ V′(0⁺) q < q for q > 0.
+    # V(q) ≤ V′(0⁺) q < q for q > 0. (Assumed of every φ: it holds for any φ with φ(0) = 0 whose
+    # |φ(x)|/|x| is largest at 0, e.g. odd φ concave on x > 0; q_star documents it.)
     # (1e-12: the quadrature of V′(0⁺) = σ_w² φ′(0⁺)² is exact only to round-off.)
     zero_is_stable = (sb == 0.0) & (_length_slope(jnp.zeros((), dtype), sw, nl) <= 1.0 + 1e-12)
     q = jnp.where(zero_is_stable, 0.0, q)
@@ -169,7 +171,7 @@ def _c_star_core(sw, sb, q, nl: Nonlinearity):
 
 # --- public theory ---------------------------------------------------------------------------
 
-def length_map(q, sigma_w, sigma_b, phi: str = "tanh"):
+def length_map(q, sigma_w, sigma_b, phi: PhiLike = "tanh"):
     """The length map ``V(q) = σ_w² ⟨φ(√q z)²⟩ + σ_b²`` (Poole et al. 2016, eq. 3).
 
     **Arguments:** ``q`` ≥ 0 (pre-activation variance), ``sigma_w`` > 0, ``sigma_b`` ≥ 0, all
@@ -186,7 +188,7 @@ def length_map(q, sigma_w, sigma_b, phi: str = "tanh"):
     return _as_output(_length(jnp.asarray(q), sw, sb, nl), q.shape)
 
 
-def length_slope(q, sigma_w, sigma_b=0.0, phi: str = "tanh"):
+def length_slope(q, sigma_w, sigma_b=0.0, phi: PhiLike = "tanh"):
     """``∂V/∂q = (σ_w²/2) ⟨(φ²)″(√q z)⟩`` (Price's theorem); at q = 0 the limit q → 0⁺."""
     nl = _nonlinearity(phi)
     sw, sb = _check_sigmas(sigma_w, sigma_b)
@@ -199,8 +201,9 @@ def length_slope(q, sigma_w, sigma_b=0.0, phi: str = "tanh"):
 
 def _padded(function, sw: np.ndarray, sb: np.ndarray, nl: Nonlinearity):
     """Apply a vmapped, jitted ``function(sw, sb, nl)`` to the flattened grid, padded to a power
-    of two (≥ 8) with a benign point (σ_w = σ_b = 0.5, ordered for every φ), so that grids of
-    different sizes share compilations; returns the outputs cut back to ``sw.size``."""
+    of two (≥ 8) with a benign point (σ_w = σ_b = 0.5, ordered for φ′(0) < 2; its outputs are
+    cut off whatever they are), so that grids of different sizes share compilations; returns
+    the outputs cut back to ``sw.size``."""
     n = sw.size
     size = max(8, 1 << (n - 1).bit_length())
     pad = np.full(size - n, 0.5)
@@ -227,16 +230,20 @@ def _q_star_checked(sigma_w, sigma_b, phi):
     nl = _nonlinearity(phi)
     sw, sb = _check_sigmas(sigma_w, sigma_b)
     q, ok = (np.asarray(x) for x in _padded(_q_star_vectorised, sw, sb, nl))
+    hint = "" if nl.bounded else ("; for an unbounded phi q* may not exist (relu: only for "
+                                  "sigma_w^2 < 2)")
     _require_converged(ok, sw, sb, f"no stable finite fixed point q* of the length map for "
-                       f"phi={phi!r}", "; for relu q* exists only for sigma_w^2 < 2")
+                       f"phi={nl.name!r}", hint)
     return nl, sw, sb, q
 
 
-def q_star(sigma_w, sigma_b, phi: str = "tanh"):
+def q_star(sigma_w, sigma_b, phi: PhiLike = "tanh"):
     """The stable fixed point q* of the length map (Poole et al. 2016, eq. 4).
 
-    Found by iterating V from the upper bound σ_w² + σ_b² (the iterates decrease monotonically
-    onto the largest fixed point), then Newton steps on V(q) − q.
+    Found by iterating V from the upper bound σ_w² sup φ² + σ_b² (the iterates decrease
+    monotonically onto the largest fixed point; σ_w² + σ_b² for unbounded φ), then Newton steps
+    on V(q) − q. For σ_b = 0 and V′(0⁺) = σ_w² φ′(0)² ≤ 1, q* = 0, which assumes
+    φ(x)² ≤ φ′(0)² x² (true for tanh, erf, relu and any odd φ concave on x > 0).
 
     **Arguments:** ``sigma_w`` > 0, ``sigma_b`` ≥ 0 (broadcast to shape S); ``phi``.
 
@@ -249,7 +256,7 @@ def q_star(sigma_w, sigma_b, phi: str = "tanh"):
     return _as_output(q, sw.shape)
 
 
-def chi1(sigma_w, sigma_b, phi: str = "tanh"):
+def chi1(sigma_w, sigma_b, phi: PhiLike = "tanh"):
     """``χ₁ = σ_w² ⟨φ′(√q* z)²⟩``, the slope of the correlation map at c = 1 (Poole eq. 7).
 
     χ₁ < 1: ordered phase; χ₁ > 1: chaotic phase. Shapes as :func:`q_star`.
@@ -258,7 +265,7 @@ def chi1(sigma_w, sigma_b, phi: str = "tanh"):
     return _as_output(_chi1(q, jnp.asarray(sw.ravel()), nl), sw.shape)
 
 
-def correlation_map(c, sigma_w, sigma_b, phi: str = "tanh"):
+def correlation_map(c, sigma_w, sigma_b, phi: PhiLike = "tanh"):
     """``C(c) = (σ_w² ⟨φ(u1)φ(u2)⟩ + σ_b²)/q*`` with var u = q*, cov = c q* (Poole eq. 5).
 
     **Arguments:** ``c`` in [−1, 1] and σ's broadcasting to S. **Returns:** C(c), shape S.
@@ -298,7 +305,7 @@ def _theory(sigma_w, sigma_b, phi):
     return sw, sb, [np.asarray(x) for x in out]
 
 
-def c_star(sigma_w, sigma_b, phi: str = "tanh"):
+def c_star(sigma_w, sigma_b, phi: PhiLike = "tanh"):
     """The stable fixed point c* of the correlation map (Poole et al. 2016, Fig. 2).
 
     c* = 1 in the ordered phase (χ₁ ≤ 1); in the chaotic phase the root c* < 1 found by Newton
@@ -306,18 +313,19 @@ def c_star(sigma_w, sigma_b, phi: str = "tanh"):
     """
     sw, sb, (q, _, _, c, _, q_ok, c_ok) = _theory(sigma_w, sigma_b, phi)
     _require_converged(q_ok & c_ok, sw, sb, f"fixed point c* (or q*) did not converge for "
-                       f"phi={phi!r}")
+                       f"phi={_nonlinearity(phi).name!r}")
     return _as_output(c, sw.shape)
 
 
-def depth_scales(sigma_w, sigma_b, phi: str = "tanh") -> dict:
+def depth_scales(sigma_w, sigma_b, phi: PhiLike = "tanh") -> dict:
     """Depth scales ``ξ_q = −1/ln V′(q*)`` and ``ξ_c = −1/ln χ_c`` (Schoenholz et al. 2017, eqs. 6–9).
 
     **Returns:** dict with ``xi_q``, ``xi_c``, ``chi_c`` (slope of C at c*), shapes as
     :func:`q_star`; ξ = inf where the slope is 1 (critical line), ξ_q = 0 where V′ = 0.
     """
     sw, sb, (q, _, slope, c, chi_c, q_ok, c_ok) = _theory(sigma_w, sigma_b, phi)
-    _require_converged(q_ok & c_ok, sw, sb, f"fixed points did not converge for phi={phi!r}")
+    _require_converged(q_ok & c_ok, sw, sb, f"fixed points did not converge for "
+                       f"phi={_nonlinearity(phi).name!r}")
     with np.errstate(divide="ignore"):
         xi_q = -1.0 / np.log(slope)
         xi_c = -1.0 / np.log(chi_c)
@@ -347,7 +355,7 @@ def _covariance_iterates(cov0, sw, sb, depth: int, nl):
     return jnp.concatenate([cov0[None], covs], axis=0)
 
 
-def covariance_iterates(cov0, sigma_w: float, sigma_b: float, depth: int, phi: str = "tanh"):
+def covariance_iterates(cov0, sigma_w: float, sigma_b: float, depth: int, phi: PhiLike = "tanh"):
     """Iterate the covariance map from an input covariance matrix.
 
     **Arguments:** ``cov0``: (n, n) symmetric positive semi-definite covariance of n inputs'
@@ -369,7 +377,7 @@ def covariance_iterates(cov0, sigma_w: float, sigma_b: float, depth: int, phi: s
     return np.asarray(_covariance_iterates(jnp.asarray(cov0), jnp.asarray(sw), jnp.asarray(sb), depth, nl))
 
 
-def q_iterates(q0, sigma_w: float, sigma_b: float, depth: int, phi: str = "tanh"):
+def q_iterates(q0, sigma_w: float, sigma_b: float, depth: int, phi: PhiLike = "tanh"):
     """The length-map iterates q^0 = q0, q^{l+1} = V(q^l); returns (depth + 1,) (or (depth+1,)+S)."""
     nl = _nonlinearity(phi)
     sw = validation.positive("sigma_w", sigma_w)
@@ -387,7 +395,7 @@ def q_iterates(q0, sigma_w: float, sigma_b: float, depth: int, phi: str = "tanh"
     return np.concatenate([q0[None], np.asarray(qs)], axis=0)
 
 
-def phase_diagram(sigma_w, sigma_b, phi: str = "tanh") -> xr.Dataset:
+def phase_diagram(sigma_w, sigma_b, phi: PhiLike = "tanh") -> xr.Dataset:
     """q*, c*, χ₁, χ_c, ξ_q, ξ_c over a (σ_w, σ_b) grid (vmap over all points).
 
     **Arguments:** 1-D ``sigma_w`` (> 0) and ``sigma_b`` (≥ 0) grids.
@@ -424,18 +432,18 @@ def phase_diagram(sigma_w, sigma_b, phi: str = "tanh") -> xr.Dataset:
         },
         coords={"sigma_w": ("sigma_w", sw, {"long_name": "weight std (times sqrt(N))"}),
                 "sigma_b": ("sigma_b", sb, {"long_name": "bias std"})},
-        attrs={"phi": phi},
+        attrs={"phi": _nonlinearity(phi).name},
     )
 
 
-def critical_sigma_w(sigma_b, phi: str = "tanh", bracket=(0.2, 20.0)):
+def critical_sigma_w(sigma_b, phi: PhiLike = "tanh", bracket=(0.2, 20.0)):
     """σ_w on the critical line χ₁(σ_w, σ_b) = 1, by bisection (χ₁ increases with σ_w)."""
     sb = validation.non_negative("sigma_b", sigma_b)
     low, high = bracket
     f_low, f_high = chi1(low, sb, phi) - 1.0, chi1(high, sb, phi) - 1.0
     if f_low > 0 or f_high < 0:
         raise ConvergenceError(f"chi1 - 1 does not change sign on sigma_w in {bracket} at "
-                               f"sigma_b={sb:g}, phi={phi!r}")
+                               f"sigma_b={sb:g}, phi={_nonlinearity(phi).name!r}")
     for _ in range(60):
         mid = 0.5 * (low + high)
         if chi1(mid, sb, phi) > 1.0:
@@ -463,7 +471,7 @@ def _propagate(h0, key, sw, sb, depth: int, nl):
     return jnp.concatenate([(h0 @ h0.T / width)[None], grams], axis=0)
 
 
-def simulate_deep(inputs, sigma_w: float, sigma_b: float, depth: int, phi: str = "tanh",
+def simulate_deep(inputs, sigma_w: float, sigma_b: float, depth: int, phi: PhiLike = "tanh",
                   seed: int = 0):
     """Propagate inputs through a random deep network and return the empirical Gram matrices.
 
@@ -525,7 +533,7 @@ def make_inputs(q0, c0, width: int, seed: int = 0):
 # --- job -------------------------------------------------------------------------------------
 
 def job(sigma_w_grid=None, sigma_b_grid=None, sim_sigma_w=(1.3, 2.5, 4.0), sim_sigma_b=0.3,
-        depth: int = 20, width: int = 1000, phi: str = "tanh", seeds=(0, 1, 2),
+        depth: int = 20, width: int = 1000, phi: PhiLike = "tanh", seeds=(0, 1, 2),
         q0=(0.5, 4.0, 12.0), c0=(0.2, 0.6, 0.95)) -> xr.Dataset:
     """The deep mean-field job: simulated q^l, c^l vs the maps, and the (σ_w, σ_b) phase diagram.
 
@@ -591,7 +599,7 @@ def job(sigma_w_grid=None, sigma_b_grid=None, sim_sigma_w=(1.3, 2.5, 4.0), sim_s
               {"long_name": "input-pair correlation c^0"}),
     )
     ds.attrs = {
-        "kind": "deep", "phi": phi, "width": width, "depth": depth,
+        "kind": "deep", "phi": _nonlinearity(phi).name, "width": width, "depth": depth,
         "sim_sigma_b": float(sim_sigma_b), "seeds": seed_list,
         "sigma_w_grid": [float(x) for x in sw_grid], "sigma_b_grid": [float(x) for x in sb_grid],
         "references": "Poole et al. 2016 (NeurIPS) eqs. 3-7; Schoenholz et al. 2017 (ICLR)",

@@ -12,8 +12,10 @@ Bivariate averages use the conditional decomposition
 ``⟨f1(u1) f2(u2)⟩ = ∫Dz1 f1(u1(z1)) ⟨f2(u2) | z1⟩``: the inner conditional expectation is again a
 split one-dimensional rule, so kinks of f2 are handled exactly for every z1.
 
-Closed forms exist for φ = erf(√π x/2) and relu with zero means (:func:`closed_form_pair`); they
-are used by the tests as an independent truth and may be used by callers as fast paths.
+Closed forms of the zero-mean pair averages are capabilities of a Nonlinearity (its
+``gaussian_pair`` fields; erf and relu have them): :func:`closed_form_pair` returns them and
+:func:`pair` uses them when present, quadrature otherwise. The tests use them as an independent
+truth for the quadrature.
 
 All functions are pure jax, broadcast over their array arguments, and can be jit-ed and
 differentiated. Variances are of the argument of f (callers in h-units pass g²·var_h).
@@ -27,6 +29,8 @@ from functools import cache
 
 import jax.numpy as jnp
 import numpy as np
+
+from . import nonlinearity
 
 ArrayFunction = Callable[[jnp.ndarray], jnp.ndarray]
 
@@ -120,27 +124,33 @@ def expect_pair(
 
 
 def closed_form_pair(
-    phi: str, derivative: bool, var1: jnp.ndarray, var2: jnp.ndarray, cov: jnp.ndarray
+    phi, derivative: bool, var1: jnp.ndarray, var2: jnp.ndarray, cov: jnp.ndarray
 ) -> jnp.ndarray:
-    """Closed forms of ``⟨φ(u1)φ(u2)⟩`` (or of φ′ with ``derivative=True``) for zero means.
+    """Closed form of ``⟨φ(u1)φ(u2)⟩`` (or of ⟨φ′φ′⟩ with ``derivative=True``) at zero means.
 
-    - ``erf`` (φ = erf(√π x/2)): ``(2/π) arcsin(k c12 / √((1 + k c11)(1 + k c22)))`` with k = π/2
-      (Williams 1997); for φ′ = e^{−πx²/4}: ``det(I + k C)^{−1/2}``.
-    - ``relu``: the arc-cosine kernel of degree 1, ``s1 s2 (sin θ + (π − θ) cos θ) / (2π)`` with
-      ``cos θ = c12/(s1 s2)``, and ``(π − θ)/(2π)`` for φ′ (Cho & Saul 2009).
+    **Arguments:** ``phi`` a registered name or a :class:`~neurodyn.nonlinearity.Nonlinearity`;
+    variances and covariance of (u1, u2), broadcasting to S. The formulas are the
+    Nonlinearity's ``gaussian_pair`` / ``gaussian_pair_dphi`` fields (erf: Williams 1997; relu:
+    the arc-cosine kernel, Cho & Saul 2009; see :mod:`neurodyn.nonlinearity`).
 
-    Raises ``KeyError`` for φ without a closed form (tanh).
+    **Returns:** an array of shape S. Raises ``KeyError`` for φ without that closed form (tanh).
     """
-    k = math.pi / 2.0
-    if phi == "erf":
-        if derivative:
-            return 1.0 / jnp.sqrt((1.0 + k * var1) * (1.0 + k * var2) - (k * cov) ** 2)
-        return (2.0 / math.pi) * jnp.arcsin(k * cov / jnp.sqrt((1.0 + k * var1) * (1.0 + k * var2)))
-    if phi == "relu":
-        s1s2 = jnp.sqrt(var1 * var2)
-        cos_theta = jnp.clip(cov / s1s2, -1.0, 1.0)
-        theta = jnp.arccos(cos_theta)
-        if derivative:
-            return (math.pi - theta) / (2.0 * math.pi)
-        return s1s2 * (jnp.sin(theta) + (math.pi - theta) * cos_theta) / (2.0 * math.pi)
-    raise KeyError(f"no closed form for phi={phi!r}; closed forms exist for 'erf' and 'relu'")
+    nl = nonlinearity.get(phi)
+    closed = nl.gaussian_pair_dphi if derivative else nl.gaussian_pair
+    if closed is None:
+        with_forms = ", ".join(repr(name) for name, entry in nonlinearity.NONLINEARITIES.items()
+                               if entry.gaussian_pair is not None)
+        raise KeyError(f"no closed form for phi={nl.name!r}; closed forms exist for {with_forms}")
+    return closed(var1, var2, cov)
+
+
+def pair(phi, derivative: bool, var1, var2, cov, *, order: int = DEFAULT_PAIR_ORDER) -> jnp.ndarray:
+    """``⟨φ(u1)φ(u2)⟩`` (or ⟨φ′φ′⟩) at zero means: the Nonlinearity's closed form if it has one,
+    else :func:`expect_pair` with ``order`` nodes per panel. Arguments as :func:`closed_form_pair`.
+    """
+    nl = nonlinearity.get(phi)
+    closed = nl.gaussian_pair_dphi if derivative else nl.gaussian_pair
+    if closed is not None:
+        return closed(var1, var2, cov)
+    f = nl.dphi if derivative else nl.phi
+    return expect_pair(f, f, var1, var2, cov, order=order)

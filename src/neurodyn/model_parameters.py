@@ -24,7 +24,7 @@ from typing import Any
 
 from . import validation
 from .errors import ParameterError
-from .nonlinearity_names import CAPABILITIES, NAMES
+from .nonlinearity_names import CAPABILITIES, NAMES, names_with
 
 
 def g(name: str, value: Any) -> float:
@@ -62,7 +62,7 @@ def phi(name: str, value: Any) -> str:
     return validation.choice(name, value, NAMES)
 
 
-THEORY_PHI = tuple(name for name in NAMES if CAPABILITIES[name].bounded)
+THEORY_PHI = names_with(bounded=True)
 """The registered φ the mean-field theory solves: the bounded ones (from the capability table)."""
 
 

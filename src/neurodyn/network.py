@@ -50,14 +50,15 @@ class Network(eqx.Module):
     - ``J``: couplings, shape (neuron, neuron); row i holds the inputs of neuron i.
     - ``theta``: static biases, shape (neuron,).
     - ``g``: gain inside φ, a 0-d array (so sweeps over g do not recompile).
-    - ``phi``: name of the nonlinearity in :mod:`neurodyn.nonlinearity` (static).
+    - ``phi``: the :class:`~neurodyn.nonlinearity.Nonlinearity` (static; ``phi.name`` is its
+      name). The constructors accept a registered name or a Nonlinearity.
     - ``params``: the construction parameters (static, for provenance), as (name, value) pairs.
     """
 
     J: jax.Array
     theta: jax.Array
     g: jax.Array
-    phi: str = eqx.field(static=True)
+    phi: nonlinearity.Nonlinearity = eqx.field(static=True, converter=nonlinearity.get)
     params: tuple[tuple[str, Any], ...] = eqx.field(static=True, default=())
 
     @property
@@ -71,13 +72,15 @@ class Network(eqx.Module):
 
     def check_fields(self) -> Network:
         """Refuse (ParameterError) a network whose fields do not fit together: J square and
-        floating, θ of shape (N,), g a scalar, all of one dtype, φ known. Network.random and
+        floating, θ of shape (N,), g a scalar, all of one dtype, φ a Nonlinearity. Network.random and
         from_arrays build consistent networks; this catches ones assembled or edited by hand
         (``Network(...)``, ``eqx.tree_at``) before a solve compiles on them.
 
         **Returns:** the network itself.
         """
-        nonlinearity.get(self.phi)
+        if not isinstance(self.phi, nonlinearity.Nonlinearity):
+            raise ParameterError(f"Network field phi={self.phi!r}; a "
+                                 "neurodyn.nonlinearity.Nonlinearity is required")
         shape = tuple(np.shape(self.J))
         if len(shape) != 2 or shape[0] != shape[1] or shape[0] == 0:
             raise ParameterError(f"Network field J has shape {shape}; a non-empty square "
@@ -99,7 +102,7 @@ class Network(eqx.Module):
     def describe(self) -> dict[str, Any]:
         """JSON-ready description: the construction parameters plus N, g, φ and dtype."""
         info = dict(self.params)
-        info.update(N=int(self.N), g=float(self.g), phi=self.phi, dtype=self.dtype)
+        info.update(N=int(self.N), g=float(self.g), phi=self.phi.name, dtype=self.dtype)
         return info
 
     def without_metadata(self) -> Network:
@@ -115,7 +118,7 @@ class Network(eqx.Module):
         cls,
         N: int = 1000,
         g: float = 2.0,
-        phi: str = "tanh",
+        phi: str | nonlinearity.Nonlinearity = "tanh",
         J_mean: float = 0.0,
         symmetry: float = 0.0,
         theta_mean: float = 0.0,
@@ -132,13 +135,14 @@ class Network(eqx.Module):
         threefry generator (identical on every platform) and then cast to ``dtype``, so the
         float32 network is the rounded float64 one.
 
-        **Arguments:** N ≥ 1 neurons; g ≥ 0; ``phi`` ∈ {tanh, erf, relu}; ``J_mean`` (mean
+        **Arguments:** N ≥ 1 neurons; g ≥ 0; ``phi`` a registered name (tanh, erf, relu) or a
+        :class:`~neurodyn.nonlinearity.Nonlinearity`; ``J_mean`` (mean
         coupling × N); ``symmetry`` η ∈ [−1, 1]; ``theta_mean``, ``theta_std`` ≥ 0 of the biases;
         ``seed`` ≥ 0; ``dtype`` ∈ {float64, float32}.
         """
         N = validation.positive_int("N", N)
         g = model_parameters.g("g", g)
-        nonlinearity.get(phi)
+        phi = nonlinearity.get(phi)
         J_mean = model_parameters.J_mean("J_mean", J_mean)
         symmetry = model_parameters.symmetry("symmetry", symmetry)
         theta_mean = model_parameters.theta_mean("theta_mean", theta_mean)
@@ -158,7 +162,7 @@ class Network(eqx.Module):
         J = J / math.sqrt(N) + J_mean / N
         theta = theta_mean + theta_std * jax.random.normal(key_theta, (N,), dtype=jnp.float64)
         params = (
-            ("N", N), ("g", g), ("phi", phi), ("J_mean", J_mean), ("symmetry", symmetry),
+            ("N", N), ("g", g), ("phi", phi.name), ("J_mean", J_mean), ("symmetry", symmetry),
             ("theta_mean", theta_mean), ("theta_std", theta_std), ("seed", seed),
             ("dtype", dtype),
         )
@@ -171,8 +175,10 @@ class Network(eqx.Module):
         )
 
     @classmethod
-    def from_arrays(cls, J: Any, theta: Any = None, g: float = 1.0, phi: str = "tanh") -> Network:
-        """A network from given couplings ``J`` (N, N) and biases ``theta`` (N,) (zeros if None)."""
+    def from_arrays(cls, J: Any, theta: Any = None, g: float = 1.0,
+                    phi: str | nonlinearity.Nonlinearity = "tanh") -> Network:
+        """A network from given couplings ``J`` (N, N) and biases ``theta`` (N,) (zeros if None);
+        ``phi`` a registered name or a :class:`~neurodyn.nonlinearity.Nonlinearity`."""
         J_dtype = np.dtype(J.dtype if hasattr(J, "dtype") else np.asarray(J).dtype)
         if J_dtype.name not in DTYPES:
             raise ParameterError(f"J has dtype {J_dtype.name}; a float64 or float32 array is "
@@ -187,14 +193,14 @@ class Network(eqx.Module):
         if not (bool(jnp.all(jnp.isfinite(J))) and bool(jnp.all(jnp.isfinite(theta)))):
             raise ParameterError("J and theta must be finite; they contain NaN or inf")
         g = model_parameters.g("g", g)
-        nonlinearity.get(phi)
+        phi = nonlinearity.get(phi)
         return cls(J=J, theta=theta, g=jnp.asarray(g, dtype), phi=phi,
                    params=(("source", "from_arrays"),))
 
 
 def rate(h: jax.Array, net: Network) -> jax.Array:
     """Firing rate φ(g h), same shape as h."""
-    return nonlinearity.NONLINEARITIES[net.phi].phi(net.g * h)
+    return net.phi.phi(net.g * h)
 
 
 def drift(h: jax.Array, net: Network, external: jax.Array | float = 0.0) -> jax.Array:

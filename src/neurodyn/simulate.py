@@ -169,7 +169,7 @@ def divergence_bound(net: Network, h0: jax.Array, input_scale, noise) -> tuple[j
     h0_max = jnp.max(jnp.abs(h0))
     theta_max = jnp.max(jnp.abs(net.theta))
     scale = 1.0 + h0_max + theta_max + input_scale + noise
-    phi = nonlinearity.NONLINEARITIES[net.phi]
+    phi = net.phi
     if phi.bounded:
         row = jnp.max(jnp.sum(jnp.abs(net.J), axis=-1)) * phi.bound
         bound = BOUND_MARGIN * (h0_max + row + theta_max + input_scale) + NOISE_MARGIN * noise
@@ -534,7 +534,8 @@ def check_trajectory(times, finite, max_abs, bound, scale, result, phi, max_step
 
     **Arguments:** ``times`` of the saves (checks); per save whether it is finite (and, on the
     scan path, within the bound) and max |h|; the ``bound`` and ``scale`` of
-    :func:`divergence_bound`; the diffrax ``result``; the nonlinearity's name ``phi``;
+    :func:`divergence_bound`; the diffrax ``result``; the nonlinearity ``phi`` (a
+    Nonlinearity or a registered name: only its ``bounded`` capability and name are read);
     ``what`` starts the message and ``where`` ends it (e.g. which QR interval).
     """
     times = np.asarray(times)
@@ -543,7 +544,8 @@ def check_trajectory(times, finite, max_abs, bound, scale, result, phi, max_step
     first = int(bad[0]) if bad.size else (len(times) - 1 if failed else len(times))
     # Sustained growth is looked for before the first bad save: it names an earlier time.
     start = None
-    if not nonlinearity.NONLINEARITIES[phi].bounded:
+    phi = nonlinearity.get(phi)
+    if not phi.bounded:
         start = sustained_growth(times[:first], max_abs[:first], scale)
     if start is not None:
         earlier = start - 2 * _growth_half_window(times)
@@ -552,7 +554,7 @@ def check_trajectory(times, finite, max_abs, bound, scale, result, phi, max_step
             f"{what} diverged by t={times[start]:.6g}: max |h| grows exponentially (rate "
             f"{rate:.3g} per tau, from {max_abs[earlier]:.3g} at t={times[earlier]:.6g} to "
             f"{max_abs[start]:.3g}), beyond {GROWTH_LARGE:g} x the scale {scale:.3g} of h(0), "
-            f"theta, inputs and noise; phi={phi!r} is unbounded (gain too large?){where}")
+            f"theta, inputs and noise; phi={phi.name!r} is unbounded (gain too large?){where}")
     if first == len(times):
         return
     last_ok = (f"; at t={times[first - 1]:.6g} max |h| was {max_abs[first - 1]:.3g}"

@@ -10,10 +10,12 @@ from .stationary import (
     ground_state,
     ground_state_energy,
     stationary,
+    stationary_arrays,
+    stationary_dataset,
     transition_half_width,
 )
 from .two_time import MAX_SECONDS, check_two_time_plan, two_time
 
 __all__ = ["GRID_POINTS", "MAX_SECONDS", "MeanFieldModel", "check_two_time_plan",
            "critical_gain_of", "ground_state", "ground_state_energy", "stationary",
-           "transition_half_width", "two_time"]
+           "stationary_arrays", "stationary_dataset", "transition_half_width", "two_time"]

@@ -72,17 +72,20 @@ from __future__ import annotations
 import functools
 import math
 from functools import partial
+from typing import TYPE_CHECKING, Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import scipy.linalg
-import xarray as xr
 
 from .. import gaussian, model_parameters, nonlinearity, validation
 from ..errors import ConvergenceError, ParameterError
 from ..mean_field import MeanFieldModel
 from ..provenance import provenance
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 _SCAN_POINTS = 96  # log-spaced trial Δ0 values for the sign scan of the energy mismatch
 _BISECTIONS = 50  # halvings of a bracket of ratio ≤ 1.27³ = 2.05: relative width 1e-15
@@ -849,6 +852,31 @@ def stationary(
     the internal grid cannot be refined enough (the message names what to change), or if a
     chaotic solution (σ = 0) comes out with λ_max ≤ 0, a contradiction.
     """
+    return stationary_dataset(stationary_arrays(
+        g, phi, J_mean, theta_mean, theta_std, noise, tau_max, dtau, substeps, pair_order,
+        critical_gain, grid_points, refine, model=model))
+
+
+def stationary_arrays(
+    g: float | None = None,
+    phi: str | nonlinearity.Nonlinearity | None = None,
+    J_mean: float | None = None,
+    theta_mean: float | None = None,
+    theta_std: float | None = None,
+    noise: float | None = None,
+    tau_max: float = 40.0,
+    dtau: float = 0.02,
+    substeps: int = 2,
+    pair_order: int = gaussian.DEFAULT_PAIR_ORDER,
+    critical_gain: bool = True,
+    grid_points: int = GRID_POINTS,
+    refine: bool = True,
+    *,
+    model: MeanFieldModel | None = None,
+) -> dict[str, Any]:
+    """:func:`stationary` without xarray: the same numbers as a dict of numpy arrays and floats
+    (``tau``, ``delta`` and the Dataset's scalars by name) plus ``attrs``; the same arguments.
+    :func:`stationary_dataset` makes the Dataset of it."""
     model = resolve_model(model, g=g, phi=phi, J_mean=J_mean, theta_mean=theta_mean,
                           theta_std=theta_std, noise=noise)
     g, phi, J_mean, theta_mean = model.g, model.phi, model.J_mean, model.theta_mean
@@ -925,27 +953,40 @@ def stationary(
                   "(Crisanti & Sompolinsky 2018)",
         "provenance": provenance(),
     }
+    return {"tau": tau, "delta": delta, "delta0": d0, "delta_inf": floor,
+            "mean": float(core["mean"]), "lambda_max": lambda_max,
+            "lambda_max_error": lambda_error, "ground_state_energy": E0, "tau_corr": tau_corr,
+            "residual": residual, "g_critical": g_c, "attrs": attrs}
+
+
+def stationary_dataset(values: dict[str, Any]) -> xr.Dataset:
+    """The Dataset of :func:`stationary` from the plain values of :func:`stationary_arrays`."""
+    import xarray as xr  # here, not at import: the dmft command prints without it
+
     scalar = {"units": "h^2"}
     return xr.Dataset(
         {
-            "delta": ("tau", delta, {"long_name": "connected autocorrelation Delta(tau)",
-                                     "units": "h^2"}),
-            "delta0": ((), d0, {"long_name": "variance Delta(0)", **scalar}),
-            "delta_inf": ((), floor, {"long_name": "static (quenched) variance Delta(inf)",
-                                      **scalar}),
-            "mean": ((), float(core["mean"]), {"long_name": "static mean M", "units": "h"}),
-            "lambda_max": ((), lambda_max, {"long_name": "maximal Lyapunov exponent",
-                                            "units": "1/tau"}),
-            "lambda_max_error": ((), lambda_error, {
+            "delta": ("tau", values["delta"], {"long_name": "connected autocorrelation Delta(tau)",
+                                               "units": "h^2"}),
+            "delta0": ((), values["delta0"], {"long_name": "variance Delta(0)", **scalar}),
+            "delta_inf": ((), values["delta_inf"], {
+                "long_name": "static (quenched) variance Delta(inf)", **scalar}),
+            "mean": ((), values["mean"], {"long_name": "static mean M", "units": "h"}),
+            "lambda_max": ((), values["lambda_max"], {"long_name": "maximal Lyapunov exponent",
+                                                      "units": "1/tau"}),
+            "lambda_max_error": ((), values["lambda_max_error"], {
                 "long_name": "estimated discretisation error of lambda_max", "units": "1/tau"}),
-            "ground_state_energy": ((), E0, {"long_name": "E0 of -d2/dtau2 + 1 - g^2<phi'phi'>"}),
-            "tau_corr": ((), tau_corr, {"long_name": "autocorrelation time", "units": "tau"}),
-            "residual": ((), residual, {"long_name": "largest relative residual of the "
-                                                     "self-consistency conditions"}),
-            "g_critical": ((), g_c, {"long_name": "gain where the static solution destabilises"}),
+            "ground_state_energy": ((), values["ground_state_energy"], {
+                "long_name": "E0 of -d2/dtau2 + 1 - g^2<phi'phi'>"}),
+            "tau_corr": ((), values["tau_corr"], {"long_name": "autocorrelation time",
+                                                  "units": "tau"}),
+            "residual": ((), values["residual"], {"long_name": "largest relative residual of the "
+                                                               "self-consistency conditions"}),
+            "g_critical": ((), values["g_critical"], {
+                "long_name": "gain where the static solution destabilises"}),
         },
-        coords={"tau": ("tau", tau, {"units": "tau (membrane time constant)"})},
-        attrs=attrs,
+        coords={"tau": ("tau", values["tau"], {"units": "tau (membrane time constant)"})},
+        attrs=values["attrs"],
     )
 
 

@@ -25,17 +25,20 @@ from __future__ import annotations
 import math
 import sys
 from functools import partial
+from typing import TYPE_CHECKING
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import xarray as xr
 
 from .. import gaussian, nonlinearity, resources, validation
 from ..errors import ConvergenceError, DivergenceError, ParameterError
 from ..mean_field import MeanFieldModel
 from ..provenance import provenance
 from .stationary import resolve_model
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 
 def _pair_function(phi: nonlinearity.Nonlinearity, pair_order: int):
@@ -360,4 +363,6 @@ def two_time(
         "predictor-corrector (second order in dt)", "exp_dt": math.exp(-dt),
         "provenance": provenance(),
     }
+    import xarray as xr  # here, not at import: the dmft command needs it only for this result
+
     return xr.Dataset(data, coords=coords, attrs=attrs)

@@ -403,7 +403,7 @@ def energy(h: jax.Array, params: Params, x: jax.Array) -> jax.Array:
     with Φ = ∫φ (Φ(0) = 0). See :class:`Eqprop` for why F = −D⁻¹ ∂E/∂h.
     """
     net = params.net
-    phi = nonlinearity.NONLINEARITIES[net.phi]
+    phi = net.phi
     rate = phi.phi(net.g * h)
     leak = jnp.sum(h * rate - phi.antiderivative(net.g * h) / net.g)
     return leak - 0.5 * rate @ net.J @ rate - rate @ (net.theta + params.B @ x)
@@ -412,7 +412,7 @@ def energy(h: jax.Array, params: Params, x: jax.Array) -> jax.Array:
 def _nudged_field(h, args):
     params, x, y, beta = args
     net = params.net
-    metric = net.g * nonlinearity.NONLINEARITIES[net.phi].dphi(net.g * h)
+    metric = net.g * net.phi.dphi(net.g * h)
     dl_dh = jax.grad(lambda state: 0.5 * jnp.sum((readout(state, params) - y) ** 2))(h)
     return vector_field(h, params, x) - beta * dl_dh / metric
 
@@ -453,12 +453,12 @@ class Eqprop(AbstractFixedPointRule):
     ∂E/∂θ = −φ, ∂E/∂B = −φ xᵀ, ∂E/∂J = −½ φ φᵀ.
 
     **Requirements and supported groups.** J symmetric (to 1e-12 relative; else
-    :class:`ParameterError`), φ strictly increasing (tanh or erf; relu has D = 0 for h < 0) and
-    g > 0. Groups: ``theta``, ``B``, ``W_out`` (exact direct term) and ``J``, for which the
-    estimate is the gradient *within symmetric matrices*: the symmetric part ½(G + Gᵀ) of the
-    unconstrained gradient G of the other methods (a perturbation δJ = δJᵀ changes the dynamics
-    by δJ φ, which the energy's −½ φᵀ J φ term produces with weight ½ on each of J_ij, J_ji).
-    Gradient descent with it keeps J symmetric.
+    :class:`ParameterError`), φ strictly increasing (``Nonlinearity.increasing``: tanh, erf;
+    relu has D = 0 for h < 0) and g > 0. Groups: ``theta``, ``B``, ``W_out`` (exact direct
+    term) and ``J``, for which the estimate is the gradient *within symmetric matrices*: the
+    symmetric part ½(G + Gᵀ) of the unconstrained gradient G of the other methods (a
+    perturbation δJ = δJᵀ changes the dynamics by δJ φ, which the energy's −½ φᵀ J φ term
+    produces with weight ½ on each of J_ij, J_ji). Gradient descent with it keeps J symmetric.
 
     **Options:** ``beta`` > 0 nudging strength; ``symmetric``: use the ±β estimate.
     """
@@ -478,9 +478,13 @@ class Eqprop(AbstractFixedPointRule):
 
     def prepare(self, params, task) -> None:
         net = params.net
-        if net.phi not in ("tanh", "erf"):
-            raise ParameterError(f"phi={net.phi!r}: equilibrium propagation needs a strictly "
-                                 "increasing φ; allowed: ('tanh', 'erf')")
+        if not net.phi.increasing:
+            # The metric D = diag(g φ′(g h)) of the gradient system must be positive definite.
+            allowed = tuple(name for name, nl in nonlinearity.NONLINEARITIES.items()
+                            if nl.increasing)
+            raise ParameterError(f"phi={net.phi.name!r}: equilibrium propagation needs a strictly "
+                                 f"increasing φ (Nonlinearity.increasing); registered ones that "
+                                 f"are: {allowed}")
         if not float(net.g) > 0:
             raise ParameterError(f"g={float(net.g)}: equilibrium propagation needs g > 0")
         asymmetry = float(jnp.max(jnp.abs(net.J - net.J.T)))

@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 
 from ..network import Network, drift, rate
+from ..nonlinearity import PhiLike
 
 TRAINABLE = ("J", "theta", "B", "W_out")
 """Names of the parameter groups a learning rule can train (any subset)."""
@@ -39,10 +40,11 @@ class Params(eqx.Module):
 
     @classmethod
     def random(
-        cls, n: int, n_in: int = 1, n_out: int = 1, g: float = 0.8, phi: str = "tanh",
+        cls, n: int, n_in: int = 1, n_out: int = 1, g: float = 0.8, phi: PhiLike = "tanh",
         symmetry: float = 0.0, seed: int = 0, dtype: str = "float64",
     ) -> Params:
-        """Random network (see :meth:`Network.random`) with B, W_out ~ N(0, 1/n)."""
+        """Random network (see :meth:`Network.random`; ``phi`` a registered name or a
+        :class:`~neurodyn.nonlinearity.Nonlinearity`) with B, W_out ~ N(0, 1/n)."""
         net = Network.random(N=n, g=g, phi=phi, symmetry=symmetry, seed=seed, dtype=dtype)
         key_B, key_out = jax.random.split(jax.random.PRNGKey(seed + 1_000_003))
         B = jax.random.normal(key_B, (n, n_in), jnp.float64) / jnp.sqrt(n)

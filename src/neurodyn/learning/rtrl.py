@@ -35,7 +35,6 @@ import jax
 import jax.numpy as jnp
 
 from ..network import rate
-from ..nonlinearity import NONLINEARITIES
 from . import _fixed_step
 from ._groups import DYNAMIC
 from .params import vector_field
@@ -178,7 +177,7 @@ class Rflo(AbstractFixedStepRule):
 
     def gradient(self, params, task, trainable, static):
         dynamic = tuple(name for name in trainable if name in DYNAMIC)
-        dphi = NONLINEARITIES[params.net.phi].dphi
+        dphi = params.net.phi.dphi
 
         def f(t, state):
             h, traces = state
