@@ -83,6 +83,7 @@ from .. import gaussian, model_parameters, nonlinearity, validation
 from ..errors import ConvergenceError, ParameterError
 from ..mean_field import MeanFieldModel
 from ..provenance import provenance
+from ._executables import call as _call
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -145,9 +146,9 @@ class _Model:
     """Gaussian averages of the theory for one φ (pure functions of traced scalars), by the
     resolved rules of :func:`_resolved_expect` / :func:`_resolved_pair`."""
 
-    def __init__(self, phi: nonlinearity.Nonlinearity, pair_order: int, general: bool = False):
-        self.nl = phi
-        self.support = transition_half_width(phi)
+    def __init__(self, phi: nonlinearity.PhiLike, pair_order: int, general: bool = False):
+        self.nl = nonlinearity.get(phi)
+        self.support = transition_half_width(self.nl)
         self.order = pair_order
         self.general = general  # the cheap rules of neurodyn.gaussian (the scan's first pass)
 
@@ -371,10 +372,21 @@ def _barycentric(x, nodes, weights, values):
 
 
 @partial(jax.jit, static_argnames=("phi", "pair_order", "general"))
+def _mismatch_at(g, d0, J_mean, theta_mean, theta_std, noise, *, phi, pair_order, general):
+    """:func:`_mismatch` at one Δ0 as a jitted function of its own: JAX traces it once per
+    (φ, rules, argument types) and reuses that trace wherever it is called, so the resolved scan
+    (vmapped) and the bisection share one trace (start-up: tracing is what a new process pays
+    even when the compiled code comes from the persistent cache)."""
+    return _mismatch(_Model(phi, pair_order, general), g, d0, J_mean, theta_mean, theta_std,
+                     noise)
+
+
+@partial(jax.jit, static_argnames=("phi", "pair_order", "general"))
 def _mismatches(g, J_mean, theta_mean, theta_std, noise, d0s, *, phi, pair_order, general):
     """Energy mismatch, M and Δ∞ at the trial variances ``d0s`` (vmapped)."""
-    model = _Model(phi, pair_order, general)
-    return jax.vmap(lambda d: _mismatch(model, g, d, J_mean, theta_mean, theta_std, noise))(d0s)
+    rules = {"phi": phi, "pair_order": pair_order, "general": general}
+    return jax.vmap(lambda d: _mismatch_at(g, d, J_mean, theta_mean, theta_std, noise,
+                                           **rules))(d0s)
 
 
 @partial(jax.jit, static_argnames=("phi", "pair_order"))
@@ -382,13 +394,11 @@ def _bisect(g, J_mean, theta_mean, theta_std, noise, lo, hi, *, phi, pair_order)
     """Bisection on ln Δ0 in [lo, hi] (robust where the mismatch is flat at round-off next to
     the static root, which regula falsi mistakes for a root). The last midpoint is the root;
     its mismatch, M and Δ∞ are carried out of the loop (one compiled copy of the mismatch)."""
-    model = _Model(phi, pair_order)
-
     def body(_, state):
         lo, hi, *_ = state
         mid = 0.5 * (lo + hi)
-        E, M_mid, floor_mid = _mismatch(model, g, jnp.exp(mid), J_mean, theta_mean, theta_std,
-                                        noise)
+        E, M_mid, floor_mid = _mismatch_at(g, jnp.exp(mid), J_mean, theta_mean, theta_std, noise,
+                                           phi=phi, pair_order=pair_order, general=False)
         return jnp.where(E > 0, mid, lo), jnp.where(E > 0, hi, mid), mid, E, M_mid, floor_mid
 
     zero = jnp.zeros((), jnp.float64)
@@ -467,28 +477,31 @@ def _core(g, J_mean, theta_mean, theta_std, noise, *, phi, pair_order):
     # widened by one scan cell on each side, must show the sign change with the resolved rules,
     # else (or when no root was found at larger g, where the general rules may miss it) a
     # resolved scan.
-    E = np.asarray(_mismatches(*params, jnp.asarray(grid), general=True, **rules)[0])
+    E = np.asarray(_call(_mismatches, {**rules, "general": True}, *params,
+                         jnp.asarray(grid))[0])
     found, index = root_cell(E)
     cells = np.clip(index + np.arange(-1, 3), 0, _SCAN_POINTS - 1)
-    E_cells = np.asarray(_mismatches(*params, jnp.asarray(grid[cells]), general=False,
-                                     **rules)[0]) if found else None
+    E_cells = np.asarray(_call(_mismatches, {**rules, "general": False}, *params,
+                               jnp.asarray(grid[cells]))[0]) if found else None
     if found and E_cells[1] > 0 and E_cells[2] <= 0:
         lo, hi = grid[cells[1]], grid[cells[2]]
     elif found and E_cells[0] > 0 and E_cells[3] <= 0:
         lo, hi = grid[cells[0]], grid[cells[3]]
     elif found or g * math.sqrt(upper) > 4.0:
-        E = np.asarray(_mismatches(*params, jnp.asarray(grid), general=False, **rules)[0])
+        E = np.asarray(_call(_mismatches, {**rules, "general": False}, *params,
+                             jnp.asarray(grid))[0])
         found, index = root_cell(E)
         lo, hi = grid[index], grid[index + 1]
     dynamic, E_dyn = False, 0.0
     if found:
-        d0, E_dyn, M, floor = (float(x) for x in _bisect(*params, lo, hi, **rules))
+        d0, E_dyn, M, floor = (float(x) for x in _call(_bisect, rules, *params, lo, hi))
         # A root with Δ0 = Δ∞ is the static solution itself (the mismatch vanishes there too).
         dynamic = d0 - floor > 1e-6 * d0
     if not dynamic:
-        M, d0 = (float(x) for x in _static_solution(g, J_mean, theta_mean, theta_std, **rules))
+        M, d0 = (float(x) for x in _call(_static_solution, rules, g, J_mean, theta_mean,
+                                                   theta_std))
         floor, E_dyn = d0, 0.0
-    out = _tables(g, M, d0, floor, J_mean, theta_mean, theta_std, **rules)
+    out = _call(_tables, rules, g, M, d0, floor, J_mean, theta_mean, theta_std)
     return {**out, "delta0": d0, "delta_inf": floor, "mean": M, "dynamic": dynamic,
             "energy_residual": E_dyn}
 
@@ -582,7 +595,7 @@ def _path(tables, start, tau, substeps):
     padded[:steps.size] = steps
     state, pieces = start, []
     for chunk in padded.reshape(-1, _CHUNK):
-        state, piece = _march(tables, state, jnp.asarray(chunk), substeps=substeps)
+        state, piece = _call(_march, {"substeps": substeps}, tables, state, jnp.asarray(chunk))
         pieces.append(np.stack([np.asarray(x) for x in piece]))
     out = np.concatenate(pieces, axis=1)[:, :steps.size]
     first = np.array([[float(start[0])], [float(start[1])], [np.nan]])
@@ -706,7 +719,9 @@ def _internal_solution(core, g, phi, noise, substeps, points, tau_max, refine):
             f"stationary DMFT at g={g}: Delta(tau) decays as exp(-{kappa:.3g} tau), needing lags "
             f"to {tau_end:.3g} (> {_MAX_TAU_END:g}); g is too close to the transition")
     width = min(_well_width(g, float(core["curvature0"]), noise), tau_end / 100)
-    start = (jnp.asarray(d0), jnp.asarray(-0.5 * noise**2), jnp.asarray(False))
+    # strongly typed, like the state the march returns: one trace of _march serves every chunk
+    start = (jnp.asarray(d0, jnp.float64), jnp.asarray(-0.5 * noise**2, jnp.float64),
+             jnp.asarray(False))
     first_curvature = float(core["curvature0"])
     for _attempt in range(_MAX_REFINEMENTS + 1):
         tau = _lag_grid(points, width, tau_end)
@@ -714,7 +729,7 @@ def _internal_solution(core, g, phi, noise, substeps, points, tau_max, refine):
         path[2, 0] = first_curvature
         coarse = _path(tables, start, tau[::2], substeps)
         path_error = float(np.max(np.abs(path[0, ::2] - coarse[0]))) / span
-        U = np.asarray(_potential(tables, jnp.asarray(path[0])))
+        U = np.asarray(_call(_potential, {}, tables, jnp.asarray(path[0])))
         E1, psi = ground_state(U, tau)
         E2 = ground_state(U[::2], tau[::2])[0]
         E4 = ground_state(U[::4], tau[::4])[0]
@@ -753,7 +768,8 @@ def _internal_solution(core, g, phi, noise, substeps, points, tau_max, refine):
     # The potential came from a table in ln(Δ0 − Δ): check it against the pair average itself
     # at lags spread over the grid (log-spaced: most of them inside the well).
     probe = np.unique(np.r_[0, np.geomspace(1, points - 1, _TABLE_CHECKS).astype(int)])
-    direct = np.asarray(_direct_potential(g, M, d0, jnp.asarray(path[0, probe]), phi=phi))
+    direct = np.asarray(_call(_direct_potential, {"phi": phi}, g, M, d0,
+                              jnp.asarray(path[0, probe])))
     table_error = float(np.max(np.abs(direct - U[probe]) / np.maximum(np.abs(direct), 1.0)))
     if not table_error <= _TABLE_RTOL:
         raise ConvergenceError(
@@ -1019,7 +1035,8 @@ def critical_gain_of(phi: str | nonlinearity.Nonlinearity = "tanh", J_mean: floa
             and float(phi.phi(jnp.zeros((), jnp.float64))) == 0.0):
         return 1.0 / phi.slope_at_zero  # static solution h = 0: g φ′(0) = 1
     gs = np.linspace(1e-3, g_max, 200)
-    gain = np.asarray(_static_gain(jnp.asarray(gs), J_mean, theta_mean, theta_std, phi=phi))
+    gain = np.asarray(_call(_static_gain, {"phi": phi}, jnp.asarray(gs), J_mean, theta_mean,
+                            theta_std))
     above = np.nonzero(gain >= 1.0)[0]
     if above.size == 0:
         return float("nan")
@@ -1029,7 +1046,8 @@ def critical_gain_of(phi: str | nonlinearity.Nonlinearity = "tanh", J_mean: floa
     lo, hi = gs[i - 1], gs[i]
     for _ in range(4):
         trial = np.linspace(lo, hi, 33)
-        gain = np.asarray(_static_gain(jnp.asarray(trial), J_mean, theta_mean, theta_std, phi=phi))
+        gain = np.asarray(_call(_static_gain, {"phi": phi}, jnp.asarray(trial), J_mean,
+                                theta_mean, theta_std))
         j = int(np.nonzero(gain >= 1.0)[0][0])
         lo, hi = trial[max(j - 1, 0)], trial[j]
     return float(0.5 * (lo + hi))
