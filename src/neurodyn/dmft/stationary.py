@@ -70,6 +70,7 @@ g = 0 (no recurrent drive) is solved in closed form: C_φ ≡ φ(0)², so M = θ
 from __future__ import annotations
 
 import functools
+import inspect
 import math
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -819,23 +820,7 @@ def _g_zero_core(model: MeanFieldModel) -> dict:
             "static_potential": 1.0}  # U = 1 − g²⟨φ′φ′⟩ = 1
 
 
-def stationary(
-    g: float | None = None,
-    phi: str | nonlinearity.Nonlinearity | None = None,
-    J_mean: float | None = None,
-    theta_mean: float | None = None,
-    theta_std: float | None = None,
-    noise: float | None = None,
-    tau_max: float = 40.0,
-    dtau: float = 0.02,
-    substeps: int = 2,
-    pair_order: int = gaussian.DEFAULT_PAIR_ORDER,
-    critical_gain: bool = True,
-    grid_points: int = GRID_POINTS,
-    refine: bool = True,
-    *,
-    model: MeanFieldModel | None = None,
-) -> xr.Dataset:
+def stationary(*args: Any, **kwargs: Any) -> xr.Dataset:
     """Solve the stationary DMFT; see the module docstring for equations, method and checks.
 
     **Arguments:**
@@ -868,9 +853,7 @@ def stationary(
     the internal grid cannot be refined enough (the message names what to change), or if a
     chaotic solution (σ = 0) comes out with λ_max ≤ 0, a contradiction.
     """
-    return stationary_dataset(stationary_arrays(
-        g, phi, J_mean, theta_mean, theta_std, noise, tau_max, dtau, substeps, pair_order,
-        critical_gain, grid_points, refine, model=model))
+    return stationary_dataset(stationary_arrays(*args, **kwargs))
 
 
 def stationary_arrays(
@@ -973,6 +956,12 @@ def stationary_arrays(
             "mean": float(core["mean"]), "lambda_max": lambda_max,
             "lambda_max_error": lambda_error, "ground_state_energy": E0, "tau_corr": tau_corr,
             "residual": residual, "g_critical": g_c, "attrs": attrs}
+
+
+# stationary() takes exactly the arguments of stationary_arrays() (help() and the sweep's
+# defaults read them from here)
+stationary.__signature__ = inspect.signature(stationary_arrays).replace(
+    return_annotation="xr.Dataset")
 
 
 def stationary_dataset(values: dict[str, Any]) -> xr.Dataset:
