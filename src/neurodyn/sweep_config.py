@@ -370,8 +370,12 @@ def _check_dmft(grid: list[tuple[str, tuple[Any, ...]]], fixed: dict[str, dict[s
     for phi in swept if swept is not None else (fixed["network"].get("phi", "tanh"),):
         try:
             model_parameters.theory_phi(source, phi)
-        except ParameterError as error:
-            raise ParameterError(f"{where}: {error} ('dmft' is in [compute] quantities)") from None
+        except ParameterError:  # phi is a registered name here (checked above): unbounded
+            allowed = " and ".join(model_parameters.THEORY_PHI)
+            raise ParameterError(
+                f"{where}: 'dmft' needs a bounded phi ({allowed}); phi={phi!r} is unbounded "
+                f"({source}; its DMFT is homogeneous in Delta, the energy condition fixes no "
+                "amplitude)") from None
     theory = fixed["dmft"]
     if "tau_max" in theory and "dtau" in theory and theory["dtau"] > theory["tau_max"] / 4:
         raise ParameterError(f"{where}: [dmft] dtau={theory['dtau']!r} must be <= tau_max/4 = "
