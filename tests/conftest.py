@@ -8,6 +8,12 @@ from pathlib import Path
 import numpy as np
 from scipy import integrate, optimize
 
+# The command line turns on JAX's persistent compilation cache (neurodyn.cli); in the tests it is
+# off, for the CLI run in-process and in subprocesses alike: a cache hit would hide a compile
+# from the tests that count them (tests/test_compile_cache.py) and make timings depend on
+# earlier runs.
+os.environ["NEURODYN_CACHE_DIR"] = ""
+
 
 def scs_delta0_energy_condition(g: float) -> float:
     """Δ0 of h for φ = tanh from the SCS energy condition, by scipy quadrature and brentq.

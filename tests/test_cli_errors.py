@@ -137,7 +137,7 @@ def test_read_only_directory_is_refused_before_any_work(capsys, workdir):
 
 
 JOB_MISTAKES = [
-    (["dmft", "--g", "0"], ("--g=0", "> 0")),
+    (["dmft", "--g", "-1"], ("--g=-1", ">= 0")),
     (["dmft", "--phi", "sin"], ("--phi='sin'",)),
     (["dmft", "--phi", "relu"], ("--phi='relu'", "tanh, erf")),
     (["dmft", "--two-time", "5", "--J-mean", "0.5"], ("--two-time", "--J-mean")),
@@ -145,7 +145,7 @@ JOB_MISTAKES = [
     (["dmft", "--q0", "2"], ("--q0", "--two-time")),
     (["dmft", "--window", "-1", "--two-time", "5"], ("--window=-1", "> 0")),
     (["dmft", "--dtau", "50"], ("--dtau=50", "--tau-max")),
-    (["chaos", "--g", "0", "1"], ("--g=0", "> 0")),
+    (["chaos", "--g", "-1", "1"], ("--g=-1", ">= 0")),
     (["chaos", "--seeds", "0", "-1"], ("--seeds=-1",)),
     (["chaos", "--max-lag", "200", "--t1", "100"], ("--max-lag=200", "--t1/2")),
     (["chaos", "--phi", "relu"], ("--phi='relu'", "tanh, erf")),
@@ -211,8 +211,10 @@ def test_errors_answer_before_jax_is_imported(workdir):
 
 
 def test_the_command_line_knows_which_phi_have_a_dmft():
-    """The CLI's copy of the list (used before JAX is imported) is the DMFT's."""
+    """The CLI's list (from the capability table, used before JAX is imported) is the bounded
+    φ of the registry, the ones the DMFT solves."""
     import neurodyn as nd
-    from neurodyn import cli
+    from neurodyn import model_parameters
 
-    assert cli._THEORY_PHI == tuple(nd.dmft.SUPPORTED_PHI)
+    bounded = tuple(name for name, phi in nd.nonlinearity.NONLINEARITIES.items() if phi.bounded)
+    assert model_parameters.THEORY_PHI == bounded

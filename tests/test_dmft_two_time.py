@@ -56,7 +56,7 @@ def test_tanh_two_time_second_order_in_dt():
     assert 3.0 < ratio < 5.0
 
 
-@pytest.mark.parametrize("kwargs, name", [({"g": 0.0}, "g"), ({"q0": -1.0}, "q0"),
+@pytest.mark.parametrize("kwargs, name", [({"g": -1.0}, "g"), ({"q0": -1.0}, "q0"),
                                           ({"noise": -0.1}, "noise"), ({"phi": "relu"}, "phi"),
                                           ({"window": 0.0}, "window"), ({"dt": 10.0}, "dt")])
 def test_bad_input_names_the_parameter(kwargs, name):

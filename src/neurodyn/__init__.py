@@ -31,6 +31,7 @@ _EXPORTS = {
     "NeurodynError": "errors",
     "ParameterError": "errors",
     "RunError": "errors",
+    "MeanFieldModel": "mean_field",
     "Network": "network",
     "drift": "network",
     "simulate": "simulate",

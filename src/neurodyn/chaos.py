@@ -24,10 +24,11 @@ from collections.abc import Sequence
 import numpy as np
 import xarray as xr
 
-from . import validation
+from . import model_parameters, nonlinearity, validation
 from .analysis import autocorrelation, lyapunov
 from .dmft.stationary import stationary
 from .errors import ParameterError
+from .mean_field import MeanFieldModel
 from .network import Network
 from .provenance import provenance
 from .simulate import simulate
@@ -51,7 +52,7 @@ def chaos(
     N: int = 500,
     t1: float = 100.0,
     transient: float = 50.0,
-    phi: str = "tanh",
+    phi: str | nonlinearity.Nonlinearity = "tanh",
     dt_save: float = 0.1,
     max_lag: float = 15.0,
     lyapunov_t1: float | None = None,
@@ -70,16 +71,17 @@ def chaos(
     **Returns:** the Dataset (dims g, seed, tau) with attrs holding every parameter.
     """
     if g is None:
-        g_min = validation.positive("g_min", g_min)
-        g_max = validation.positive("g_max", g_max)
+        g_min = model_parameters.g("g_min", g_min)
+        g_max = model_parameters.g("g_max", g_max)
         g_num = validation.positive_int("g_num", g_num)
         if g_max < g_min:
             raise ParameterError(f"g_max={g_max!r} must be >= g_min={g_min!r}")
         gains = np.linspace(g_min, g_max, g_num)
     else:
-        gains = np.asarray([validation.positive("g", value) for value in g], dtype=float)
+        gains = np.asarray([model_parameters.g("g", value) for value in g], dtype=float)
         if gains.size == 0:
             raise ParameterError("g=[] is empty; give at least one gain")
+    nl = model_parameters.theory_phi("phi", nonlinearity.get(phi))
     seed_list = [validation.seed("seeds", s) for s in seeds]
     if not seed_list:
         raise ParameterError("seeds=[] is empty; give at least one seed")
@@ -102,7 +104,9 @@ def chaos(
     tau_corr_theory = np.full(gains.size, np.nan)
     tau_corr_sim = np.full(shape, np.nan)
     for a, gain in enumerate(gains):
-        theory = stationary(g=float(gain), phi=phi, tau_max=max(max_lag, 40.0), dtau=dt_save / 5,
+        # the networks of every seed share this model (N and the seed drop out of the theory)
+        model = MeanFieldModel(g=float(gain), phi=nl)
+        theory = stationary(model=model, tau_max=max(max_lag, 40.0), dtau=dt_save / 5,
                             critical_gain=False)
         delta_theory[a] = theory.delta.interp(tau=tau).values
         lambda_theory[a] = float(theory.lambda_max)
@@ -150,7 +154,7 @@ def chaos(
                 "seed": ("seed", np.asarray(seed_list, dtype=np.int64)),
                 "tau": ("tau", tau, time_attrs)},
         attrs={
-            "kind": "chaos", "phi": phi, "N": N, "t1": t1, "transient": transient,
+            "kind": "chaos", "phi": nl.name, "N": N, "t1": t1, "transient": transient,
             "dt_save": dt_save, "max_lag": max_lag, "lyapunov_t1": lyapunov_t1,
             "g_values": [float(x) for x in gains], "seeds": seed_list,
             "simulation_seed_offset": SEED_OFFSET,

@@ -8,6 +8,10 @@ solvers, run_paths, plots), so a user's mistake costs a fraction of a second and
 written. User mistakes (any :class:`~neurodyn.errors.NeurodynError` or ``ValueError``, and
 argparse's own errors) print one line to stderr and exit with code 2.
 
+JAX's persistent compilation cache is on for every command (:func:`enable_compilation_cache`):
+a second ``neurodyn dmft --g 2`` in a new process loads the compiled solver instead of
+compiling it again.
+
 The jobs (chaos, deep) return Datasets; saving the run and drawing its figure happen here, at
 the edge (:func:`_save_run_and_figure`), with the same :func:`neurodyn.plots.plot` that
 ``neurodyn plot PATH`` uses to redraw a saved run.
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import re
 import sys
 import time
@@ -25,6 +30,52 @@ from pathlib import Path
 from . import nonlinearity_names
 
 EXIT_USER_ERROR = 2
+
+CACHE_ENV = "NEURODYN_CACHE_DIR"
+"""Environment variable: the directory of the compilation cache of the command line; empty or
+``off`` turns the cache off (the tests do, so that their compile counts see every compile)."""
+
+
+def compilation_cache_dir() -> Path | None:
+    """Where the command line keeps JAX's persistent compilation cache, or None (off).
+
+    ``$NEURODYN_CACHE_DIR`` if set (empty or ``off``: no cache), else
+    ``$XDG_CACHE_HOME/neurodyn/jax``, else ``~/.cache/neurodyn/jax``.
+    """
+    value = os.environ.get(CACHE_ENV)
+    if value is not None:
+        return None if value.strip().lower() in ("", "off") else Path(value).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "neurodyn" / "jax"
+
+
+def enable_compilation_cache() -> Path | None:
+    """Turn on JAX's persistent compilation cache in :func:`compilation_cache_dir` for this
+    process and the processes it starts (dask workers of a sweep inherit the environment).
+
+    Every compiled function is cached, however short its compile (JAX's default skips those
+    under 1 s, which would skip most of the DMFT's pieces). Set through JAX's environment
+    variables before JAX is imported (the command line imports it only after its checks), or
+    through ``jax.config`` if it is imported already. A directory that cannot be created turns
+    the cache off silently: it only saves time. Returns the directory used, or None.
+    """
+    directory = compilation_cache_dir()
+    if directory is None:
+        return None
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    settings = {"jax_compilation_cache_dir": str(directory),
+                "jax_persistent_cache_min_compile_time_secs": 0.0,
+                "jax_persistent_cache_min_entry_size_bytes": 0}
+    if "jax" in sys.modules:
+        for name, value in settings.items():
+            sys.modules["jax"].config.update(name, value)
+    else:
+        for name, value in settings.items():
+            os.environ[name.upper()] = str(value)
+    return directory
 
 
 class _Parser(argparse.ArgumentParser):
@@ -79,14 +130,12 @@ def _apply(args, checks) -> None:
 
 
 def _network_checks() -> dict:
-    from . import resources, validation
+    from . import model_parameters, resources, validation
 
     return {
-        "N": validation.positive_int, "g": validation.non_negative,
-        "phi": lambda name, value: validation.choice(name, value, nonlinearity_names.NAMES),
-        "J_mean": validation.finite,
-        "symmetry": lambda name, value: validation.in_range(name, value, -1.0, 1.0),
-        "theta_mean": validation.finite, "theta_std": validation.non_negative,
+        "N": validation.positive_int, "g": model_parameters.g, "phi": model_parameters.phi,
+        "J_mean": model_parameters.J_mean, "symmetry": model_parameters.symmetry,
+        "theta_mean": model_parameters.theta_mean, "theta_std": model_parameters.theta_std,
         "network_seed": validation.seed,
         "dtype": lambda name, value: validation.choice(name, value, resources.FLOAT_DTYPES),
     }
@@ -227,14 +276,14 @@ def _add_simulate_parser(subparsers) -> None:
 
 
 def _check_simulate(args) -> None:
-    from . import resources, solvers, validation
+    from . import model_parameters, resources, solvers, validation
     from .errors import ParameterError
 
     _check_network(args)
     _apply(args, {
         "t1": validation.positive, "dt_save": validation.positive,
         "transient": validation.non_negative, "trials": validation.positive_int,
-        "noise": validation.non_negative, "seed": validation.seed, "rtol": validation.positive,
+        "noise": model_parameters.noise, "seed": validation.seed, "rtol": validation.positive,
         "atol": validation.positive, "dt": validation.positive, "h0_std": validation.non_negative,
     })
     if args.dt_save > args.t1:
@@ -405,23 +454,18 @@ def _run_sweep(args) -> int:
 
 # --- dmft -------------------------------------------------------------------------------------
 
-_THEORY_PHI = nonlinearity_names.names_with(bounded=True)
-"""Registered φ with a stationary DMFT (dmft and chaos commands): the DMFT needs a bounded φ, a
-capability read from the JAX-free table, so the command refuses another φ before importing JAX
-(tests/test_cli_errors.py checks it against ``neurodyn.dmft.SUPPORTED_PHI``)."""
-_THEORY_PHI_HELP = f"a bounded nonlinearity: {', '.join(_THEORY_PHI)} (default tanh)"
+_THEORY_PHI_HELP = ("a bounded nonlinearity: "
+                    f"{', '.join(nonlinearity_names.names_with(bounded=True))} (default tanh)")
 
 
-def _theory_phi(name: str, value):
-    """--phi of the DMFT commands: a registered name whose φ is bounded."""
-    from . import validation
-    from .errors import ParameterError
+def _theory_checks() -> dict:
+    """The shared parameters of the dmft and chaos commands, by the rules of
+    :mod:`neurodyn.model_parameters` (φ: a bounded one, from the capability table, before JAX)."""
+    from . import model_parameters
 
-    capabilities = nonlinearity_names.CAPABILITIES.get(value) if isinstance(value, str) else None
-    if capabilities is not None and not capabilities.bounded:
-        raise ParameterError(f"{name}={value!r} is unbounded; the DMFT needs a bounded phi; "
-                             f"allowed: {', '.join(_THEORY_PHI)}")
-    return validation.choice(name, value, _THEORY_PHI)
+    return {"g": model_parameters.g, "phi": model_parameters.theory_phi,
+            "J_mean": model_parameters.J_mean, "theta_mean": model_parameters.theta_mean,
+            "theta_std": model_parameters.theta_std, "noise": model_parameters.noise}
 
 
 def _add_dmft_parser(subparsers) -> None:
@@ -430,7 +474,7 @@ def _add_dmft_parser(subparsers) -> None:
         description="Solve the stationary DMFT of an SCS network (variance Delta0, "
                     "autocorrelation Delta(tau), static mean, lambda_max) and optionally march the "
                     "two-time C(t, t') from h(0) ~ N(0, q0). Prints a summary; --out saves it.")
-    parser.add_argument("--g", type=_number, default=2.0, help="gain inside phi, > 0 (default 2.0)")
+    parser.add_argument("--g", type=_number, default=2.0, help="gain inside phi, >= 0 (default 2.0)")
     parser.add_argument("--phi", default="tanh", help=_THEORY_PHI_HELP)
     parser.add_argument("--J-mean", type=_number, default=0.0, help="mean coupling times N")
     parser.add_argument("--theta-mean", type=_number, default=0.0, help="mean bias")
@@ -454,10 +498,7 @@ def _check_dmft(args) -> None:
     from .errors import ParameterError
 
     _apply(args, {
-        "g": validation.positive,
-        "phi": _theory_phi,
-        "J_mean": validation.finite, "theta_mean": validation.finite,
-        "theta_std": validation.non_negative, "noise": validation.non_negative,
+        **_theory_checks(),
         "tau_max": validation.positive, "dtau": validation.positive,
         "two_time": validation.positive, "q0": validation.non_negative, "dt": validation.positive,
         "window": validation.positive,
@@ -482,27 +523,34 @@ def _check_dmft(args) -> None:
 
 
 def _run_dmft(args) -> int:
-    import neurodyn as nd
+    from . import dmft
+    from .mean_field import MeanFieldModel
 
+    model = MeanFieldModel(g=args.g, phi=args.phi, J_mean=args.J_mean,
+                           theta_mean=args.theta_mean, theta_std=args.theta_std, noise=args.noise)
     if args.two_time is not None:  # its size and settings are checked before any solve
-        two_time_plan = {"g": args.g, "t1": args.two_time, "dt": args.dt, "q0": args.q0,
-                         "noise": args.noise, "phi": args.phi, "window": args.window}
-        nd.dmft.check_two_time_plan(**two_time_plan)  # memory and run time, before any solve
-    ds = nd.dmft.stationary(g=args.g, phi=args.phi, J_mean=args.J_mean,
-                            theta_mean=args.theta_mean, theta_std=args.theta_std,
-                            noise=args.noise, tau_max=args.tau_max, dtau=args.dtau)
-    print(f"DMFT g={args.g} {args.phi}: phase {ds.attrs['phase']}, Delta0 "
-          f"{float(ds.delta0):.6g}, static variance {float(ds.delta_inf):.6g}, mean "
-          f"{float(ds['mean']):.6g}, lambda_max {float(ds.lambda_max):.6g}, tau_corr "
-          f"{float(ds.tau_corr):.4g}, g_c {float(ds.g_critical):.6g}, residual "
-          f"{float(ds.residual):.2e}")
+        two_time_plan = {"model": model, "t1": args.two_time, "dt": args.dt, "q0": args.q0,
+                         "window": args.window}
+        dmft.check_two_time_plan(**two_time_plan)  # memory and run time, before any solve
+    # plain values: printing them needs no xarray (its import and first Dataset cost ~2 s)
+    values = dmft.stationary_arrays(model=model, tau_max=args.tau_max, dtau=args.dtau)
+    print(f"DMFT g={args.g} {args.phi}: phase {values['attrs']['phase']}, Delta0 "
+          f"{values['delta0']:.6g}, static variance {values['delta_inf']:.6g}, mean "
+          f"{values['mean']:.6g}, lambda_max {values['lambda_max']:.6g}, tau_corr "
+          f"{values['tau_corr']:.4g}, g_c {values['g_critical']:.6g}, residual "
+          f"{values['residual']:.2e}")
+    if args.out is None and args.two_time is None:
+        return 0
+    ds = dmft.stationary_dataset(values)
     if args.two_time is not None:
-        tt = nd.dmft.two_time(**two_time_plan)
+        tt = dmft.two_time(**two_time_plan)
         ds = _merge_two_time(ds, tt)
         print(f"two-time: C(t,t) from {args.q0:g} to {float(tt.variance[-1]):.6g} at "
               f"t={args.two_time:g}")
     if args.out is not None:
-        nd.save_run(ds, args.out, overwrite=args.overwrite)
+        from .storage import save_run
+
+        save_run(ds, args.out, overwrite=args.overwrite)
         print(f"Saved to {args.out}")
     return 0
 
@@ -545,12 +593,12 @@ def _check_chaos(args) -> None:
     from . import resources, validation
     from .errors import ParameterError
 
+    theory = _theory_checks()
     _apply(args, {
-        "g": validation.positive, "g_min": validation.positive, "g_max": validation.positive,
+        "g": theory["g"], "g_min": theory["g"], "g_max": theory["g"], "phi": theory["phi"],
         "g_num": validation.positive_int, "seeds": validation.seed, "N": validation.positive_int,
         "t1": validation.positive, "transient": validation.non_negative,
         "max_lag": validation.positive,
-        "phi": _theory_phi,
     })
     if args.g is None and args.g_max < args.g_min:
         raise ParameterError(f"--g-max={args.g_max!r} must be >= --g-min={args.g_min!r}")
@@ -765,6 +813,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         args.check(args)
+        enable_compilation_cache()
         return args.run(args)
     except (NeurodynError, ValueError) as error:
         message = str(error).splitlines()[0] if str(error) else type(error).__name__

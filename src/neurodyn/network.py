@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import nonlinearity, resources, validation
+from . import model_parameters, nonlinearity, resources, validation
 from .errors import ParameterError
 from .rng import key as random_key
 
@@ -142,12 +142,12 @@ class Network(eqx.Module):
         ``seed`` ≥ 0; ``dtype`` ∈ {float64, float32}.
         """
         N = validation.positive_int("N", N)
-        g = validation.non_negative("g", g)
+        g = model_parameters.g("g", g)
         phi = nonlinearity.get(phi)
-        J_mean = validation.finite("J_mean", J_mean)
-        symmetry = validation.in_range("symmetry", symmetry, -1.0, 1.0)
-        theta_mean = validation.finite("theta_mean", theta_mean)
-        theta_std = validation.non_negative("theta_std", theta_std)
+        J_mean = model_parameters.J_mean("J_mean", J_mean)
+        symmetry = model_parameters.symmetry("symmetry", symmetry)
+        theta_mean = model_parameters.theta_mean("theta_mean", theta_mean)
+        theta_std = model_parameters.theta_std("theta_std", theta_std)
         seed = validation.seed("seed", seed)
         dtype = canonical_dtype(dtype)
         # Refused up front (the estimate the command line uses too): XLA's out-of-memory abort
@@ -193,7 +193,7 @@ class Network(eqx.Module):
             raise ParameterError(f"theta has shape {theta.shape}; shape ({J.shape[0]},) is required")
         if not (bool(jnp.all(jnp.isfinite(J))) and bool(jnp.all(jnp.isfinite(theta)))):
             raise ParameterError("J and theta must be finite; they contain NaN or inf")
-        g = validation.non_negative("g", g)
+        g = model_parameters.g("g", g)
         phi = nonlinearity.get(phi)
         return cls(J=J, theta=theta, g=jnp.asarray(g, dtype), phi=phi,
                    params=(("source", "from_arrays"),))

@@ -51,6 +51,7 @@ import xarray as xr
 from . import dmft, storage, validation
 from .errors import CorruptRunError, NeurodynError, RunError
 from .lock import store_lock
+from .mean_field import MeanFieldModel
 from .provenance import now, provenance
 from .run_paths import check_output_path
 from .sweep_config import SweepConfig, load_config
@@ -76,9 +77,11 @@ def _defaults(function) -> dict[str, Any]:
 
 # --- what one point computes ------------------------------------------------------------------
 
-def point_settings(config: SweepConfig, point: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def point_settings(config: SweepConfig, point: dict[str, Any]) -> dict[str, Any]:
     """The keyword arguments of Network.random, simulate, lyapunov, autocorrelation and
-    dmft.stationary at one grid point (fixed tables overlaid with the point's values)."""
+    dmft.stationary at one grid point (fixed tables overlaid with the point's values), and,
+    when the sweep computes ``dmft``, the point's ``model`` (a MeanFieldModel of the network and
+    the noise: what ``dmft.stationary(model=..., **settings["dmft"])`` solves)."""
     network = config.table("network")
     simulate = config.table("simulate")
     for key, value in point.items():
@@ -93,10 +96,12 @@ def point_settings(config: SweepConfig, point: dict[str, Any]) -> dict[str, dict
     simulate.setdefault("seed", 0)
     network.setdefault("seed", simulate["seed"])
     lyapunov = {"seed": simulate["seed"], **config.table("lyapunov")}
-    theory = {**dmft.model_parameters(network, simulate.get("noise", 0.0)),
-              "critical_gain": False, **config.table("dmft")}
-    return {"network": network, "simulate": simulate, "lyapunov": lyapunov,
-            "autocorrelation": config.table("autocorrelation"), "dmft": theory}
+    theory = {"critical_gain": False, **config.table("dmft")}
+    settings = {"network": network, "simulate": simulate, "lyapunov": lyapunov,
+                "autocorrelation": config.table("autocorrelation"), "dmft": theory}
+    if "dmft" in config.quantities:
+        settings["model"] = MeanFieldModel.from_description(network, simulate.get("noise", 0.0))
+    return settings
 
 
 def compute_point(config: SweepConfig, point: dict[str, Any]) -> dict[str, np.ndarray]:
@@ -122,7 +127,7 @@ def compute_point(config: SweepConfig, point: dict[str, Any]) -> dict[str, np.nd
     if "lyapunov" in quantities:
         out["lyapunov"] = nd.lyapunov(net, **settings["lyapunov"]).values
     if "dmft" in quantities:
-        theory = dmft.stationary(**settings["dmft"])
+        theory = dmft.stationary(model=settings["model"], **settings["dmft"])
         out["dmft_delta"] = theory["delta"].values
         out.update({f"dmft_{name}": np.asarray(theory[name].values) for name in _DMFT_SCALARS})
     return out

@@ -36,8 +36,11 @@ stored array all raise :class:`~neurodyn.errors.ParameterError` naming the key. 
 that the computation would refuse at a point of the grid: a solver that cannot take the point's
 noise (the ODE solvers need noise = 0, the SDE solvers noise > 0; an absent solver is the
 default for the noise, tsit5 or shark), ``dt`` for an adaptive solver, ``rtol``/``atol`` for a
-fixed-step one, ``g = 0`` with ``dmft``, and a ``[lyapunov] k`` above N (every pair of values
+fixed-step one, an unbounded φ with ``dmft``, and a ``[lyapunov] k`` above N (every pair of values
 that occurs is checked: zipped lists as they pair up, product grids in every combination).
+The network parameters shared with the theory (g ≥ 0, J_mean, θ, η, σ, φ) are checked by the
+rules of :mod:`neurodyn.model_parameters`, the ones Network.random and the DMFT use; g = 0 is a
+point like any other, for the DMFT too (its closed-form solution).
 """
 
 from __future__ import annotations
@@ -52,9 +55,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import nonlinearity_names, solvers, validation
+from . import model_parameters, solvers, validation
 from .errors import ParameterError
-from .nonlinearity_names import NAMES as NONLINEARITY_NAMES
 
 QUANTITIES = ("simulate", "summary", "autocorrelation", "lyapunov", "dmft")
 """What can be computed per point. ``simulate`` stores the trajectory h; ``summary`` and
@@ -80,13 +82,8 @@ def _text(allowed: tuple[str, ...] | None = None) -> Callable[[str, Any], str]:
     return checked
 
 
-_finite = _number(validation.finite)
 _positive = _number(validation.positive)
 _non_negative = _number(validation.non_negative)
-
-
-def _symmetry(name: str, value: Any) -> float:
-    return validation.in_range(name, _finite(name, value), -1.0, 1.0)
 
 
 _SOLVERS = tuple(dict.fromkeys([*solvers.ODE_SOLVERS, *solvers.SDE_SOLVERS]))
@@ -95,13 +92,17 @@ _DEFAULT_SOLVER = {False: solvers.DEFAULT_ODE_SOLVER, True: solvers.DEFAULT_SDE_
 """The solver simulate() uses when none is given, by noise > 0."""
 
 NETWORK_KEYS: dict[str, Callable[[str, Any], Any]] = {
-    "N": validation.positive_int, "g": _non_negative, "phi": _text(NONLINEARITY_NAMES),
-    "J_mean": _finite, "symmetry": _symmetry, "theta_mean": _finite, "theta_std": _non_negative,
-    "seed": validation.seed, "dtype": _text(("float64", "float32")),
+    "N": validation.positive_int, "g": _number(model_parameters.g),
+    "phi": lambda name, value: model_parameters.phi(name, _text()(name, value)),
+    "J_mean": _number(model_parameters.J_mean), "symmetry": _number(model_parameters.symmetry),
+    "theta_mean": _number(model_parameters.theta_mean),
+    "theta_std": _number(model_parameters.theta_std), "seed": validation.seed,
+    "dtype": _text(("float64", "float32")),
 }
 SIMULATE_KEYS: dict[str, Callable[[str, Any], Any]] = {
     "t1": _positive, "dt_save": _positive, "transient": _non_negative,
-    "trials": validation.positive_int, "noise": _non_negative, "seed": validation.seed,
+    "trials": validation.positive_int, "noise": _number(model_parameters.noise),
+    "seed": validation.seed,
     "solver": _text(_SOLVERS), "rtol": _positive, "atol": _positive, "dt": _positive,
     "h0_std": _non_negative,
 }
@@ -267,14 +268,6 @@ def parse_config(document: dict[str, Any], where: str = "sweep config",
                 raise ParameterError(
                     f"{where}: [grid] {key} changes the shape of the stored trajectory; drop "
                     f"'{quantity}' from [compute] quantities or fix {key}")
-    if "dmft" in quantities:
-        phis = dict(grid).get("phi", (fixed["network"].get("phi", "tanh"),))
-        for phi in phis:
-            # The DMFT needs a bounded φ (a capability of the registered name, read JAX-free).
-            if not nonlinearity_names.CAPABILITIES[phi].bounded:
-                allowed = " and ".join(nonlinearity_names.names_with(bounded=True))
-                raise ParameterError(f"{where}: 'dmft' needs a bounded phi ({allowed}); "
-                                     f"phi={phi!r} is unbounded")
     _check_solvers(grid, grid_mode, fixed["simulate"], where)
     if "dmft" in quantities:
         _check_dmft(grid, fixed, where)
@@ -369,15 +362,20 @@ def _check_solvers(grid: list[tuple[str, tuple[Any, ...]]], grid_mode: str,
 
 def _check_dmft(grid: list[tuple[str, tuple[Any, ...]]], fixed: dict[str, dict[str, Any]],
                 where: str) -> None:
-    """Refuse settings dmft.stationary refuses at every point: g = 0 (the DMFT needs g > 0)
+    """Refuse settings dmft.stationary refuses at a point: an unbounded φ (the theory's rule,
+    :func:`neurodyn.model_parameters.theory_phi`; every g ≥ 0 is solved, g = 0 in closed form)
     and a [dmft] dtau coarser than tau_max / 4."""
-    gains = dict(grid).get("g")
-    source = "[grid] g" if gains is not None else "[network] g"
-    for g in gains if gains is not None else (fixed["network"].get("g", 2.0),):
-        if g <= 0:
+    swept = dict(grid).get("phi")
+    source = "[grid] phi" if swept is not None else "[network] phi"
+    for phi in swept if swept is not None else (fixed["network"].get("phi", "tanh"),):
+        try:
+            model_parameters.theory_phi(source, phi)
+        except ParameterError:  # phi is a registered name here (checked above): unbounded
+            allowed = " and ".join(model_parameters.THEORY_PHI)
             raise ParameterError(
-                f"{where}: {source}={g!r} with 'dmft' in [compute] quantities; the stationary "
-                "DMFT needs g > 0 (drop g = 0 from the sweep or compute 'dmft' separately)")
+                f"{where}: 'dmft' needs a bounded phi ({allowed}); phi={phi!r} is unbounded "
+                f"({source}; its DMFT is homogeneous in Delta, the energy condition fixes no "
+                "amplitude)") from None
     theory = fixed["dmft"]
     if "tau_max" in theory and "dtau" in theory and theory["dtau"] > theory["tau_max"] / 4:
         raise ParameterError(f"{where}: [dmft] dtau={theory['dtau']!r} must be <= tau_max/4 = "

@@ -18,7 +18,8 @@ quenched variance), so energy conservation fixes Δ0::
     V(Δ0) + σ⁴/8 = V(Δ∞)        (θ = J_mean = σ = 0: Δ0²/2 = [⟨Φ²⟩ − ⟨Φ⟩²]/g²)
 
 Method. (0) Gaussian averages by the resolved rules of :func:`_resolved_pair`: the nested
-integrals are cut where φ changes (|x| ≤ 20 for tanh, 7 for erf) and where the inner average
+integrals are cut where φ changes (|x| ≤ L, L from φ itself by :func:`transition_half_width`:
+20 for tanh, 7 for erf) and where the inner average
 changes, so the transition of φ gets its own Gauss–Legendre panels however wide the Gaussian is
 (s = g√Δ0 ~ g). The general rule of :mod:`neurodyn.gaussian` spaces its nodes ~0.01 s near
 x = 0 and misses φ′ at large g: g²⟨φ′φ′⟩ came out 2 % low at g = 50 and 0 at g ≥ 10⁴, hence
@@ -56,28 +57,38 @@ returned ``delta`` is the internal solution interpolated (quintic Hermite with �
 k·dtau ≤ tau_max, so tau_max and dtau change no number: a short tau_max only shows less of the
 decay (attribute ``tail_fraction``), a coarse dtau samples it more sparsely.
 
-relu is refused: its DMFT is homogeneous of degree one in Δ, so the energy condition fixes no
-scale (the chaotic amplitude is either zero or unbounded).
+What the solver needs from φ are capabilities of its :class:`~neurodyn.nonlinearity.Nonlinearity`,
+not its name: a bound (the mean is bracketed by |J_mean|·sup|φ|, Var h by sup φ² + θs² + σ²/2;
+an unbounded φ is refused — relu's DMFT is homogeneous of degree one in Δ, so the energy
+condition fixes no scale), its transition half-width (computed from φ) and φ′(0) (the critical
+gain 1/φ′(0) of the unbiased network). Any bounded φ runs, one defined by a user included.
+
+g = 0 (no recurrent drive) is solved in closed form: C_φ ≡ φ(0)², so M = θm + J_mean φ(0),
+Δ∞ = φ(0)² + θs², Δ(τ) = Δ∞ + (σ²/2) e^{−τ}, λ_max = −1 (E0 = 1), τ_corr = 1 with noise.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
-from collections.abc import Mapping
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import scipy.linalg
-import xarray as xr
 
-from .. import gaussian, nonlinearity, validation
+from .. import gaussian, model_parameters, nonlinearity, validation
 from ..errors import ConvergenceError, ParameterError
+from ..mean_field import MeanFieldModel
 from ..provenance import provenance
+from ._executables import call as _call
 
-SUPPORTED_PHI = ("tanh", "erf")
+if TYPE_CHECKING:
+    import xarray as xr
+
 _SCAN_POINTS = 96  # log-spaced trial Δ0 values for the sign scan of the energy mismatch
 _BISECTIONS = 50  # halvings of a bracket of ratio ≤ 1.27³ = 2.05: relative width 1e-15
 _NEWTON = 30  # Newton steps for Δ∞ (monotone from below, quadratic at the end)
@@ -86,8 +97,8 @@ _HEAD_CHEB = 128  # Chebyshev-Lobatto nodes in ln(Δ0 − Δ) of the C_φ and g�
 _LEGENDRE = 16  # Gauss–Legendre nodes for the tail energy integral ρ²
 _STATIC_ITER = 600  # fixed-point sweeps for the static solution (contraction ≤ 0.95 checked)
 _MIN_ROOT = 1e-8  # relative to the upper bound: smaller roots are round-off at g = g_c
-# |x| beyond which φ is constant and φ′ = 0 to 2e-17 (tanh: 2e^{−2|x|}; erf: e^{−πx²/4})
-_TRANSITION_HALF_WIDTH = {"tanh": 20.0, "erf": 7.0}
+_SATURATION_RTOL = 2e-17  # φ within this × sup|φ| of its limits outside the transition
+_SATURATION_STEP, _SATURATION_MAX = 1.0 / 16.0, 4096.0  # the scan of transition_half_width
 _PANELS, _PANEL_ORDER = 8, 24  # f's transition: 8 panels of 24 nodes (see _resolved_rule)
 # (panels, nodes) on the five segments of a pair average's outer integral: tail, inner
 # average's transition, f's transition, inner average's transition, tail
@@ -104,13 +115,41 @@ _TABLE_CHECKS, _TABLE_RTOL = 8, 1e-7  # potential table vs direct pair averages 
 _PATH_RTOL = 1e-6  # allowed difference of Δ on the grid and its half, relative to Δ0 − Δ∞
 
 
+@functools.cache  # one scan per φ (a Nonlinearity is hashable)
+def transition_half_width(phi: nonlinearity.Nonlinearity) -> float:
+    """Half-width L of φ's transition: the smallest integer L with |φ(±x) − φ(±∞)| ≤ 2e-17 ·
+    sup|φ| for every |x| ≥ L (φ(±∞) taken at ±4·4096; scanned on a 1/16 grid up to 4096).
+
+    Outside [−L, L] φ is constant to below float64 resolution (so are Φ up to its linear part,
+    and φ′ ≈ 0): the resolved quadrature puts its panels on [−L, L]. The rule gives 20 for tanh
+    (1 − tanh x ≈ 2e^{−2x}) and 7 for erf (erfc(√π x/2)), the half-widths the solver used when
+    they were a table, so the numbers are unchanged. Raises ParameterError if φ does not
+    saturate within |x| ≤ 4096 (its transition cannot be cut off).
+    """
+    x = np.arange(1, int(_SATURATION_MAX / _SATURATION_STEP) + 1) * _SATURATION_STEP
+    far = 4.0 * _SATURATION_MAX
+    with jax.ensure_compile_time_eval():  # concrete even when first asked for inside a trace
+        values = np.asarray(phi.phi(jnp.asarray(np.concatenate([x, -x, [far, -far]]),
+                                                dtype=jnp.float64)))
+    n = x.size
+    off = np.maximum(np.abs(values[:n] - values[-2]), np.abs(values[n:2 * n] - values[-1]))
+    off = ~(off <= _SATURATION_RTOL * phi.bound)  # NaN counts as not saturated
+    if off[-1]:
+        raise ParameterError(
+            f"phi={phi.name!r} does not reach its limits (to {_SATURATION_RTOL:g} of its bound "
+            f"{phi.bound:g}) within |x| <= {_SATURATION_MAX:g}; the stationary DMFT cuts its "
+            "quadrature where phi saturates")
+    last = np.nonzero(off)[0]
+    return float(math.floor(x[last[-1]]) + 1) if last.size else 1.0
+
+
 class _Model:
     """Gaussian averages of the theory for one φ (pure functions of traced scalars), by the
     resolved rules of :func:`_resolved_expect` / :func:`_resolved_pair`."""
 
-    def __init__(self, phi: str, pair_order: int, general: bool = False):
+    def __init__(self, phi: nonlinearity.PhiLike, pair_order: int, general: bool = False):
         self.nl = nonlinearity.get(phi)
-        self.support = _TRANSITION_HALF_WIDTH[phi]
+        self.support = transition_half_width(self.nl)
         self.order = pair_order
         self.general = general  # the cheap rules of neurodyn.gaussian (the scan's first pass)
 
@@ -239,8 +278,8 @@ def _resolved_pair(f, support, var, cov, mean, order, outer=True):
 
 
 def _solve_mean(model, g, d0, J_mean, theta_mean):
-    """M = theta_mean + J_mean⟨φ⟩ by bisection on [θm − |J|, θm + |J|] (|φ| ≤ 1)."""
-    half = jnp.abs(J_mean) + 1e-300
+    """M = theta_mean + J_mean⟨φ⟩ by bisection on [θm − |J| b, θm + |J| b] (|φ| ≤ b = sup|φ|)."""
+    half = jnp.abs(J_mean) * model.nl.bound + 1e-300
 
     def body(state):
         k, lo, hi = state
@@ -334,10 +373,21 @@ def _barycentric(x, nodes, weights, values):
 
 
 @partial(jax.jit, static_argnames=("phi", "pair_order", "general"))
+def _mismatch_at(g, d0, J_mean, theta_mean, theta_std, noise, *, phi, pair_order, general):
+    """:func:`_mismatch` at one Δ0 as a jitted function of its own: JAX traces it once per
+    (φ, rules, argument types) and reuses that trace wherever it is called, so the resolved scan
+    (vmapped) and the bisection share one trace (start-up: tracing is what a new process pays
+    even when the compiled code comes from the persistent cache)."""
+    return _mismatch(_Model(phi, pair_order, general), g, d0, J_mean, theta_mean, theta_std,
+                     noise)
+
+
+@partial(jax.jit, static_argnames=("phi", "pair_order", "general"))
 def _mismatches(g, J_mean, theta_mean, theta_std, noise, d0s, *, phi, pair_order, general):
     """Energy mismatch, M and Δ∞ at the trial variances ``d0s`` (vmapped)."""
-    model = _Model(phi, pair_order, general)
-    return jax.vmap(lambda d: _mismatch(model, g, d, J_mean, theta_mean, theta_std, noise))(d0s)
+    rules = {"phi": phi, "pair_order": pair_order, "general": general}
+    return jax.vmap(lambda d: _mismatch_at(g, d, J_mean, theta_mean, theta_std, noise,
+                                           **rules))(d0s)
 
 
 @partial(jax.jit, static_argnames=("phi", "pair_order"))
@@ -345,13 +395,11 @@ def _bisect(g, J_mean, theta_mean, theta_std, noise, lo, hi, *, phi, pair_order)
     """Bisection on ln Δ0 in [lo, hi] (robust where the mismatch is flat at round-off next to
     the static root, which regula falsi mistakes for a root). The last midpoint is the root;
     its mismatch, M and Δ∞ are carried out of the loop (one compiled copy of the mismatch)."""
-    model = _Model(phi, pair_order)
-
     def body(_, state):
         lo, hi, *_ = state
         mid = 0.5 * (lo + hi)
-        E, M_mid, floor_mid = _mismatch(model, g, jnp.exp(mid), J_mean, theta_mean, theta_std,
-                                        noise)
+        E, M_mid, floor_mid = _mismatch_at(g, jnp.exp(mid), J_mean, theta_mean, theta_std, noise,
+                                           phi=phi, pair_order=pair_order, general=False)
         return jnp.where(E > 0, mid, lo), jnp.where(E > 0, hi, mid), mid, E, M_mid, floor_mid
 
     zero = jnp.zeros((), jnp.float64)
@@ -414,7 +462,8 @@ def _core(g, J_mean, theta_mean, theta_std, noise, *, phi, pair_order):
     (needed only when the first pass is not confirmed), the bisection (only with a root) and
     the static solution (only without one) are neither compiled nor run otherwise.
     """
-    upper = 1.0 + theta_std**2 + noise**2 / 2.0  # Var h ≤ input second moment + σ²/2, |φ| ≤ 1
+    # Var h ≤ input second moment + σ²/2, with ⟨φ²⟩ ≤ sup φ²
+    upper = phi.bound**2 + theta_std**2 + noise**2 / 2.0
     grid = upper * np.logspace(-10.0, 0.0, _SCAN_POINTS)
     params = (g, J_mean, theta_mean, theta_std, noise)
     rules = {"phi": phi, "pair_order": pair_order}
@@ -429,28 +478,31 @@ def _core(g, J_mean, theta_mean, theta_std, noise, *, phi, pair_order):
     # widened by one scan cell on each side, must show the sign change with the resolved rules,
     # else (or when no root was found at larger g, where the general rules may miss it) a
     # resolved scan.
-    E = np.asarray(_mismatches(*params, jnp.asarray(grid), general=True, **rules)[0])
+    E = np.asarray(_call(_mismatches, {**rules, "general": True}, *params,
+                         jnp.asarray(grid))[0])
     found, index = root_cell(E)
     cells = np.clip(index + np.arange(-1, 3), 0, _SCAN_POINTS - 1)
-    E_cells = np.asarray(_mismatches(*params, jnp.asarray(grid[cells]), general=False,
-                                     **rules)[0]) if found else None
+    E_cells = np.asarray(_call(_mismatches, {**rules, "general": False}, *params,
+                               jnp.asarray(grid[cells]))[0]) if found else None
     if found and E_cells[1] > 0 and E_cells[2] <= 0:
         lo, hi = grid[cells[1]], grid[cells[2]]
     elif found and E_cells[0] > 0 and E_cells[3] <= 0:
         lo, hi = grid[cells[0]], grid[cells[3]]
     elif found or g * math.sqrt(upper) > 4.0:
-        E = np.asarray(_mismatches(*params, jnp.asarray(grid), general=False, **rules)[0])
+        E = np.asarray(_call(_mismatches, {**rules, "general": False}, *params,
+                             jnp.asarray(grid))[0])
         found, index = root_cell(E)
         lo, hi = grid[index], grid[index + 1]
     dynamic, E_dyn = False, 0.0
     if found:
-        d0, E_dyn, M, floor = (float(x) for x in _bisect(*params, lo, hi, **rules))
+        d0, E_dyn, M, floor = (float(x) for x in _call(_bisect, rules, *params, lo, hi))
         # A root with Δ0 = Δ∞ is the static solution itself (the mismatch vanishes there too).
         dynamic = d0 - floor > 1e-6 * d0
     if not dynamic:
-        M, d0 = (float(x) for x in _static_solution(g, J_mean, theta_mean, theta_std, **rules))
+        M, d0 = (float(x) for x in _call(_static_solution, rules, g, J_mean, theta_mean,
+                                                   theta_std))
         floor, E_dyn = d0, 0.0
-    out = _tables(g, M, d0, floor, J_mean, theta_mean, theta_std, **rules)
+    out = _call(_tables, rules, g, M, d0, floor, J_mean, theta_mean, theta_std)
     return {**out, "delta0": d0, "delta_inf": floor, "mean": M, "dynamic": dynamic,
             "energy_residual": E_dyn}
 
@@ -544,7 +596,7 @@ def _path(tables, start, tau, substeps):
     padded[:steps.size] = steps
     state, pieces = start, []
     for chunk in padded.reshape(-1, _CHUNK):
-        state, piece = _march(tables, state, jnp.asarray(chunk), substeps=substeps)
+        state, piece = _call(_march, {"substeps": substeps}, tables, state, jnp.asarray(chunk))
         pieces.append(np.stack([np.asarray(x) for x in piece]))
     out = np.concatenate(pieces, axis=1)[:, :steps.size]
     first = np.array([[float(start[0])], [float(start[1])], [np.nan]])
@@ -659,7 +711,7 @@ def _internal_solution(core, g, phi, noise, substeps, points, tau_max, refine):
     kappa2 = float(core["tail_rate2"])
     if not kappa2 > 0:
         raise ConvergenceError(
-            f"stationary DMFT at g={g}, phi={phi!r}: the static variance Delta_inf={floor:.6g} is "
+            f"stationary DMFT at g={g}, phi={phi.name!r}: the static variance Delta_inf={floor:.6g} is "
             f"not a hill top (1 - g^2<phi'phi'> = {kappa2:.3g} <= 0), so Delta(tau) cannot decay")
     kappa = math.sqrt(kappa2)
     tau_end = max(tau_max, _DECAY_LENGTHS / kappa)
@@ -668,7 +720,9 @@ def _internal_solution(core, g, phi, noise, substeps, points, tau_max, refine):
             f"stationary DMFT at g={g}: Delta(tau) decays as exp(-{kappa:.3g} tau), needing lags "
             f"to {tau_end:.3g} (> {_MAX_TAU_END:g}); g is too close to the transition")
     width = min(_well_width(g, float(core["curvature0"]), noise), tau_end / 100)
-    start = (jnp.asarray(d0), jnp.asarray(-0.5 * noise**2), jnp.asarray(False))
+    # strongly typed, like the state the march returns: one trace of _march serves every chunk
+    start = (jnp.asarray(d0, jnp.float64), jnp.asarray(-0.5 * noise**2, jnp.float64),
+             jnp.asarray(False))
     first_curvature = float(core["curvature0"])
     for _attempt in range(_MAX_REFINEMENTS + 1):
         tau = _lag_grid(points, width, tau_end)
@@ -676,7 +730,7 @@ def _internal_solution(core, g, phi, noise, substeps, points, tau_max, refine):
         path[2, 0] = first_curvature
         coarse = _path(tables, start, tau[::2], substeps)
         path_error = float(np.max(np.abs(path[0, ::2] - coarse[0]))) / span
-        U = np.asarray(_potential(tables, jnp.asarray(path[0])))
+        U = np.asarray(_call(_potential, {}, tables, jnp.asarray(path[0])))
         E1, psi = ground_state(U, tau)
         E2 = ground_state(U[::2], tau[::2])[0]
         E4 = ground_state(U[::4], tau[::4])[0]
@@ -706,7 +760,7 @@ def _internal_solution(core, g, phi, noise, substeps, points, tau_max, refine):
                             f"state have decayed (Delta - Delta_inf = {excess_end:.2g} of "
                             f"Delta0 - Delta_inf, psi0 = {abs(psi[-1]):.2g}); use "
                             f"tau_max >= {4 * tau_end:.3g}")
-            raise ConvergenceError(f"stationary DMFT at g={g}, phi={phi!r}: " + "; ".join(what)
+            raise ConvergenceError(f"stationary DMFT at g={g}, phi={phi.name!r}: " + "; ".join(what)
                                    + ("" if refine else " (or refine=True)"))
         if not resolved:
             points = 2 * (points - 1) + 1
@@ -715,11 +769,12 @@ def _internal_solution(core, g, phi, noise, substeps, points, tau_max, refine):
     # The potential came from a table in ln(Δ0 − Δ): check it against the pair average itself
     # at lags spread over the grid (log-spaced: most of them inside the well).
     probe = np.unique(np.r_[0, np.geomspace(1, points - 1, _TABLE_CHECKS).astype(int)])
-    direct = np.asarray(_direct_potential(g, M, d0, jnp.asarray(path[0, probe]), phi=phi))
+    direct = np.asarray(_call(_direct_potential, {"phi": phi}, g, M, d0,
+                              jnp.asarray(path[0, probe])))
     table_error = float(np.max(np.abs(direct - U[probe]) / np.maximum(np.abs(direct), 1.0)))
     if not table_error <= _TABLE_RTOL:
         raise ConvergenceError(
-            f"stationary DMFT at g={g}, phi={phi!r}: the table of g^2<phi'phi'> is off by "
+            f"stationary DMFT at g={g}, phi={phi.name!r}: the table of g^2<phi'phi'> is off by "
             f"{table_error:.2g} (allowed {_TABLE_RTOL:g}) against the pair average; this is a "
             "defect of the solver at these parameters, not a setting to change")
     excess = path.copy()
@@ -730,60 +785,51 @@ def _internal_solution(core, g, phi, noise, substeps, points, tau_max, refine):
             **diagnostics}
 
 
-MODEL_PARAMETERS = ("g", "phi", "J_mean", "theta_mean", "theta_std")
-"""The network parameters the stationary theory depends on (N and the seed drop out)."""
+_MODEL_KEYWORDS = ("g", "phi", "J_mean", "theta_mean", "theta_std", "noise")
+_MODEL_DEFAULTS = {"g": 2.0, "phi": "tanh", "J_mean": 0.0, "theta_mean": 0.0,
+                   "theta_std": 0.0, "noise": 0.0}
 
 
-def model_parameters(network: Mapping[str, Any], noise: float = 0.0) -> dict[str, Any]:
-    """Arguments of :func:`stationary` for a network description.
-
-    ``network`` is :meth:`Network.describe` or a run's ``attrs["network"]``; ``noise`` is the
-    run's σ. Parameters absent from ``network`` keep the defaults of :func:`stationary`.
-    """
-    parameters = {name: network[name] for name in MODEL_PARAMETERS if name in network}
-    parameters["noise"] = noise
-    return parameters
-
-
-def _validate(g, phi, J_mean, theta_mean, theta_std, noise, tau_max, dtau):
-    g = validation.positive("g", g)
-    validation.choice("phi", phi, nonlinearity.NONLINEARITIES)
-    if phi not in SUPPORTED_PHI:
+def resolve_model(model: MeanFieldModel | None, **keywords) -> MeanFieldModel:
+    """The model of a solver call: ``model`` itself, or one built from the scalar keywords
+    (None: their defaults, g = 2, tanh, J_mean = θ = σ = 0). Both at once is ambiguous and
+    refused; so is a model the DMFT does not cover (an unbounded φ, symmetry ≠ 0)."""
+    given = {name: value for name, value in keywords.items() if value is not None}
+    if model is None:
+        model = MeanFieldModel(**{**_MODEL_DEFAULTS, **given})
+    elif not isinstance(model, MeanFieldModel):
+        raise ParameterError(f"model={model!r} is not a neurodyn.MeanFieldModel")
+    elif given:
         raise ParameterError(
-            f"phi={phi!r} is not supported by the DMFT solver; allowed: {', '.join(SUPPORTED_PHI)} "
-            "(relu's DMFT is homogeneous in Δ, so the energy condition fixes no amplitude)")
-    J_mean = validation.finite("J_mean", J_mean)
-    theta_mean = validation.finite("theta_mean", theta_mean)
-    theta_std = validation.non_negative("theta_std", theta_std)
-    noise = validation.non_negative("noise", noise)
-    tau_max = validation.positive("tau_max", tau_max)
-    dtau = validation.positive("dtau", dtau)
-    if dtau > tau_max / 4:
-        raise ParameterError(f"dtau={dtau!r} must be <= tau_max/4 = {tau_max / 4!r}")
-    return g, J_mean, theta_mean, theta_std, noise, tau_max, dtau
+            f"model= and {', '.join(f'{name}={value!r}' for name, value in given.items())} were "
+            "both given; pass the parameters in the model (MeanFieldModel(...)) or as keywords, "
+            "not both")
+    model_parameters.theory_phi("phi", model.phi)
+    if model.symmetry != 0:
+        raise ParameterError(f"symmetry={model.symmetry!r}: the DMFT solvers cover "
+                             "independent J_ij and J_ji only (symmetry = 0)")
+    return model
 
 
-def stationary(
-    g: float = 2.0,
-    phi: str = "tanh",
-    J_mean: float = 0.0,
-    theta_mean: float = 0.0,
-    theta_std: float = 0.0,
-    noise: float = 0.0,
-    tau_max: float = 40.0,
-    dtau: float = 0.02,
-    substeps: int = 2,
-    pair_order: int = gaussian.DEFAULT_PAIR_ORDER,
-    critical_gain: bool = True,
-    grid_points: int = GRID_POINTS,
-    refine: bool = True,
-) -> xr.Dataset:
+def _g_zero_core(model: MeanFieldModel) -> dict:
+    """The g = 0 solution in closed form (module docstring): C_φ ≡ φ(0)², no recurrent drive."""
+    phi0 = float(model.phi.phi(jnp.zeros((), jnp.float64)))
+    floor = phi0**2 + model.theta_std**2
+    return {"delta0": floor + model.noise**2 / 2.0, "delta_inf": floor,
+            "mean": model.theta_mean + model.J_mean * phi0, "dynamic": model.noise > 0,
+            "static_potential": 1.0}  # U = 1 − g²⟨φ′φ′⟩ = 1
+
+
+def stationary(*args: Any, **kwargs: Any) -> xr.Dataset:
     """Solve the stationary DMFT; see the module docstring for equations, method and checks.
 
     **Arguments:**
-    - ``g`` > 0: gain inside φ. ``phi``: "tanh" or "erf".
+    - ``model``: a :class:`neurodyn.MeanFieldModel` (e.g. ``MeanFieldModel.from_network(net)``),
+      or instead the scalar keywords (defaults in brackets):
+    - ``g`` ≥ 0 [2]: gain inside φ. ``phi`` [tanh]: a registered name or a bounded
+      :class:`~neurodyn.nonlinearity.Nonlinearity`.
     - ``J_mean``: mean coupling ×N; ``theta_mean``, ``theta_std``: Gaussian bias; ``noise``: σ of
-      the additive white noise (σ dW), all in h units.
+      the additive white noise (σ dW), all in h units [0].
     - ``tau_max``, ``dtau``: the lags [0, tau_max] (τ units) on which ``delta`` is returned. They
       only sample the solution: Δ, λ_max and τ_corr are computed on an internal graded grid that
       extends as far as the decay needs (and at least to tau_max).
@@ -799,16 +845,45 @@ def stationary(
     variance of h), ``delta_inf`` (static variance Δ∞), ``mean`` (M), ``lambda_max`` [1/τ] and
     its estimated error ``lambda_max_error``, ``tau_corr`` (∫₀^∞ (Δ − Δ∞) dτ / (Δ0 − Δ∞), τ
     units), ``residual`` (largest relative residual of the energy, mean and Δ∞ conditions),
-    ``g_critical``; attrs with every parameter, the internal grid actually used, ``phase``
-    ("chaotic"/"driven" or "static"), ``tail_fraction`` ((Δ(tau_max) − Δ∞)/(Δ0 − Δ∞): how much
-    of the decay the returned lags do not show) and provenance.
+    ``g_critical``; attrs with every parameter (φ by name), the internal grid actually used,
+    ``phase`` ("chaotic"/"driven" or "static"), ``tail_fraction`` ((Δ(tau_max) − Δ∞)/(Δ0 − Δ∞):
+    how much of the decay the returned lags do not show) and provenance.
 
     Raises ParameterError on bad input and ConvergenceError if the conditions are not met, if
     the internal grid cannot be refined enough (the message names what to change), or if a
     chaotic solution (σ = 0) comes out with λ_max ≤ 0, a contradiction.
     """
-    g, J_mean, theta_mean, theta_std, noise, tau_max, dtau = _validate(
-        g, phi, J_mean, theta_mean, theta_std, noise, tau_max, dtau)
+    return stationary_dataset(stationary_arrays(*args, **kwargs))
+
+
+def stationary_arrays(
+    g: float | None = None,
+    phi: str | nonlinearity.Nonlinearity | None = None,
+    J_mean: float | None = None,
+    theta_mean: float | None = None,
+    theta_std: float | None = None,
+    noise: float | None = None,
+    tau_max: float = 40.0,
+    dtau: float = 0.02,
+    substeps: int = 2,
+    pair_order: int = gaussian.DEFAULT_PAIR_ORDER,
+    critical_gain: bool = True,
+    grid_points: int = GRID_POINTS,
+    refine: bool = True,
+    *,
+    model: MeanFieldModel | None = None,
+) -> dict[str, Any]:
+    """:func:`stationary` without xarray: the same numbers as a dict of numpy arrays and floats
+    (``tau``, ``delta`` and the Dataset's scalars by name) plus ``attrs``; the same arguments.
+    :func:`stationary_dataset` makes the Dataset of it."""
+    model = resolve_model(model, g=g, phi=phi, J_mean=J_mean, theta_mean=theta_mean,
+                          theta_std=theta_std, noise=noise)
+    g, phi, J_mean, theta_mean = model.g, model.phi, model.J_mean, model.theta_mean
+    theta_std, noise = model.theta_std, model.noise
+    tau_max = validation.positive("tau_max", tau_max)
+    dtau = validation.positive("dtau", dtau)
+    if dtau > tau_max / 4:
+        raise ParameterError(f"dtau={dtau!r} must be <= tau_max/4 = {tau_max / 4!r}")
     substeps = validation.positive_int("substeps", substeps)
     pair_order = validation.positive_int("pair_order", pair_order)
     grid_points = validation.positive_int("grid_points", grid_points)
@@ -816,22 +891,31 @@ def stationary(
         raise ParameterError(f"grid_points={grid_points!r} must be >= 65")
     grid_points = 4 * (-(-(grid_points - 1) // 4)) + 1
     n_tau = int(round(tau_max / dtau)) + 1
-    core = jax.tree_util.tree_map(np.asarray, _core(g, J_mean, theta_mean, theta_std, noise,
-                                                   phi=phi, pair_order=pair_order))
+    if g == 0:
+        core, residual = _g_zero_core(model), 0.0
+    else:
+        core = jax.tree_util.tree_map(np.asarray, _core(g, J_mean, theta_mean, theta_std, noise,
+                                                       phi=phi, pair_order=pair_order))
     d0 = float(core["delta0"])
     scale = max(d0, theta_std**2, 1e-12)
-    residual = max(abs(float(core["energy_residual"])) / scale**2,
-                   abs(float(core["mean_residual"])) / (abs(float(core["mean"])) + math.sqrt(scale)),
-                   abs(float(core["floor_residual"])) / scale)
+    if g != 0:
+        residual = max(
+            abs(float(core["energy_residual"])) / scale**2,
+            abs(float(core["mean_residual"])) / (abs(float(core["mean"])) + math.sqrt(scale)),
+            abs(float(core["floor_residual"])) / scale)
     if not math.isfinite(residual) or residual > 1e-6:
         raise ConvergenceError(
-            f"stationary DMFT did not converge at g={g}, phi={phi!r}: residual {residual:.2e} "
+            f"stationary DMFT did not converge at g={g}, phi={phi.name!r}: residual {residual:.2e} "
             f"(Δ0={d0:.6g}); try a larger pair_order")
     dynamic = bool(core["dynamic"])
     floor = float(core["delta_inf"])
     tau = np.round(np.arange(n_tau) * dtau, 12)
     grid_attrs = {}
-    if dynamic:
+    if dynamic and g == 0:  # Ornstein–Uhlenbeck: Δ − Δ∞ = (σ²/2) e^{−τ}, E0 = 1
+        delta = floor + (d0 - floor) * np.exp(-tau)
+        E0, lambda_max, lambda_error, tau_corr = 1.0, -1.0, 0.0, 1.0
+        grid_attrs = {"grid_points": 0}
+    elif dynamic:
         internal = _internal_solution(core, g, phi, noise, substeps, grid_points,
                                       float(tau[-1]), refine)
         delta = _hermite(internal["tau"], internal["path"], tau)
@@ -845,7 +929,7 @@ def stationary(
             raise ConvergenceError(f"stationary DMFT at g={g}: Delta(tau) became non-finite")
         if noise == 0 and not lambda_max > 0:
             raise ConvergenceError(
-                f"stationary DMFT at g={g}, phi={phi!r}: the chaotic solution has lambda_max = "
+                f"stationary DMFT at g={g}, phi={phi.name!r}: the chaotic solution has lambda_max = "
                 f"{lambda_max:.3g} <= 0, a contradiction (the static solution is stable where "
                 "lambda_max < 0); the Gaussian averages are not resolved, try a larger pair_order")
     else:
@@ -859,8 +943,7 @@ def stationary(
     tail_fraction = float((delta[-1] - floor) / (d0 - floor)) if dynamic else 0.0
     attrs = {
         "model": "SCS DMFT (stationary): dh/dt = -h + J phi(g h) + theta + noise*xi",
-        "g": g, "phi": phi, "J_mean": J_mean, "theta_mean": theta_mean, "theta_std": theta_std,
-        "noise": noise, "tau_max": tau_max, "dtau": dtau, "substeps": substeps,
+        **model.describe(), "tau_max": tau_max, "dtau": dtau, "substeps": substeps,
         "pair_order": pair_order, "scan_points": _SCAN_POINTS, "bisections": _BISECTIONS,
         "newton_steps": _NEWTON, "chebyshev_nodes": _CHEB, "phase": phase,
         "tail_fraction": tail_fraction, "refine": refine, **grid_attrs,
@@ -869,27 +952,46 @@ def stationary(
                   "(Crisanti & Sompolinsky 2018)",
         "provenance": provenance(),
     }
+    return {"tau": tau, "delta": delta, "delta0": d0, "delta_inf": floor,
+            "mean": float(core["mean"]), "lambda_max": lambda_max,
+            "lambda_max_error": lambda_error, "ground_state_energy": E0, "tau_corr": tau_corr,
+            "residual": residual, "g_critical": g_c, "attrs": attrs}
+
+
+# stationary() takes exactly the arguments of stationary_arrays() (help() and the sweep's
+# defaults read them from here)
+stationary.__signature__ = inspect.signature(stationary_arrays).replace(
+    return_annotation="xr.Dataset")
+
+
+def stationary_dataset(values: dict[str, Any]) -> xr.Dataset:
+    """The Dataset of :func:`stationary` from the plain values of :func:`stationary_arrays`."""
+    import xarray as xr  # here, not at import: the dmft command prints without it
+
     scalar = {"units": "h^2"}
     return xr.Dataset(
         {
-            "delta": ("tau", delta, {"long_name": "connected autocorrelation Delta(tau)",
-                                     "units": "h^2"}),
-            "delta0": ((), d0, {"long_name": "variance Delta(0)", **scalar}),
-            "delta_inf": ((), floor, {"long_name": "static (quenched) variance Delta(inf)",
-                                      **scalar}),
-            "mean": ((), float(core["mean"]), {"long_name": "static mean M", "units": "h"}),
-            "lambda_max": ((), lambda_max, {"long_name": "maximal Lyapunov exponent",
-                                            "units": "1/tau"}),
-            "lambda_max_error": ((), lambda_error, {
+            "delta": ("tau", values["delta"], {"long_name": "connected autocorrelation Delta(tau)",
+                                               "units": "h^2"}),
+            "delta0": ((), values["delta0"], {"long_name": "variance Delta(0)", **scalar}),
+            "delta_inf": ((), values["delta_inf"], {
+                "long_name": "static (quenched) variance Delta(inf)", **scalar}),
+            "mean": ((), values["mean"], {"long_name": "static mean M", "units": "h"}),
+            "lambda_max": ((), values["lambda_max"], {"long_name": "maximal Lyapunov exponent",
+                                                      "units": "1/tau"}),
+            "lambda_max_error": ((), values["lambda_max_error"], {
                 "long_name": "estimated discretisation error of lambda_max", "units": "1/tau"}),
-            "ground_state_energy": ((), E0, {"long_name": "E0 of -d2/dtau2 + 1 - g^2<phi'phi'>"}),
-            "tau_corr": ((), tau_corr, {"long_name": "autocorrelation time", "units": "tau"}),
-            "residual": ((), residual, {"long_name": "largest relative residual of the "
-                                                     "self-consistency conditions"}),
-            "g_critical": ((), g_c, {"long_name": "gain where the static solution destabilises"}),
+            "ground_state_energy": ((), values["ground_state_energy"], {
+                "long_name": "E0 of -d2/dtau2 + 1 - g^2<phi'phi'>"}),
+            "tau_corr": ((), values["tau_corr"], {"long_name": "autocorrelation time",
+                                                  "units": "tau"}),
+            "residual": ((), values["residual"], {"long_name": "largest relative residual of the "
+                                                               "self-consistency conditions"}),
+            "g_critical": ((), values["g_critical"], {
+                "long_name": "gain where the static solution destabilises"}),
         },
-        coords={"tau": ("tau", tau, {"units": "tau (membrane time constant)"})},
-        attrs=attrs,
+        coords={"tau": ("tau", values["tau"], {"units": "tau (membrane time constant)"})},
+        attrs=values["attrs"],
     )
 
 
@@ -904,17 +1006,26 @@ def _static_gain(gs, J_mean, theta_mean, theta_std, *, phi):
     return jax.vmap(one)(gs)
 
 
-def critical_gain_of(phi: str = "tanh", J_mean: float = 0.0, theta_mean: float = 0.0,
-                     theta_std: float = 0.0, g_max: float = 20.0) -> float:
+def critical_gain_of(phi: str | nonlinearity.Nonlinearity = "tanh", J_mean: float = 0.0,
+                     theta_mean: float = 0.0, theta_std: float = 0.0,
+                     g_max: float = 20.0) -> float:
     """Gain g_c where the static solution loses stability, g²⟨φ′(x)²⟩ = 1 on the static branch.
 
     This is where the chaotic solution appears for σ = 0 (SCS 1988; with bias, Crisanti &
-    Sompolinsky 2018). Found by a scan on [0, g_max] and bisection; NaN if none.
+    Sompolinsky 2018). Without bias and mean coupling and with φ(0) = 0 the static solution is
+    h = 0 and g_c = 1/φ′(0) exactly; otherwise it is found by a scan on [0, g_max] and
+    bisection; NaN if none.
     """
-    if J_mean == 0 and theta_mean == 0 and theta_std == 0:
-        return 1.0  # static solution h = 0 and φ′(0) = 1 for every registered φ
+    phi = model_parameters.theory_phi("phi", nonlinearity.get(phi))
+    J_mean = model_parameters.J_mean("J_mean", J_mean)
+    theta_mean = model_parameters.theta_mean("theta_mean", theta_mean)
+    theta_std = model_parameters.theta_std("theta_std", theta_std)
+    if (J_mean == 0 and theta_mean == 0 and theta_std == 0
+            and float(phi.phi(jnp.zeros((), jnp.float64))) == 0.0):
+        return 1.0 / phi.slope_at_zero  # static solution h = 0: g φ′(0) = 1
     gs = np.linspace(1e-3, g_max, 200)
-    gain = np.asarray(_static_gain(jnp.asarray(gs), J_mean, theta_mean, theta_std, phi=phi))
+    gain = np.asarray(_call(_static_gain, {"phi": phi}, jnp.asarray(gs), J_mean, theta_mean,
+                            theta_std))
     above = np.nonzero(gain >= 1.0)[0]
     if above.size == 0:
         return float("nan")
@@ -924,7 +1035,8 @@ def critical_gain_of(phi: str = "tanh", J_mean: float = 0.0, theta_mean: float =
     lo, hi = gs[i - 1], gs[i]
     for _ in range(4):
         trial = np.linspace(lo, hi, 33)
-        gain = np.asarray(_static_gain(jnp.asarray(trial), J_mean, theta_mean, theta_std, phi=phi))
+        gain = np.asarray(_call(_static_gain, {"phi": phi}, jnp.asarray(trial), J_mean,
+                                theta_mean, theta_std))
         j = int(np.nonzero(gain >= 1.0)[0][0])
         lo, hi = trial[max(j - 1, 0)], trial[j]
     return float(0.5 * (lo + hi))

@@ -25,22 +25,27 @@ from __future__ import annotations
 import math
 import sys
 from functools import partial
+from typing import TYPE_CHECKING
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import xarray as xr
 
 from .. import gaussian, nonlinearity, resources, validation
 from ..errors import ConvergenceError, DivergenceError, ParameterError
+from ..mean_field import MeanFieldModel
 from ..provenance import provenance
+from .stationary import resolve_model
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 
-def _pair_function(phi: str, pair_order: int):
-    nl = nonlinearity.get(phi)
-    if phi == "erf":
-        return lambda v1, v2, c: gaussian.closed_form_pair("erf", False, v1, v2, c)
-    return lambda v1, v2, c: gaussian.expect_pair(nl.phi, nl.phi, v1, v2, c, order=pair_order)
+def _pair_function(phi: nonlinearity.Nonlinearity, pair_order: int):
+    """⟨φ(u1)φ(u2)⟩ at zero means: φ's closed form when it has one, else the quadrature."""
+    if phi.gaussian_pair is not None:
+        return phi.gaussian_pair
+    return lambda v1, v2, c: gaussian.expect_pair(phi.phi, phi.phi, v1, v2, c, order=pair_order)
 
 
 def _recurrence(A, b):
@@ -173,15 +178,15 @@ _CLOSED_FORM_ENTRY_SECONDS = 0.2e-6
 _BYTES = 8
 
 
-def _validate(g, t1, dt, q0, noise, phi, window, pair_order):
-    g = validation.positive("g", g)
+def _validate(model, t1, dt, q0, window, pair_order):
+    if model.J_mean != 0 or model.theta_mean != 0 or model.theta_std != 0:
+        raise ParameterError(
+            f"two_time covers J_mean = theta_mean = theta_std = 0 only; the model has "
+            f"J_mean={model.J_mean!r}, theta_mean={model.theta_mean!r}, "
+            f"theta_std={model.theta_std!r}")
     t1 = validation.positive("t1", t1)
     dt = validation.positive("dt", dt)
     q0 = validation.non_negative("q0", q0)
-    noise = validation.non_negative("noise", noise)
-    validation.choice("phi", phi, nonlinearity.NONLINEARITIES)
-    if phi not in ("tanh", "erf"):
-        raise ParameterError(f"phi={phi!r} is not supported by two_time; allowed: tanh, erf")
     pair_order = validation.positive_int("pair_order", pair_order)
     if dt > t1 / 4:
         raise ParameterError(f"dt={dt!r} must be <= t1/4 = {t1 / 4!r}")
@@ -191,19 +196,21 @@ def _validate(g, t1, dt, q0, noise, phi, window, pair_order):
             "membrane time constant is 1 and C_phi is averaged over cells of size dt)")
     if window is not None:
         window = validation.positive("window", window)
-    return g, t1, dt, q0, noise, window, pair_order
+    return t1, dt, q0, window, pair_order
 
 
 def check_two_time_plan(
-    g: float = 2.0,
+    g: float | None = None,
     t1: float = 20.0,
     dt: float = 0.05,
     q0: float = 1.0,
-    noise: float = 0.0,
-    phi: str = "tanh",
+    noise: float | None = None,
+    phi: str | nonlinearity.Nonlinearity | None = None,
     window: float | None = None,
     pair_order: int = 16,
     max_seconds: float | None = MAX_SECONDS,
+    *,
+    model: MeanFieldModel | None = None,
 ) -> dict:
     """Every argument and size check of :func:`two_time`, without computing (no JAX work).
 
@@ -220,14 +227,14 @@ def check_two_time_plan(
     **Returns:** dict with ``n_steps``, ``width`` (lags kept, in steps), ``entries``,
     ``seconds`` (estimated run time) and ``bytes`` (estimated memory).
     """
-    g, t1, dt, q0, noise, window, pair_order = _validate(g, t1, dt, q0, noise, phi, window,
-                                                          pair_order)
+    model = resolve_model(model, g=g, phi=phi, noise=noise)
+    t1, dt, q0, window, pair_order = _validate(model, t1, dt, q0, window, pair_order)
     if max_seconds is not None:
         max_seconds = validation.positive("max_seconds", max_seconds)
     n_steps = int(round(t1 / dt))
     width = n_steps if window is None else min(max(int(round(window / dt)), 2), n_steps)
     entries = n_steps * (width + 1)
-    per_entry = (_CLOSED_FORM_ENTRY_SECONDS if phi == "erf"
+    per_entry = (_CLOSED_FORM_ENTRY_SECONDS if model.phi.gaussian_pair is not None
                  else 2 * _NODE_PAIR_SECONDS * (2 * pair_order) ** 2)
     seconds = entries * per_entry
     band = (n_steps + 1) * (width + 1) * _BYTES
@@ -274,26 +281,30 @@ def _probe_error(g, q0, noise, dt, phi, pair_order):
 
 
 def two_time(
-    g: float = 2.0,
+    g: float | None = None,
     t1: float = 20.0,
     dt: float = 0.05,
     q0: float = 1.0,
-    noise: float = 0.0,
-    phi: str = "tanh",
+    noise: float | None = None,
+    phi: str | nonlinearity.Nonlinearity | None = None,
     window: float | None = None,
     pair_order: int = 16,
     max_seconds: float | None = MAX_SECONDS,
     progress: bool = False,
+    *,
+    model: MeanFieldModel | None = None,
 ) -> xr.Dataset:
     """March the two-time DMFT from ``h(0) ~ N(0, q0)``; see the module docstring.
 
     **Arguments:**
-    - ``g`` > 0 (gain inside φ), ``phi`` ("tanh" or "erf", erf uses its closed form).
+    - ``model``: a :class:`neurodyn.MeanFieldModel` with J_mean = θ = 0, or instead ``g`` ≥ 0
+      [2] (gain inside φ), ``noise`` [0] and ``phi`` [tanh] (any bounded φ; one with a closed
+      form ``gaussian_pair`` uses it, the others quadrature).
     - ``t1``, ``dt``: time grid [0, t1] (τ units), dt ≤ :data:`DT_MAX`. Cost
       O((t1/dt)·(window/dt)) pair averages.
-    - ``q0`` ≥ 0: variance of h(0) [h²]. ``noise``: σ ≥ 0 of additive white noise.
+    - ``q0`` ≥ 0: variance of h(0) [h²]. ``noise``: σ ≥ 0 of additive white noise σ dW.
     - ``window``: keep only lags t − t′ ≤ window (τ units); None keeps the full square.
-    - ``pair_order``: Gauss–Legendre order per panel for ⟨φφ⟩ (tanh only).
+    - ``pair_order``: Gauss–Legendre order per panel for ⟨φφ⟩ (φ without a closed form).
     - ``max_seconds``: refuse plans whose estimated run time exceeds it (None: no limit).
     - ``progress``: show a progress bar (when stderr is a terminal); the march then runs in
       ~50 chunks of rows instead of one compiled call, with identical results.
@@ -309,9 +320,11 @@ def two_time(
     symmetric matrix; attrs with every parameter, ``dt_error`` (the probe's estimate) and
     provenance.
     """
-    plan = check_two_time_plan(g, t1, dt, q0, noise, phi, window, pair_order, max_seconds)
-    g, t1, dt, q0, noise, window, pair_order = _validate(g, t1, dt, q0, noise, phi, window,
-                                                          pair_order)
+    model = resolve_model(model, g=g, phi=phi, noise=noise)
+    plan = check_two_time_plan(t1=t1, dt=dt, q0=q0, window=window, pair_order=pair_order,
+                               max_seconds=max_seconds, model=model)
+    t1, dt, q0, window, pair_order = _validate(model, t1, dt, q0, window, pair_order)
+    g, noise, phi = model.g, model.noise, model.phi
     n_steps, width = plan["n_steps"], plan["width"]
     dt_error = _probe_error(g, q0, noise, dt, phi, pair_order)
     if not dt_error <= DT_RTOL:
@@ -344,10 +357,12 @@ def two_time(
         coords["t_prime"] = ("t_prime", t, time_attrs)
     attrs = {
         "model": "SCS two-time DMFT: (1+d_t)(1+d_t')C = C_phi + noise^2 delta(t-t')",
-        "g": g, "t1": t1, "dt": dt, "q0": q0, "noise": noise, "phi": phi,
+        "g": g, "t1": t1, "dt": dt, "q0": q0, "noise": noise, "phi": phi.name,
         "window": -1.0 if window is None else float(window), "width_steps": width,
         "pair_order": pair_order, "dt_error": dt_error, "scheme": "exponential cell integration, trapezoid "
         "predictor-corrector (second order in dt)", "exp_dt": math.exp(-dt),
         "provenance": provenance(),
     }
+    import xarray as xr  # here, not at import: the dmft command needs it only for this result
+
     return xr.Dataset(data, coords=coords, attrs=attrs)
