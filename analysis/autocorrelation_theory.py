@@ -40,9 +40,10 @@ print(f"N={network['N']}, g={network['g']}, phi={network['phi']}, T={ds.attrs['t
 
 # %%
 theory = None
-if network["phi"] in dmft.SUPPORTED_PHI:
-    theory = dmft.stationary(**dmft.model_parameters(network, ds.attrs.get("noise", 0.0)),
-                             tau_max=10.0, dtau=0.1, critical_gain=False)
+if nd.nonlinearity.get(network["phi"]).bounded:  # the DMFT needs a bounded phi
+    theory = dmft.stationary(
+        model=nd.MeanFieldModel.from_description(network, noise=ds.attrs.get("noise", 0.0)),
+        tau_max=10.0, dtau=0.1, critical_gain=False)
 
 # %%
 fig, ax = plt.subplots(figsize=(6, 4))

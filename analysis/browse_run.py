@@ -62,9 +62,10 @@ fig.tight_layout()
 # %%
 values = ds["h"].values.ravel()
 theory = None
-if network["phi"] in dmft.SUPPORTED_PHI:
-    theory = dmft.stationary(**dmft.model_parameters(network, ds.attrs.get("noise", 0.0)),
-                             tau_max=10.0, dtau=0.1, critical_gain=False)
+if nd.nonlinearity.get(network["phi"]).bounded:  # the DMFT needs a bounded phi
+    theory = dmft.stationary(
+        model=nd.MeanFieldModel.from_description(network, noise=ds.attrs.get("noise", 0.0)),
+        tau_max=10.0, dtau=0.1, critical_gain=False)
 if theory is not None:
     mean, variance, label = float(theory["mean"]), float(theory["delta0"]), "DMFT N(M, Δ0)"
 else:

@@ -45,7 +45,7 @@ network = ds.attrs["sweep"]["config"].get("network", {})
 phi = network.get("phi", "tanh")
 gains = np.asarray(ds["g"].values, dtype=float)
 theory = {}
-if phi in dmft.SUPPORTED_PHI:
+if nd.nonlinearity.get(phi).bounded:  # the DMFT needs a bounded phi
     fine = np.linspace(max(gains.min(), 0.05), gains.max(), 6)
     solutions = [dmft.stationary(g=float(g), phi=phi, tau_max=10.0, dtau=0.1,
                                  critical_gain=False) for g in fine]
