@@ -32,6 +32,7 @@ _EXPORTS = {
     "ParameterError": "errors",
     "RunError": "errors",
     "MeanFieldModel": "mean_field",
+    "Nonlinearity": "nonlinearity",
     "Network": "network",
     "drift": "network",
     "simulate": "simulate",
