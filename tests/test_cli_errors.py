@@ -192,13 +192,23 @@ TIMED = [
 ]
 
 
+HEAVY = ("jax", "numpy", "scipy", "xarray", "zarr", "dask", "diffrax", "equinox", "optax",
+         "matplotlib")
+"""Libraries the command line must not import before it has checked its arguments."""
+
+
 def test_errors_answer_before_jax_is_imported(workdir):
-    """Each command above, as a user types it: exit 2 within 0.5 s, and JAX never imported
-    (the cause of the old 2 s: the wall time alone could pass on a fast machine by luck)."""
+    """Each command above, as a user types it: exit 2 with a one-line message, and none of the
+    heavy libraries imported (JAX was the cause of the old 2 s answer). Asserted by what is
+    imported, not by the clock: a wall-time bound could pass on a fast machine by luck and fail
+    on a loaded CI machine (0.52 s against 0.5 s was seen at load 11 with the imports right).
+    The 10 s bound only turns a hang into a failure."""
     probe = ("import sys; sys.argv = ['neurodyn', *sys.argv[1:]]\n"
+             f"HEAVY = {HEAVY!r}\n"
              "from neurodyn.cli import main\n"
              "code = main(sys.argv[1:])\n"
-             "assert 'jax' not in sys.modules and 'xarray' not in sys.modules, 'heavy import'\n"
+             "heavy = [m for m in HEAVY if m in sys.modules]\n"
+             "assert not heavy, f'heavy import: {heavy}'\n"
              "sys.exit(code)\n")
     for argv in TIMED:
         started = time.perf_counter()
@@ -207,7 +217,7 @@ def test_errors_answer_before_jax_is_imported(workdir):
         elapsed = time.perf_counter() - started
         assert result.returncode == 2, (argv, result.stderr)
         assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
-        assert elapsed < 0.5, (argv, elapsed)
+        assert elapsed < 10.0, (argv, elapsed)
 
 
 def test_the_command_line_knows_which_phi_have_a_dmft():
