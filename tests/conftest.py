@@ -95,3 +95,22 @@ def fail_at(solver: str):
         return compute(config, point)
 
     return compute_or_fail
+
+
+# `make test` runs pytest-xdist with --dist loadfile: each file goes whole to the next free
+# worker, in collection order. Collected alphabetically, the long files (test_sweep.py's dask
+# clusters, test_simulate.py) came last and one worker ran them alone while the other idled.
+# The longest files go first (longest-processing-time-first scheduling); the order of the tests
+# inside a file, and what any test checks, is unchanged. Times: serial CPU on the 2-core
+# development machine, 2026-12-01, roughly in this order.
+LONGEST_FIRST = (
+    "test_chaos.py", "test_learning_trajectory.py", "test_sweep.py", "test_dmft_reliability.py",
+    "test_notebooks.py", "test_learning_registry.py", "test_learn_bench.py", "test_simulate.py",
+    "test_custom_nonlinearity.py", "test_dmft_custom_nonlinearity.py", "test_dmft_stationary.py",
+    "test_dmft_two_time.py",
+)
+
+
+def pytest_collection_modifyitems(session, config, items):
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: files stay whole
