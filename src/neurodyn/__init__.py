@@ -39,6 +39,8 @@ _EXPORTS = {
     "autocorrelation": "analysis",
     "lyapunov": "analysis",
     "summary": "analysis",
+    "entropy_rate": "spectrum",
+    "lyapunov_dimension": "spectrum",
     "chaos": "chaos",
     "list_runs": "storage",
     "open_run": "storage",
