@@ -372,48 +372,89 @@ def _barycentric(x, nodes, weights, values):
     return jnp.where(jnp.any(exact, -1), hit, interp)
 
 
-@partial(jax.jit, static_argnames=("phi", "pair_order", "general"))
-def _mismatch_at(g, d0, J_mean, theta_mean, theta_std, noise, *, phi, pair_order, general):
-    """:func:`_mismatch` at one Δ0 as a jitted function of its own: JAX traces it once per
-    (φ, rules, argument types) and reuses that trace wherever it is called, so the resolved scan
-    (vmapped) and the bisection share one trace (start-up: tracing is what a new process pays
-    even when the compiled code comes from the persistent cache)."""
-    return _mismatch(_Model(phi, pair_order, general), g, d0, J_mean, theta_mean, theta_std,
-                     noise)
+def _root_cell(E, grid, upper):
+    """The physical root's scan cell: the largest i where the mismatch turns from E[i] > 0 to
+    E[i + 1] ≤ 0 (Δ0 above _MIN_ROOT·upper). Returns (found, i), i = 0 if none."""
+    change = (E[:-1] > 0) & (E[1:] <= 0) & (grid[1:] > _MIN_ROOT * upper)
+    index = jnp.max(jnp.where(change, jnp.arange(change.size), -1))
+    return index >= 0, jnp.maximum(index, 0)
 
 
-@partial(jax.jit, static_argnames=("phi", "pair_order", "general"))
-def _mismatches(g, J_mean, theta_mean, theta_std, noise, d0s, *, phi, pair_order, general):
-    """Energy mismatch, M and Δ∞ at the trial variances ``d0s`` (vmapped)."""
-    rules = {"phi": phi, "pair_order": pair_order, "general": general}
-    return jax.vmap(lambda d: _mismatch_at(g, d, J_mean, theta_mean, theta_std, noise,
-                                           **rules))(d0s)
+# phases of the root search in _energy_root (one while_loop, one compiled resolved mismatch)
+_CELLS, _RESOLVED_SCAN, _BISECTION, _DONE = 0, 1, 2, 3
 
 
-@partial(jax.jit, static_argnames=("phi", "pair_order"))
-def _bisect(g, J_mean, theta_mean, theta_std, noise, lo, hi, *, phi, pair_order):
-    """Bisection on ln Δ0 in [lo, hi] (robust where the mismatch is flat at round-off next to
-    the static root, which regula falsi mistakes for a root). The last midpoint is the root;
-    its mismatch, M and Δ∞ are carried out of the loop (one compiled copy of the mismatch)."""
-    def body(_, state):
-        lo, hi, *_ = state
-        mid = 0.5 * (lo + hi)
-        E, M_mid, floor_mid = _mismatch_at(g, jnp.exp(mid), J_mean, theta_mean, theta_std, noise,
-                                           phi=phi, pair_order=pair_order, general=False)
-        return jnp.where(E > 0, mid, lo), jnp.where(E > 0, hi, mid), mid, E, M_mid, floor_mid
+def _energy_root(g, J_mean, theta_mean, theta_std, noise, *, phi, pair_order):
+    """Δ0 from the energy condition (module docstring, step 1), all on the device.
 
+    First pass with the general rules (~10× cheaper, exact enough for the sign away from the
+    root when g√upper ≤ 4; measured error ≤ 2e-9 there), vmapped over the log grid. Then one
+    ``lax.while_loop`` whose body evaluates the resolved mismatch at one Δ0 (the only compiled
+    copy of it) and whose phase says which Δ0: the four cells around the first pass's root
+    (the bracket, or the bracket widened by a cell on each side, must show the sign change
+    with the resolved rules), else (or when no root was found at g√upper > 4, where the
+    general rules may miss it) the whole resolved scan, then _BISECTIONS halvings on ln Δ0
+    (robust where the mismatch is flat at round-off next to the static root, which regula
+    falsi mistakes for a root). Returns (bisected, Δ0, mismatch, M, Δ∞) at the last midpoint.
+    """
+    # Var h ≤ input second moment + σ²/2, with ⟨φ²⟩ ≤ sup φ²
+    upper = phi.bound**2 + theta_std**2 + noise**2 / 2.0
+    grid = upper * np.logspace(-10.0, 0.0, _SCAN_POINTS)
+    general, resolved = _Model(phi, pair_order, general=True), _Model(phi, pair_order)
+    E_general = jax.vmap(lambda d: _mismatch(general, g, d, J_mean, theta_mean, theta_std,
+                                             noise)[0])(grid)
+    found, index = _root_cell(E_general, grid, upper)
+    cells = jnp.clip(index + jnp.arange(-1, 3), 0, _SCAN_POINTS - 1)
+    phase = jnp.where(found, _CELLS, jnp.where(g * jnp.sqrt(upper) > 4.0, _RESOLVED_SCAN, _DONE))
     zero = jnp.zeros((), jnp.float64)
-    start = (jnp.log(lo), jnp.log(hi), zero, zero, zero, zero)
-    *_, log_d0, E, M, floor = jax.lax.fori_loop(0, _BISECTIONS, body, start)
-    return jnp.exp(log_d0), E, M, floor
+    scan = jnp.zeros(_SCAN_POINTS, jnp.float64)
+    state = (phase, 0, zero, zero, jnp.zeros(4, jnp.float64), scan, False, zero, zero, zero, zero)
+
+    def body(state):
+        phase, k, lo, hi, E_cells, E_scan, bisected, *_ = state
+        mid = 0.5 * (lo + hi)
+        trial = jnp.where(phase == _CELLS, grid[cells[jnp.minimum(k, 3)]],
+                          jnp.where(phase == _RESOLVED_SCAN, grid[k], jnp.exp(mid)))
+        E, M, floor = _mismatch(resolved, g, trial, J_mean, theta_mean, theta_std, noise)
+        last = k + 1
+        # cells: the bracket, the widened bracket, or (neither) the resolved scan
+        E_cells = jnp.where(phase == _CELLS, E_cells.at[jnp.minimum(k, 3)].set(E), E_cells)
+        narrow = (E_cells[1] > 0) & (E_cells[2] <= 0)
+        wide = (E_cells[0] > 0) & (E_cells[3] <= 0)
+        cells_lo = jnp.log(jnp.where(narrow, grid[cells[1]], grid[cells[0]]))
+        cells_hi = jnp.log(jnp.where(narrow, grid[cells[2]], grid[cells[3]]))
+        cells_done = (phase == _CELLS) & (last == 4)
+        # resolved scan: a root, or none at all
+        E_scan = jnp.where(phase == _RESOLVED_SCAN, E_scan.at[k].set(E), E_scan)
+        scan_found, scan_index = _root_cell(E_scan, grid, upper)
+        scan_done = (phase == _RESOLVED_SCAN) & (last == _SCAN_POINTS)
+        # bisection on ln Δ0
+        bisecting = phase == _BISECTION
+        new_lo = jnp.where(bisecting, jnp.where(E > 0, mid, lo), lo)
+        new_hi = jnp.where(bisecting, jnp.where(E > 0, hi, mid), hi)
+        new_lo = jnp.where(cells_done & (narrow | wide), cells_lo, new_lo)
+        new_hi = jnp.where(cells_done & (narrow | wide), cells_hi, new_hi)
+        new_lo = jnp.where(scan_done, jnp.log(grid[scan_index]), new_lo)
+        new_hi = jnp.where(scan_done, jnp.log(grid[jnp.minimum(scan_index + 1,
+                                                               _SCAN_POINTS - 1)]), new_hi)
+        next_phase = jnp.select(
+            [cells_done & (narrow | wide), cells_done, scan_done & scan_found, scan_done,
+             bisecting & (last == _BISECTIONS)],
+            [_BISECTION, _RESOLVED_SCAN, _BISECTION, _DONE, _DONE], phase)
+        k = jnp.where(next_phase == phase, last, 0)
+        kept = [jnp.where(bisecting, new, old)
+                for new, old in zip((mid, E, M, floor), state[7:], strict=True)]
+        return (next_phase, k, new_lo, new_hi, E_cells, E_scan, bisected | bisecting, *kept)
+
+    out = jax.lax.while_loop(lambda state: state[0] != _DONE, body, state)
+    bisected, log_d0, E, M, floor = out[6:]
+    return bisected, jnp.exp(log_d0), E, M, floor
 
 
-@partial(jax.jit, static_argnames=("phi", "pair_order"))
 def _static_solution(g, J_mean, theta_mean, theta_std, *, phi, pair_order):
     return _static(_Model(phi, pair_order), g, J_mean, theta_mean, theta_std)
 
 
-@partial(jax.jit, static_argnames=("phi", "pair_order"))
 def _tables(g, M, d0, floor, J_mean, theta_mean, theta_std, *, phi, pair_order):
     """The Chebyshev tables of the Newton equation and the λ_max potential, and residuals."""
     model = _Model(phi, pair_order)
@@ -455,54 +496,26 @@ def _tables(g, M, d0, floor, J_mean, theta_mean, theta_std, *, phi, pair_order):
     }
 
 
+@partial(jax.jit, static_argnames=("phi", "pair_order"))
 def _core(g, J_mean, theta_mean, theta_std, noise, *, phi, pair_order):
-    """Δ0, Δ∞, M by the energy condition, and the tables (module docstring, step 1).
+    """Δ0, Δ∞, M by the energy condition, and the tables (module docstring, step 1): one
+    compiled computation per (φ, pair_order), so a call is one dispatch and one transfer.
 
-    Separate compiled pieces driven from here: each compiles quickly, and the resolved scan
-    (needed only when the first pass is not confirmed), the bisection (only with a root) and
-    the static solution (only without one) are neither compiled nor run otherwise.
+    The root search is :func:`_energy_root`; without a root with Δ0 > Δ∞ (σ = 0 below the
+    transition) the static solution, in a ``lax.cond`` (run only then).
     """
-    # Var h ≤ input second moment + σ²/2, with ⟨φ²⟩ ≤ sup φ²
-    upper = phi.bound**2 + theta_std**2 + noise**2 / 2.0
-    grid = upper * np.logspace(-10.0, 0.0, _SCAN_POINTS)
-    params = (g, J_mean, theta_mean, theta_std, noise)
     rules = {"phi": phi, "pair_order": pair_order}
+    bisected, d0, E_dyn, M, floor = _energy_root(g, J_mean, theta_mean, theta_std, noise,
+                                                 **rules)
+    # A root with Δ0 = Δ∞ is the static solution itself (the mismatch vanishes there too).
+    dynamic = bisected & (d0 - floor > 1e-6 * d0)
 
-    def root_cell(E):
-        # The physical root: the largest Δ0 where the mismatch turns from > 0 to ≤ 0.
-        change = np.nonzero((E[:-1] > 0) & (E[1:] <= 0) & (grid[1:] > _MIN_ROOT * upper))[0]
-        return (True, int(change[-1])) if change.size else (False, 0)
+    def static():
+        M, d0 = _static_solution(g, J_mean, theta_mean, theta_std, **rules)
+        return M, d0, d0, jnp.zeros_like(d0)
 
-    # First pass with the general rules (~10× cheaper, exact enough for the sign away from the
-    # root when g√upper ≤ 4; measured error ≤ 2e-9 there), then the bracket, or the bracket
-    # widened by one scan cell on each side, must show the sign change with the resolved rules,
-    # else (or when no root was found at larger g, where the general rules may miss it) a
-    # resolved scan.
-    E = np.asarray(_call(_mismatches, {**rules, "general": True}, *params,
-                         jnp.asarray(grid))[0])
-    found, index = root_cell(E)
-    cells = np.clip(index + np.arange(-1, 3), 0, _SCAN_POINTS - 1)
-    E_cells = np.asarray(_call(_mismatches, {**rules, "general": False}, *params,
-                               jnp.asarray(grid[cells]))[0]) if found else None
-    if found and E_cells[1] > 0 and E_cells[2] <= 0:
-        lo, hi = grid[cells[1]], grid[cells[2]]
-    elif found and E_cells[0] > 0 and E_cells[3] <= 0:
-        lo, hi = grid[cells[0]], grid[cells[3]]
-    elif found or g * math.sqrt(upper) > 4.0:
-        E = np.asarray(_call(_mismatches, {**rules, "general": False}, *params,
-                             jnp.asarray(grid))[0])
-        found, index = root_cell(E)
-        lo, hi = grid[index], grid[index + 1]
-    dynamic, E_dyn = False, 0.0
-    if found:
-        d0, E_dyn, M, floor = (float(x) for x in _call(_bisect, rules, *params, lo, hi))
-        # A root with Δ0 = Δ∞ is the static solution itself (the mismatch vanishes there too).
-        dynamic = d0 - floor > 1e-6 * d0
-    if not dynamic:
-        M, d0 = (float(x) for x in _call(_static_solution, rules, g, J_mean, theta_mean,
-                                                   theta_std))
-        floor, E_dyn = d0, 0.0
-    out = _call(_tables, rules, g, M, d0, floor, J_mean, theta_mean, theta_std)
+    M, d0, floor, E_dyn = jax.lax.cond(dynamic, lambda: (M, d0, floor, E_dyn), static)
+    out = _tables(g, M, d0, floor, J_mean, theta_mean, theta_std, **rules)
     return {**out, "delta0": d0, "delta_inf": floor, "mean": M, "dynamic": dynamic,
             "energy_residual": E_dyn}
 
@@ -894,8 +907,9 @@ def stationary_arrays(
     if g == 0:
         core, residual = _g_zero_core(model), 0.0
     else:
-        core = jax.tree_util.tree_map(np.asarray, _core(g, J_mean, theta_mean, theta_std, noise,
-                                                       phi=phi, pair_order=pair_order))
+        core = jax.tree_util.tree_map(np.asarray, _call(
+            _core, {"phi": phi, "pair_order": pair_order}, g, J_mean, theta_mean, theta_std,
+            noise))
     d0 = float(core["delta0"])
     scale = max(d0, theta_std**2, 1e-12)
     if g != 0:
