@@ -83,3 +83,53 @@ def test_executable_cache_stores_loads_and_keys(monkeypatch, tmp_path):
                                      odd=True, increasing=True)  # named like a registered one
     assert jnp.array_equal(_executables.call(f, {"phi": mine, "order": 2}, x, 3.0), first)
     assert len(list(tmp_path.glob("*.pkl"))) == 3
+
+
+_SERVED_PROBE = """
+import sys
+from pathlib import Path
+from neurodyn import cli
+directory = cli.enable_compilation_cache()
+import jax, jax.numpy as jnp
+from neurodyn.dmft import _executables
+
+def kept(x):  # an integer iota inside a loop: the kernel a re-serialized copy lost
+    body = lambda s: (s[0] + 1, s[1] + jnp.max(jnp.where(s[1] > 0, jnp.arange(s[1].size), -1)))
+    return jax.lax.while_loop(lambda s: s[0] < 3, body, (0, x))[1]
+
+def served(x):
+    return jnp.cos(x) * 2.0
+
+kept, served = jax.jit(kept), jax.jit(served)
+x = jnp.linspace(-1.0, 1.0, 7)
+if sys.argv[1] == "first":
+    print(float(_executables.call(kept, {}, x).sum()))  # compiled here and stored
+    print(float(served(x).sum()))  # a plain jit call: JAX's cache keeps it
+else:
+    print(float(_executables.call(kept, {}, x).sum()))  # loaded from the stored executable
+    print(float(_executables.call(served, {}, x).sum()))  # JAX's cache serves it: not stored
+names = sorted(path.name for path in Path(directory).rglob("*") if path.is_file())
+print(*(sum(test(name) for name in names) for test in (
+    lambda name: name.endswith(".pkl"), lambda name: name.startswith("jit_kept"),
+    lambda name: name.startswith("jit_served"))))
+"""
+
+
+def test_only_freshly_compiled_executables_are_stored(tmp_path):
+    """An executable JAX loaded from its own cache serializes without its kernels (a later
+    process failed: "Function wrapped_iota not found"), so it must never be stored: what the
+    executable cache keeps, JAX's cache does not write, and what JAX's cache serves is not
+    stored. Two new processes with the cache on (the command line's state)."""
+    env = {**os.environ, "NEURODYN_CACHE_DIR": str(tmp_path / "cache")}
+    outputs = []
+    for step in ("first", "second"):
+        result = subprocess.run([sys.executable, "-c", _SERVED_PROBE, step], env=env,
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        outputs.append(result.stdout.split("\n"))
+    first, second = outputs
+    assert first[:2] == second[:2]  # the loaded executable computes what the compiled one did
+    # after the first process: one stored executable, no JAX entry of it, JAX's entry of the other
+    assert first[2] == "1 0 1"
+    # after the second: JAX's cache served the other function, and it was not stored
+    assert second[2] == "1 0 1"

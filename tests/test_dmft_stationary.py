@@ -180,3 +180,36 @@ def test_dataset_contract():
                 "pair_order", "provenance"):
         assert key in ds.attrs
     assert float(ds.delta[0]) == float(ds.delta0)
+
+
+def test_a_repeated_solve_compiles_nothing_and_dispatches_a_handful_of_computations(monkeypatch):
+    # Start-up (issue 13): Δ0, Δ∞, M and the tables are one compiled computation (_core: the
+    # scan, cell check and bisection in one lax.while_loop), so a warm call dispatches the
+    # core once, the lag march in its fixed chunks (2048 + 1024 steps of 512) and the two
+    # potentials: 9 computations, none compiled again. Counted by wrapping the dispatcher and by
+    # JAX's own compile events, both independent of the solver's arithmetic.
+    import importlib
+
+    import jax
+
+    module = importlib.import_module("neurodyn.dmft.stationary")
+    first = stationary(g=2.0)
+    calls, compiles = [], []
+    dispatch = module._call
+    monkeypatch.setattr(module, "_call",
+                        lambda fun, static, *args: (calls.append(fun.__name__),
+                                                    dispatch(fun, static, *args))[1])
+
+    def listener(event, duration, **_):
+        if event.endswith("backend_compile_duration"):
+            compiles.append(event)
+
+    jax.monitoring.register_event_duration_secs_listener(listener)
+    try:
+        again = stationary(g=2.0)
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listener)
+    assert calls.count("_core") == 1 and len(calls) == 9, calls
+    assert compiles == []
+    assert float(again.delta0) == float(first.delta0)
+    assert float(again.lambda_max) == float(first.lambda_max)

@@ -2,11 +2,14 @@
 
 JAX's persistent compilation cache (turned on by the command line, :mod:`neurodyn.cli`) saves
 the XLA compilation, but a new process still traces and lowers every jitted function to find
-its cache entry: for the stationary DMFT that is ~3 of the ~5 CPU seconds a second
-``neurodyn dmft --g 2`` took. :func:`call` goes one step further while that cache is on: it
-serializes the compiled executable itself (``jax.experimental.serialize_executable``) next to
-JAX's entries, and a later process loads it (~0.1 s) instead of tracing, lowering and
-compiling. The executable is the one ``jax.jit`` would run, so the numbers are identical.
+its cache entry. The stationary DMFT is one large computation (its ``_core``) and three small
+ones: with JAX's cache alone a second ``neurodyn dmft --g 2`` took 6.6–7.0 CPU seconds, with
+this cache 3.9 (measured 2026-12-01 at load ~15, so only the CPU times mean anything): tracing
+and lowering the core is what JAX's cache cannot skip. :func:`call` goes one step further while
+that cache is on: it serializes the compiled executable itself
+(``jax.experimental.serialize_executable``) next to JAX's entries, and a later process loads it
+(~0.1 s) instead of tracing, lowering and compiling. The executable is the one ``jax.jit``
+would run, so the numbers are identical.
 
 Keyed by the function, its static arguments, the argument structure and types (shape, dtype,
 weak type), the JAX and jaxlib versions, the backend and a hash of neurodyn's source, so a
@@ -100,10 +103,43 @@ def _store(path: Path, compiled) -> None:
     os.replace(temporary, path)  # atomic: a concurrent reader sees the old file or the new
 
 
+_CACHE_HIT = "/jax/compilation_cache/cache_hits"
+
+
+def _compile(fun: Any, static: dict[str, Any], args: tuple) -> tuple[Any, bool]:
+    """Compile ``fun`` for ``args``: (executable, fresh), fresh False if JAX's persistent cache
+    served it.
+
+    Only a fresh executable may be stored: one that JAX loaded from its own cache serializes
+    without its kernels, and a later process that loads the copy fails when it runs it
+    (measured, jaxlib 0.10 on CPU: "NOT_FOUND: Function wrapped_iota not found"; it happened
+    whenever neurodyn's source changed, so that this cache missed and JAX's hit). So JAX's cache
+    does not write what this cache keeps (its minimum compile time is set to infinity for the
+    compile), and an entry it holds from an older neurodyn is used but not stored.
+    """
+    hits: list[str] = []
+
+    def listener(event: str, **_: Any) -> None:
+        if event == _CACHE_HIT:
+            hits.append(event)
+
+    name = "jax_persistent_cache_min_compile_time_secs"
+    minimum = getattr(jax.config, name)
+    jax.monitoring.register_event_listener(listener)
+    jax.config.update(name, float("inf"))
+    try:
+        compiled = fun.lower(*args, **static).compile()
+    finally:
+        jax.config.update(name, minimum)
+        jax.monitoring.unregister_event_listener(listener)
+    return compiled, not hits
+
+
 def call(fun: Any, static: dict[str, Any], *args: Any) -> Any:
     """``fun(*args, **static)`` for a ``jax.jit`` function ``fun`` with static keywords
     ``static``, through the executable cache when JAX's persistent cache is on (module
-    docstring). A cache that cannot be read or written only costs the time it would save."""
+    docstring). A cache that cannot be read or written only costs the time it would save; only
+    freshly compiled executables are stored (:func:`_compile`)."""
     directory = _directory()
     key = _key(fun, static, args) if directory is not None and hasattr(fun, "lower") else None
     if key is None:
@@ -114,9 +150,10 @@ def call(fun: Any, static: dict[str, Any], *args: Any) -> Any:
         try:
             compiled = _load(path)
         except Exception:  # absent, partly written by a killed process, or unreadable
-            compiled = fun.lower(*args, **static).compile()
+            compiled, fresh = _compile(fun, static, args)
             try:
-                _store(path, compiled)
+                if fresh:
+                    _store(path, compiled)
             except OSError:
                 pass
         _loaded[key] = compiled

@@ -30,7 +30,9 @@ log grid of Δ0 (a first pass with the general rules, verified with the resolved
 bracket, widened by a cell if needed, else a resolved scan) and its sign change refined by
 bisection on ln Δ0 to relative 1e-15. Without a sign change (σ = 0, below the transition) the
 solution is static: Δ ≡ Δ0 = Δ∞ from the fixed point Δ0 = ⟨φ²⟩ + theta_std² continued from
-g = 0. (2) Δ(τ) is integrated from τ = 0 with RK4 on the Newton equation only while
+g = 0. All of step (1) and the tables of step (2) are one compiled computation per φ
+(:func:`_core`; the scan, its check and the bisection are phases of one ``lax.while_loop``),
+so the host dispatches it once. (2) Δ(τ) is integrated from τ = 0 with RK4 on the Newton equation only while
 Δ − Δ∞ > (Δ0 − Δ∞)/2 (a short stretch, so the separatrix instability e^{κτ} cannot grow);
 after that the energy integral is used in the form ``d ln(Δ − Δ∞)/dτ = −ρ``,
 ``ρ² = 2 ∫₀¹ (1 − t)(1 − g²⟨φ′φ′⟩(Δ∞ + u t)) dt``, which is contracting and free of
@@ -78,7 +80,6 @@ from typing import TYPE_CHECKING, Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-import scipy.linalg
 
 from .. import gaussian, model_parameters, nonlinearity, validation
 from ..errors import ConvergenceError, ParameterError
@@ -659,6 +660,8 @@ def ground_state(potential: np.ndarray, tau: np.ndarray) -> tuple[float, np.ndar
     stiffness[1:] += 1 / h
     diag = stiffness / mass + np.asarray(potential, dtype=np.float64)
     off = -(1 / h) / np.sqrt(mass[:-1] * mass[1:])
+    import scipy.linalg  # here, not at import: see stationary_arrays
+
     energy, vector = scipy.linalg.eigh_tridiagonal(diag, off, select="i", select_range=(0, 0))
     psi = vector[:, 0] / np.sqrt(mass)
     return float(energy[0]), psi / np.max(np.abs(psi))
@@ -907,9 +910,12 @@ def stationary_arrays(
     if g == 0:
         core, residual = _g_zero_core(model), 0.0
     else:
-        core = jax.tree_util.tree_map(np.asarray, _call(
-            _core, {"phi": phi, "pair_order": pair_order}, g, J_mean, theta_mean, theta_std,
-            noise))
+        pending = _call(_core, {"phi": phi, "pair_order": pair_order}, g, J_mean, theta_mean,
+                        theta_std, noise)
+        # JAX dispatches asynchronously: scipy (the ground state's eigensolver, ~0.4 s of a
+        # command's start-up) is imported while the device solves, not before.
+        import scipy.linalg  # noqa: F401
+        core = jax.tree_util.tree_map(np.asarray, pending)
     d0 = float(core["delta0"])
     scale = max(d0, theta_std**2, 1e-12)
     if g != 0:
