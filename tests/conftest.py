@@ -111,6 +111,17 @@ LONGEST_FIRST = (
 )
 
 
+def pytest_configure(config):
+    # pytest-xdist (3.x) re-sorts loadfile/loadscope work units by their number of tests,
+    # largest first, unless told not to (--loadscope-reorder is on by default): the order set
+    # below was discarded, and the few-test long files (test_chaos.py: 9 tests,
+    # test_notebooks.py: 5) went out after the many-test quick ones (test_cli_errors.py: 64),
+    # leaving one worker alone with them at the end. Checked on a two-file project: with this,
+    # the file listed first runs first; without it, the file with more tests does.
+    if hasattr(config.option, "loadscopereorder"):  # only with pytest-xdist installed
+        config.option.loadscopereorder = False
+
+
 def pytest_collection_modifyitems(session, config, items):
     rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: files stay whole
