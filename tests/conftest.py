@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+import pytest
 from scipy import integrate, optimize
 
 # The command line turns on JAX's persistent compilation cache (neurodyn.cli); in the tests it is
@@ -97,12 +98,12 @@ def fail_at(solver: str):
     return compute_or_fail
 
 
-# `make test` runs pytest-xdist with --dist loadfile: each file goes whole to the next free
-# worker, in collection order. Collected alphabetically, the long files (test_sweep.py's dask
-# clusters, test_simulate.py) came last and one worker ran them alone while the other idled.
-# The longest files go first (longest-processing-time-first scheduling); the order of the tests
-# inside a file, and what any test checks, is unchanged. Times: serial CPU on the 2-core
-# development machine, 2026-12-01, roughly in this order.
+# `make test` runs pytest-xdist with --dist loadfile: each file (or unit of files, SHARED_PROCESS
+# below) goes whole to the next free worker, in collection order. Collected alphabetically, the
+# long files (test_sweep.py's dask clusters, test_simulate.py) came last and one worker ran them
+# alone while the other idled. The longest files go first (longest-processing-time-first
+# scheduling); the order of the tests inside a file, and what any test checks, is unchanged.
+# Times: serial CPU on the 2-core development machine, 2026-12-01, roughly in this order.
 LONGEST_FIRST = (
     "test_chaos.py", "test_learning_trajectory.py", "test_sweep.py", "test_dmft_reliability.py",
     "test_notebooks.py", "test_learning_registry.py", "test_learn_bench.py", "test_simulate.py",
@@ -122,6 +123,41 @@ def pytest_configure(config):
         config.option.loadscopereorder = False
 
 
+SHARED_PROCESS = {
+    "test_learning_registry.py": "test_learning_trajectory.py",
+    "test_learning_fixed_point.py": "test_learning_trajectory.py",
+}
+"""Files that run in the worker process of another file (``--dist loadfile``, see
+pytest_xdist_make_scheduler). test_learning_registry.py checks every rule on the networks and
+tasks of test_learning_trajectory.py and test_learning_fixed_point.py, with the same shapes and
+static options: in one process each rule compiles once for the three files, in three processes
+once per file."""
+
+
+def unit(name: str) -> str:
+    """The file whose worker runs the tests of file ``name``."""
+    return SHARED_PROCESS.get(name, name)
+
+
 def pytest_collection_modifyitems(session, config, items):
     rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: files stay whole
+    # stable: files stay whole, a unit's other files follow its own, the rest alphabetical
+    items.sort(key=lambda item: (rank.get(unit(item.path.name), len(rank)),
+                                 unit(item.path.name), item.path.name != unit(item.path.name)))
+
+
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: unknown without it
+def pytest_xdist_make_scheduler(config, log):
+    """--dist loadfile, with the files of SHARED_PROCESS sent to the worker of their unit's file.
+    (xdist's own grouping, --dist loadgroup, marks the node id in a way pytest 9 ignores:
+    checked, the marked tests were spread over both workers.)"""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class SharedProcessScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = Path(super()._split_scope(nodeid))
+            return str(path.with_name(unit(path.name)))
+
+    return SharedProcessScheduling(config, log)
