@@ -99,7 +99,7 @@ def test_rtrl_agrees_with_bptt(g):
 def test_discrete_rtrl_equals_bptt_scan():
     """Discrete RTRL (forward mode, online) and BPTT-scan (reverse mode through lax.scan) are
     the exact gradient of the same rk4-discretised loss: they agree to rounding (1e-10) (each
-    matches central differences of that discrete loss to ≤ 1e-6 in
+    matches Richardson-extrapolated central differences of that discrete loss to ≤ 1e-8 in
     tests/test_learning_registry.py), and the discrete gradient is within 1e-5 of the
     continuous one (rk4, dt = 0.01: O(dt⁴))."""
     n = N_SMALL

@@ -1,7 +1,13 @@
-"""Every notebook in analysis/ executes headless on a small run made here (jupytext → nbclient).
+"""Every notebook in analysis/ executes headless on a small run made here (jupytext → IPython).
 
 A notebook that raises fails the test; the outputs are also checked for the numbers each
 notebook is meant to show, so a notebook that silently draws nothing fails too.
+
+The cells run in an IPython shell in this process (the base class of an ipykernel kernel's,
+with the same inline matplotlib backend, so figures are counted as the PNG outputs a notebook
+would hold), not in a kernel started by nbclient: each kernel cost a process start and the
+jax/neurodyn imports, and compiled the notebooks' DMFT solve and the run's simulation afresh,
+where here they share this process's compiled functions with each other and with the fixture.
 """
 
 from __future__ import annotations
@@ -14,7 +20,8 @@ import neurodyn as nd
 from neurodyn import sweep
 
 jupytext = pytest.importorskip("jupytext")
-nbclient = pytest.importorskip("nbclient")
+pytest.importorskip("IPython")
+from IPython.core.interactiveshell import InteractiveShell  # noqa: E402
 
 ANALYSIS = Path(__file__).resolve().parent.parent / "analysis"
 
@@ -46,30 +53,49 @@ def runs(tmp_path_factory) -> dict[str, Path]:
                 directory / "g2.zarr")
     (directory / "chaos.toml").write_text(CHAOS_SWEEP)
     assert sweep.run_sweep(directory / "chaos.toml", workers=1).ok
-    return {"run": directory / "g2.zarr", "sweep": directory / "chaos.zarr",
-            "cache": directory / "jax-cache"}
+    return {"run": directory / "g2.zarr", "sweep": directory / "chaos.zarr"}
 
 
-def execute(notebook: Path, run: Path, cache: Path, monkeypatch, workdir: Path):
+class _Shell(InteractiveShell):
+    """A kernel's shell without the kernel: the inline backend needs no GUI event loop."""
+
+    def enable_gui(self, gui=None):
+        pass
+
+
+def execute(notebook: Path, run: Path, monkeypatch, workdir: Path) -> tuple[int, str]:
+    """Run every code cell of ``notebook`` in order, in a fresh namespace, in ``workdir`` with
+    NEURODYN_RUN = ``run``, as a kernel would; → (figures drawn, text of the outputs: streams,
+    displayed data and cell results). A cell that raises raises here."""
+    import matplotlib
+    from IPython.utils.capture import capture_output
+    from matplotlib import pyplot as plt
+
     monkeypatch.setenv("NEURODYN_RUN", str(run))
-    monkeypatch.delenv("MPLBACKEND", raising=False)  # the kernel's inline backend is headless
-    # the notebooks solve the same DMFT; one compilation cache serves all three kernels
-    monkeypatch.setenv("JAX_COMPILATION_CACHE_DIR", str(cache))
+    monkeypatch.chdir(workdir)
     nb = jupytext.read(notebook)
-    client = nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
-                                     resources={"metadata": {"path": str(workdir)}})
-    client.execute()
-    text = []
-    for cell in nb.cells:
-        for output in cell.get("outputs", []):
-            text.append(output.get("text", ""))
-            text.append(str(output.get("data", {}).get("text/plain", "")))
-    return nb, "\n".join(text)
-
-
-def count_figures(nb) -> int:
-    return sum("image/png" in output.get("data", {})
-               for cell in nb.cells for output in cell.get("outputs", []))
+    shell = _Shell.instance()
+    shell.reset(new_session=True)  # nothing left from the previous notebook
+    backend, rc = plt.get_backend(), matplotlib.rcParams.copy()
+    shell.enable_matplotlib("inline")  # figures become PNG display outputs after each cell
+    figures, text = 0, []
+    try:
+        for cell in nb.cells:
+            if cell.cell_type != "code":
+                continue
+            with capture_output() as captured:
+                result = shell.run_cell(cell.source)
+            result.raise_error()
+            text += [captured.stdout, captured.stderr]
+            for output in captured.outputs:
+                figures += "image/png" in output.data
+                text.append(str(output.data.get("text/plain", "")))
+    finally:
+        plt.close("all")
+        # the next test file in this process draws with its own backend and settings
+        plt.switch_backend(backend)
+        matplotlib.rcParams.update(rc)
+    return figures, "\n".join(text)
 
 
 def test_the_notebooks_tested_here_exist():
@@ -79,23 +105,22 @@ def test_the_notebooks_tested_here_exist():
 
 
 def test_browse_run(runs, monkeypatch, tmp_path):
-    nb, text = execute(ANALYSIS / "browse_run.py", runs["run"], runs["cache"], monkeypatch,
-                       tmp_path)
+    figures, text = execute(ANALYSIS / "browse_run.py", runs["run"], monkeypatch, tmp_path)
     assert "simulation, complete" in text and "sample mean" in text
-    assert count_figures(nb) == 3
+    assert figures == 3
 
 
 def test_autocorrelation_theory(runs, monkeypatch, tmp_path):
-    nb, text = execute(ANALYSIS / "autocorrelation_theory.py", runs["run"], runs["cache"],
-                       monkeypatch, tmp_path)
-    assert "C(0) =" in text and count_figures(nb) == 1
+    figures, text = execute(ANALYSIS / "autocorrelation_theory.py", runs["run"], monkeypatch,
+                            tmp_path)
+    assert "C(0) =" in text and figures == 1
 
 
 def test_chaos_transition(runs, monkeypatch, tmp_path):
-    nb, text = execute(ANALYSIS / "chaos_transition.py", runs["sweep"], runs["cache"],
-                       monkeypatch, tmp_path)
+    figures, text = execute(ANALYSIS / "chaos_transition.py", runs["sweep"], monkeypatch,
+                            tmp_path)
     assert "sweep, complete" in text and "lyapunov {0.5:" in text
-    assert count_figures(nb) == 1
+    assert figures == 1
 
 
 def _power_law_learn_bench_run(path: Path) -> None:
@@ -134,8 +159,7 @@ def _power_law_learn_bench_run(path: Path) -> None:
 def test_learning_costs(monkeypatch, tmp_path):
     run = tmp_path / "learn_bench.zarr"
     _power_law_learn_bench_run(run)
-    nb, text = execute(ANALYSIS / "learning_costs.py", run, tmp_path / "jax-cache", monkeypatch,
-                       tmp_path)
+    _, text = execute(ANALYSIS / "learning_costs.py", run, monkeypatch, tmp_path)
     assert "rtrl_discrete    time_vs_n: measured  4.00, theory 4.0" in text
     assert "bptt_scan  memory_vs_T: measured  1.00, theory 1.0" in text
     assert "eqprop  memory_vs_n: measured  2.00, theory 2.0" in text
