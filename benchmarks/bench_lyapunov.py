@@ -170,7 +170,7 @@ def main() -> None:
                               float(lam.sum()), lam.attrs["rhs_evaluations"]])
             print(full_rows[-1], flush=True)
         values = np.asarray(values)
-        spread = values.std(axis=0, ddof=1)
+        spread = values.std(axis=0, ddof=1) if len(values) > 1 else np.full(k, np.nan)
         body += [
             "",
             f"Full window with '{args.full}': t1 = 250 τ after a 50 τ transient, one network "
