@@ -176,12 +176,37 @@ def compare(ours: list[dict], reference: dict, gains, dmft: dict) -> dict:
     return table
 
 
+def readme_numbers(result: dict) -> str:
+    """The README paragraph's numbers, rendered from a stored result (nothing typed by hand)."""
+    lines = []
+    for g, entry in result["gains"].items():
+        s = entry["summaries"]
+        cells = []
+        for name in ("D_KY_per_N", "h_KS_per_N", "lambda_1"):
+            a, b = s["neurodyn"][name], s["reference_dt_to_0"][name]
+            d = s["difference_neurodyn_minus_reference_dt_to_0"][name]
+            cells.append(f"{a['mean']:.4f} ± {a['sem']:.4f} / {b['mean']:.4f} ± "
+                         f"{b['sem']:.4f} ({d['mean'] / d['sem']:+.1f})")
+        lines.append(f"| {float(g):g} | " + " | ".join(cells) + f" | {entry['dmft_lambda_max']:.3f} | "
+                     f"{entry['spectrum_rms_z']:.2f} | {entry['chaotic_networks_neurodyn']}/"
+                     f"{entry['chaotic_networks_reference_dt0.05']} of {len(result['seeds'])} |")
+    header = ("| g | D_KY/N | h_KS/N (nats/τ) | λ_1 (1/τ) | DMFT λ_max | rms z of λ_i(i/N) | "
+              "chaotic networks (λ_1 > 0.01) |\n"
+              "|---|---|---|---|---|---|---|")
+    return header + "\n" + "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reference-demo", type=Path,
                         help="path of the authors' demo .py: regenerate the reference spectra")
     parser.add_argument("--quick", action="store_true", help="one gain, two seeds (a smoke run)")
+    parser.add_argument("--readme", action="store_true",
+                        help="print the README table from the stored result and exit")
     args = parser.parse_args()
+    if args.readme:
+        print(readme_numbers(json.loads(OUTPUT.read_text())))
+        return
     gains, seeds = ((4.0,), SEEDS[:2]) if args.quick else (GAINS, SEEDS)
     if args.reference_demo is not None:
         reference = run_reference(args.reference_demo, gains, seeds)
