@@ -65,6 +65,20 @@ little to act on."""
 LYAPUNOV_MAX_STEPS = 100_000
 """Steps allowed per QR interval."""
 
+QR_METHODS = ("cholesky", "householder")
+"""How the tangent vectors are re-orthonormalised: "cholesky" is CholeskyQR2 (R from the
+Cholesky factor of QᵀQ, twice; Fukaya et al. 2014), built of XLA matrix products and a k × k
+factorisation; "householder" is ``jnp.linalg.qr`` (LAPACK geqrf/orgqr). Measured at N = 1000,
+k = 125 on the shared 2-core VM at load ~18: 3.7 s per Householder QR with OpenBLAS's default
+threads (they spin against the other processes; 47 ms with OPENBLAS_NUM_THREADS=1) against
+67 ms for CholeskyQR2, so the Householder QR dominated the whole spectrum under load
+(benchmarks/bench_lyapunov.py). Two passes keep Q orthonormal to rounding while cond(Q) ≪
+1/√eps (float64: 7e7): over one QR interval cond(Q) ~ exp((λ1 − λk)·interval), ~e² for the SCS
+spectrum at interval = 1."""
+
+QR_METHOD = "cholesky"
+"""The re-orthonormalisation nd.lyapunov uses (one of QR_METHODS)."""
+
 TANGENTS = ("gemm", "jvp")
 """How the tangent vectors' velocity DF(h) Q is formed: "gemm" as −Q + J (φ′·Q), one
 matrix–matrix product (φ′ = d rate/dh from one jvp of :func:`neurodyn.network.rate`); "jvp" as
@@ -84,6 +98,29 @@ def jacobian_trace(h: jax.Array, net: Network) -> jax.Array:
     return -h.shape[-1] + jnp.dot(jnp.diagonal(net.J), slope)
 
 
+def _cholesky_qr(q):
+    """One CholeskyQR pass: Q = q R⁻¹ with RᵀR = qᵀq (R upper triangular, positive diagonal)."""
+    r = jnp.linalg.cholesky(q.T @ q).T
+    eye = jnp.eye(q.shape[1], dtype=q.dtype)
+    # R⁻¹ of the small k × k factor, then one (N, k) @ (k, k) product (XLA's GEMM).
+    r_inv = jax.scipy.linalg.solve_triangular(r, eye, lower=False)
+    return q @ r_inv, r
+
+
+def orthonormalize(q, method: str = "cholesky"):
+    """Q, diag R of the thin QR factorisation q = Q R with diag R > 0 (q: (N, k) of full rank).
+
+    ``method``: one of QR_METHODS. **Returns:** Q (N, k) orthonormal and diag R (k,).
+    """
+    if method == "householder":
+        q_orth, r = jnp.linalg.qr(q)
+        signs = jnp.sign(jnp.diagonal(r))
+        return q_orth * signs, jnp.abs(jnp.diagonal(r))
+    q1, r1 = _cholesky_qr(q)
+    q2, r2 = _cholesky_qr(q1)  # the second pass restores orthogonality lost to cond(q)²·eps
+    return q2, jnp.diagonal(r2) * jnp.diagonal(r1)
+
+
 def _velocity(h, q, net: Network, tangents: str):
     """dh/dt, dQ/dt = DF(h) Q and tr DF(h) of the augmented system (h: (N,), q: (N, k))."""
     dh = drift(h, net)
@@ -100,7 +137,7 @@ def _velocity(h, q, net: Network, tangents: str):
 @eqx.filter_jit
 def _lyapunov_scan(net: Network, h0, q0, interval, n_intervals: int, n_transient: int, rtol, atol,
                    control: str = "pi", spec: solvers.SolverSpec = LYAPUNOV_SOLVER, dt=None,
-                   noise=None, key=None, tangents: str = "gemm"):
+                   noise=None, key=None, tangents: str = "gemm", qr: str = QR_METHOD):
     """Benettin's method: integrate h with k tangent vectors Q, re-orthonormalise by QR every
     ``interval`` and accumulate log|diag R|, and the integral of tr DF(h).
 
@@ -159,10 +196,8 @@ def _lyapunov_scan(net: Network, h0, q0, interval, n_intervals: int, n_transient
         ok = (alive & (code == 0)
               & jnp.all(jnp.isfinite(h_new)) & jnp.all(jnp.isfinite(q_new))
               & jnp.all(jnp.abs(h_new) <= bound))
-        q_orth, r = jnp.linalg.qr(jnp.where(ok, q_new, q))
-        signs = jnp.sign(jnp.diagonal(r))
-        q_orth = q_orth * signs
-        growth = jnp.log(jnp.abs(jnp.diagonal(r)))
+        q_orth, diagonal = orthonormalize(jnp.where(ok, q_new, q), qr)
+        growth = jnp.log(diagonal)
         counted = (index >= n_transient) & ok
         log_sum = log_sum + jnp.where(counted, growth, 0.0)
         trace_sum = trace_sum + jnp.where(counted, trace, 0.0)
@@ -255,14 +290,15 @@ def lyapunov(
     dtype = net.dtype
     h0 = initial_condition(net.N, 1, seed, h0_std, dtype)[0]
     q_key = simulation_key(seed, 2)
-    q0, _ = jnp.linalg.qr(jax.random.normal(q_key, (net.N, k), jnp.float64).astype(dtype))
+    q0, _ = orthonormalize(jax.random.normal(q_key, (net.N, k), jnp.float64).astype(dtype),
+                           QR_METHOD)
     log_sum, trace_sum, ok, max_abs, codes, num_steps, bound, scale = _lyapunov_scan(
         net.without_metadata(), h0, q0, jnp.asarray(interval, dtype), n_intervals, n_transient,
         None if rtol is None else jnp.asarray(rtol, dtype),
         None if atol is None else jnp.asarray(atol, dtype), control, spec,
         None if step is None else jnp.asarray(step, dtype),
         jnp.asarray(noise, dtype) if noisy else None,
-        random_key(seed, "lyapunov_noise") if noisy else None, tangents,
+        random_key(seed, "lyapunov_noise") if noisy else None, tangents, QR_METHOD,
     )
     ok, codes = np.asarray(ok), np.asarray(codes)
     # Save k of the check is the end of QR interval k (time from the start of the transient).
@@ -282,6 +318,7 @@ def lyapunov(
         "units": "1/tau", "method": "tangent-space QR",
         "network": net.describe(), "t1": t1, "transient": transient, "interval": interval,
         "seed": seed, "noise": noise, "solver": spec.name, "tangents": tangents,
+        "qr": QR_METHOD,
         "rtol": rtol, "atol": atol, "control": control, "dt": step,
         "jacobian_trace_mean": float(trace_sum) / duration,
         "num_steps": int(num_steps),
@@ -298,5 +335,5 @@ def lyapunov(
                         coords={"exponent": np.arange(k)}, name="lyapunov", attrs=attrs)
 
 
-__all__ = ["LYAPUNOV_CONTROL", "LYAPUNOV_MAX_STEPS", "LYAPUNOV_SOLVER", "TANGENTS",
-           "jacobian_trace", "lyapunov"]
+__all__ = ["LYAPUNOV_CONTROL", "LYAPUNOV_MAX_STEPS", "LYAPUNOV_SOLVER", "QR_METHODS", "TANGENTS",
+           "jacobian_trace", "lyapunov", "orthonormalize"]
