@@ -216,6 +216,7 @@ def main() -> None:
     import os
 
     import neurodyn as nd
+    from neurodyn.provenance import provenance
 
     start = time.perf_counter()
     dmft = {g: float(nd.dmft.stationary(g=g, critical_gain=False).lambda_max) for g in gains}
@@ -230,6 +231,7 @@ def main() -> None:
         "reference": {key: reference[key] for key in ("source", "created", "N", "tSim", "tONS")},
         "gains": compare(ours, reference, gains, dmft),
         "neurodyn_seconds": time.perf_counter() - start,
+        "provenance": provenance(),
     }
     output = OUTPUT.with_name("spectrum_comparison_quick.json") if args.quick else OUTPUT
     output.write_text(json.dumps(result, indent=1) + "\n")
