@@ -41,6 +41,8 @@ _EXPORTS = {
     "summary": "analysis",
     "entropy_rate": "spectrum",
     "lyapunov_dimension": "spectrum",
+    "participation_ratio": "spectrum",
+    "per_neuron_spectrum": "spectrum",
     "chaos": "chaos",
     "list_runs": "storage",
     "open_run": "storage",
