@@ -46,8 +46,11 @@ def runs(tmp_path_factory) -> dict[str, Path]:
                 directory / "g2.zarr")
     (directory / "chaos.toml").write_text(CHAOS_SWEEP)
     assert sweep.run_sweep(directory / "chaos.toml", workers=1).ok
+    # a chaos-job store of the same shapes (N = 40, 20 τ saved every 0.5 τ after 10 τ)
+    nd.chaos(g=[0.5, 2.5], seeds=[1, 2], N=40, t1=20.0, transient=10.0, dt_save=0.5,
+             max_lag=5.0, out=directory / "chaos_job.zarr", workers=1)
     return {"run": directory / "g2.zarr", "sweep": directory / "chaos.zarr",
-            "cache": directory / "jax-cache"}
+            "chaos_job": directory / "chaos_job.zarr", "cache": directory / "jax-cache"}
 
 
 def execute(notebook: Path, run: Path, cache: Path, monkeypatch, workdir: Path):
@@ -96,6 +99,13 @@ def test_chaos_transition(runs, monkeypatch, tmp_path):
                        monkeypatch, tmp_path)
     assert "sweep, complete" in text and "lyapunov {0.5:" in text
     assert count_figures(nb) == 1
+
+
+def test_chaos_transition_reads_a_chaos_job_store(runs, monkeypatch, tmp_path):
+    nb, text = execute(ANALYSIS / "chaos_transition.py", runs["chaos_job"], runs["cache"],
+                       monkeypatch, tmp_path)
+    assert "sweep, complete" in text and "N=40 z-scores {0.5:" in text
+    assert count_figures(nb) == 2  # the chaos-job panel (means ± sems) and the sweep panel
 
 
 def _power_law_learn_bench_run(path: Path) -> None:
