@@ -240,7 +240,7 @@ def test_chaos_job_contract_figure_and_cli(tmp_path, capsys):
 
 
 KILLED = ["--g", "1.5", "2.5", "--seeds", "0", "1", "2", "3", "--N", "30", "--t1", "300",
-          "--transient", "20", "--max-lag", "5", "--workers", "1"]
+          "--lyapunov-t1", "300", "--transient", "20", "--max-lag", "5", "--workers", "1"]
 """Points of ~0.3 s each (N = 30, 300 τ of simulation and of tangent dynamics), so a kill
 lands while some points are done and others are not."""
 
@@ -278,5 +278,5 @@ def test_chaos_job_killed_then_resumed_equals_an_uninterrupted_run(tmp_path, cap
                  "--out", str(store)]) == 2
     assert "lyapunov.k" in capsys.readouterr().err
     with pytest.raises(RunError, match="another command"):
-        chaos(g=[1.5, 2.5], seeds=[0, 1], N=30, t1=300.0, transient=20.0, max_lag=5.0,
-              out=store)
+        chaos(g=[1.5, 2.5], seeds=[0, 1], N=30, t1=300.0, lyapunov_t1=300.0, transient=20.0,
+              max_lag=5.0, out=store)

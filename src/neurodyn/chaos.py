@@ -156,7 +156,7 @@ def chaos(
       several (then the 1/N extrapolation).
     - ``t1``, ``transient``, ``dt_save``: simulation window, discarded transient and save step
       (τ units). ``max_lag``: largest lag of Δ(τ). ``lyapunov_t1``: length of the Lyapunov
-      average (default ``t1``; its own transient is ``transient``).
+      average (default ``min(t1, 100)``; its own transient is ``transient``).
     - ``noise``: σ of additive white noise (simulation and theory). ``spectrum``: K leading
       exponents per point (default 1), with D_KY/N and h_KS/N.
     - ``out``: a zarr store path: run as a resumable sweep there (see the module docstring);

@@ -590,7 +590,7 @@ def _add_chaos_parser(subparsers) -> None:
                         help="discarded transient (default 50)")
     parser.add_argument("--max-lag", type=_number, default=15.0, help="largest lag (default 15)")
     parser.add_argument("--lyapunov-t1", type=_number, default=None,
-                        help="length of the Lyapunov average (default --t1)")
+                        help="length of the Lyapunov average (default: --t1 or 100, the shorter)")
     parser.add_argument("--spectrum", type=_number, default=None, metavar="K",
                         help="compute the K leading Lyapunov exponents per point, with D_KY/N "
                              "and h_KS/N (default: the largest only)")
