@@ -609,7 +609,7 @@ def _add_chaos_parser(subparsers) -> None:
 def _check_chaos(args) -> None:
     from . import resources, validation
     from .chaos_plan import chaos_config, store_matches
-    from .errors import RunError
+    from .errors import ParameterError, RunError
 
     theory = _theory_checks()
     _apply(args, {
@@ -620,6 +620,10 @@ def _check_chaos(args) -> None:
         "spectrum": validation.positive_int, "noise": theory["noise"],
         "workers": validation.positive_int,
     })
+    if args.g is None and args.g_max < args.g_min:
+        raise ParameterError(f"--g-max={args.g_max!r} must be >= --g-min={args.g_min!r}")
+    if args.max_lag > args.t1 / 2:
+        raise ParameterError(f"--max-lag={args.max_lag!r} must be <= --t1/2 = {args.t1 / 2!r}")
     resources.check_memory(f"--N={max(args.N)}", resources.network_bytes(max(args.N), "float64"),
                            hint="reduce --N")
     # the plan is the sweep the job runs; its checks name the flags' values
