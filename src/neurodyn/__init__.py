@@ -37,7 +37,7 @@ _EXPORTS = {
     "drift": "network",
     "simulate": "simulate",
     "autocorrelation": "analysis",
-    "lyapunov": "analysis",
+    "lyapunov": "lyapunov",
     "summary": "analysis",
     "entropy_rate": "spectrum",
     "lyapunov_dimension": "spectrum",

@@ -11,6 +11,7 @@ biases               1                    :meth:`Network.random`: θ (N,)
 initial_state        SIMULATION, 0        :func:`simulate` / :func:`lyapunov`: h(0)
 noise                SIMULATION, 1        :func:`simulate`: the Brownian motion
 tangents             SIMULATION, 2        :func:`lyapunov`: the initial tangent vectors
+lyapunov_noise       SIMULATION, 3        :func:`lyapunov` with noise: the Brownian motion
 input_weights        LEARNING, 0          :meth:`learning.Params.random`: B (n, n_in)
 readout_weights      LEARNING, 1          :meth:`learning.Params.random`: W_out (n_out, n)
 task_initial_state   LEARNING, 2          learning tasks (sine_generation, learn-bench): h0
@@ -55,6 +56,7 @@ PURPOSES: dict[str, tuple[int, ...]] = {
     "initial_state": (SIMULATION, 0),
     "noise": (SIMULATION, 1),
     "tangents": (SIMULATION, 2),
+    "lyapunov_noise": (SIMULATION, 3),
     "input_weights": (LEARNING, 0),
     "readout_weights": (LEARNING, 1),
     "task_initial_state": (LEARNING, 2),
