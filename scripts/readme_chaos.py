@@ -77,6 +77,10 @@ def paragraph(ds, command: str) -> str:
             gaps.append(f"g = {gain:g}: " + " → ".join(f"{x:.3g}" for x in gap))
         lines.append(f"- |λ_max − DMFT| as N grows ({' → '.join(map(str, sizes))}): "
                      + "; ".join(gaps) + ".")
+    if not several:
+        lines.append("- One N only: the exponents' shortfall of many sems is the O(1/N) bias of "
+                     "λ_max at finite N; a run with several `--N` extrapolates it (the "
+                     "finite-size panel).")
     return "\n".join(lines)
 
 
@@ -93,8 +97,13 @@ def main(argv=None) -> int:
     command = sessions[0]["command"] if sessions else f"neurodyn chaos --out {args.store}"
     command = re.sub(r"^\S*neurodyn(\S*)?", "neurodyn", command)
     seconds = sum(float(s) for s in np.ravel(raw.point_seconds.values) if np.isfinite(s))
-    ds.attrs["job_wall_time"] = (f"{seconds / 60:.1f} min of point computation summed over "
-                                 "workers")
+    from datetime import datetime
+
+    wall = sum((datetime.fromisoformat(s["finished"]) - datetime.fromisoformat(s["started"]))
+               .total_seconds() for s in sessions)
+    ds.attrs["job_wall_time"] = (f"{wall / 60:.1f} min over {len(sessions)} session(s), "
+                                 f"{seconds / 60:.1f} min of point computation summed over "
+                                 "workers; see benchmarks/RESULTS.md for the machine's load")
     text = paragraph(ds, command)
     print(text)
     if args.check:
