@@ -23,6 +23,7 @@ import neurodyn as nd
 from neurodyn import plots, sweep
 from neurodyn.chaos import chaos, table
 from neurodyn.errors import RunError
+from neurodyn.lock import StaleLockWarning
 
 N, T1, TRANSIENT, SEEDS, TRIALS = 1000, 200.0, 100.0, (0, 1), 2
 FINITE_SIZE = 0.03  # measured N = 1000 shortfall of the relative L2 (see module docstring)
@@ -268,7 +269,8 @@ def test_chaos_job_killed_then_resumed_equals_an_uninterrupted_run(tmp_path, cap
     assert 2 <= done_at_kill < 8, "the kill must land mid-run for this test to mean anything"
 
     capsys.readouterr()
-    assert main(["chaos", *KILLED, "--out", str(store)]) == 0  # the same command resumes
+    with pytest.warns(StaleLockWarning, match="no longer running"):  # the killed run's lock
+        assert main(["chaos", *KILLED, "--out", str(store)]) == 0  # the same command resumes
     assert f"{8 - done_at_kill} of 8 points computed" in capsys.readouterr().out
     final = nd.open_sweep(store).drop_vars("point_seconds").load()
     reference = nd.open_sweep(tmp_path / "ref.zarr").drop_vars("point_seconds").load()
