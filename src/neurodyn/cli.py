@@ -652,8 +652,9 @@ def _flagged(build):
     try:
         return build()
     except ParameterError as error:
+        text = re.sub(r"^seed=", "seeds=", str(error))  # the sweep's grid key is 'seed'
         text = re.sub(r"^(g_min|g_max|g_num|max_lag|lyapunov_t1|seeds|spectrum|t1|N|g|noise)=",
-                      lambda m: f"--{m.group(1).replace('_', '-')}=", str(error))
+                      lambda m: f"--{m.group(1).replace('_', '-')}=", text)
         raise ParameterError(text) from None
 
 
