@@ -21,6 +21,10 @@
 # chaotic above (Sompolinsky, Crisanti & Sommers 1988); the DMFT curves are drawn when
 # ``neurodyn.dmft`` is available.
 #
+# A store written by ``neurodyn chaos`` (a sweep over (g, N, seed) with the DMFT per g) is
+# read the same way and drawn with its statistics: the seed mean ± standard error against the
+# theory, with the z-scores per g (``neurodyn.chaos_stats.summarize``).
+#
 # The sweep is read from the environment variable ``NEURODYN_RUN`` (default
 # ``runs/chaos.zarr``).
 
@@ -32,6 +36,7 @@ import numpy as np
 
 import neurodyn as nd
 from neurodyn import dmft
+from neurodyn.chaos_stats import summarize
 
 path = os.environ.get("NEURODYN_RUN", "runs/chaos.zarr")
 ds = nd.open_sweep(path, only_done=True)  # points not (yet) done are NaN
@@ -39,6 +44,31 @@ print(nd.storage.show_run(path))
 if "g" not in ds.coords:
     raise ValueError(f"{path} has no g coordinate: sweep over g to draw the transition")
 others = [dim for dim in ds["point_status"].dims if dim != "g"]
+chaos_job = ds.attrs.get("job") == "chaos"
+
+# %% [markdown]
+# ## A chaos-job store: means ± standard errors and z-scores against the DMFT
+
+# %%
+if chaos_job:
+    summary = summarize(nd.open_run(path))
+    sizes = list(summary.N.values) if "N" in summary.dims else [summary.attrs["N"]]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+    for ax, name, label in zip(axes, ("delta0", "lambda"), ("Δ0 (h²)", "λ_max (1/τ)"),
+                               strict=True):
+        ax.plot(summary.g, summary[f"{name}_theory"], label="DMFT")
+        for size in sizes:
+            part = summary.sel(N=size) if "N" in summary.dims else summary
+            ax.errorbar(summary.g, part[f"{name}_mean"], yerr=part[f"{name}_sem"], fmt="o",
+                        capsize=3, label=f"N={size}, mean ± sem")
+        ax.set(xlabel="gain g", ylabel=label)
+        ax.legend()
+    fig.tight_layout()
+    for size in sizes:
+        part = summary.sel(N=size) if "N" in summary.dims else summary
+        print(f"N={size} z-scores", {
+            float(g): {name: round(float(part[f"{name}_z"].sel(g=g)), 2)
+                       for name in ("delta0", "lambda")} for g in summary.g.values})
 
 # %%
 network = ds.attrs["sweep"]["config"].get("network", {})
@@ -51,6 +81,9 @@ if nd.nonlinearity.get(phi).bounded:  # the DMFT needs a bounded phi
                                  critical_gain=False) for g in fine]
     theory = {"g": fine, "delta0": [float(s["delta0"]) for s in solutions],
               "lambda_max": [float(s["lambda_max"]) for s in solutions]}
+
+# %% [markdown]
+# ## A plain sweep: variance and largest exponent against g
 
 # %%
 panels = [name for name in ("variance", "lyapunov") if name in ds]

@@ -1,20 +1,29 @@
 """Simulation against the DMFT (stationary and two-time), and the chaos-transition job.
 
-Tolerances come from measured finite-size and sampling errors (2 cores, N = 1000, T = 200,
-2 seeds): the simulated Δ(τ) falls short of the N = ∞ theory by a few percent and the shortfall
-shrinks with N (g = 3, Δ(10): 0.0446, 0.0466, 0.0531 at N = 500, 1000, 4000 vs 0.0585 theory;
-relative L2 over τ ∈ [0, 10] at N = 1000: 2.6% at g = 2, 3.5% at g = 3, 12% at g = 1.5, where
-finite-size effects near g_c = 1 are largest). Seed-to-seed spread of Δ0 is ~1%. Each bound is
-about twice the measured value, so a wrong theory (e.g. Δ0 off by 10%, or the wrong decay rate)
-fails while N = 1000 noise passes.
+The chaos job's agreement test is stated in standard errors over network seeds (the job's own
+statistics, :mod:`neurodyn.chaos_stats`): small networks, many seeds, two sizes, and the N = ∞
+intercept of the weighted 1/N fit compared with the DMFT within 3 standard errors; a wrong g for
+the theory is rejected. The other comparisons (bias and mean coupling, noise) use N = 1000:
+their tolerances come from measured finite-size and sampling errors (2 cores, T = 200, 2
+seeds): the simulated Δ(τ) falls short of the N = ∞ theory by a few percent (relative L2 over
+τ ∈ [0, 10] at N = 1000: 2.6% at g = 2, 3.5% at g = 3), so each bound is FINITE_SIZE plus 3
+standard errors of the curves.
 """
+
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
 
 import neurodyn as nd
-from neurodyn import plots
+from neurodyn import plots, sweep
 from neurodyn.chaos import chaos, table
+from neurodyn.errors import RunError
+from neurodyn.lock import StaleLockWarning
 
 N, T1, TRANSIENT, SEEDS, TRIALS = 1000, 200.0, 100.0, (0, 1), 2
 FINITE_SIZE = 0.03  # measured N = 1000 shortfall of the relative L2 (see module docstring)
@@ -51,14 +60,6 @@ def _compare(curves, theory):
     return error, FINITE_SIZE + 3 * np.sqrt(np.sum(standard_error**2)) / norm, sim
 
 
-@pytest.mark.parametrize("g", [1.5, 2.0, 3.0])
-def test_simulated_autocorrelation_matches_stationary_dmft(g):
-    theory = nd.dmft.stationary(g=g, critical_gain=False)
-    error, bound, sim = _compare(_simulated_delta(g), theory)
-    assert error < bound < 0.25  # the bound itself must stay informative
-    assert sim[0] == pytest.approx(float(theory.delta0), rel=0.06)
-
-
 def test_bias_and_mean_coupling_case_matches_dmft():
     # θ ~ N(0.1, 0.3²), J_mean = 0.5: Δ(τ) is the connected correlation about the theory's mean M
     # and includes the static (quenched) part Δ∞. Measured relative L2 1.2%.
@@ -77,21 +78,6 @@ def test_noise_driven_case_matches_dmft():
     error, bound, sim = _compare(_simulated_delta(2.0, noise=0.5, solver="euler", trials=1), theory)
     assert error < bound < 0.3  # two curves only: a cruder standard error, so a looser cap
     assert sim[0] == pytest.approx(float(theory.delta0), rel=0.05)
-
-
-@pytest.mark.parametrize("g, size, network_seeds", [(2.0, 2000, (1,)), (3.0, 1000, (1, 2))])
-def test_lyapunov_exponent_matches_dmft_within_ten_percent(g, size, network_seeds):
-    # λ_max converges slowly in N. Measured with T = 150 τ (theory 0.1125 at g = 2, 0.2355 at
-    # g = 3): g = 2, N = 1000 gives 0.094–0.099 over three networks (a systematic 15 % finite-N
-    # shortfall), N = 2000 gives 0.111 and 0.105; g = 3, N = 1000 gives 0.227 and 0.209 (finite-
-    # time scatter ±5 %), so g = 3 averages two networks. The issue asks for 10 % at N ≥ 1000.
-    theory = float(nd.dmft.stationary(g=g, critical_gain=False).lambda_max)
-    estimates = [
-        float(nd.lyapunov(nd.Network.random(N=size, g=g, seed=s), t1=150.0, transient=50.0,
-                          seed=100 + s)[0])
-        for s in network_seeds
-    ]
-    assert np.mean(estimates) == pytest.approx(theory, rel=0.10)
 
 
 def test_two_time_dmft_matches_simulation_from_the_same_initial_distribution():
@@ -114,13 +100,113 @@ def test_two_time_dmft_matches_simulation_from_the_same_initial_distribution():
     assert expected[0, 0] - expected[4, 4] > 1.0  # a real relaxation was compared
 
 
+# --- the chaos job ----------------------------------------------------------------------------
+
+ENSEMBLE = {"g": [2.0, 3.0], "N": [100, 200], "seeds": list(range(10)), "t1": 100.0,
+            "transient": 50.0, "max_lag": 5.0}
+"""Small networks, ten seeds, two sizes. Measured (10 seeds): the seed-to-seed scatter of Δ0
+is ~10% at N = 100 and ~6% at N = 200, so the sem is ~2-3% of Δ0; λ_max falls short of the
+DMFT by ~0.1 at N = 100 and ~0.06 at N = 200 (the known slow O(1/N) convergence of λ_max,
+tests/test_chaos.py history: 15% short at N = 1000), many sems, so λ_max is compared through
+the N = ∞ intercept of the 1/N fit; Δ0 and Δ(τ) are compared both ways."""
+LAGS = (1.0, 2.0, 4.0)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def compilation_cache(tmp_path_factory):
+    """One persistent JAX compilation cache for this module's processes (this one and the CLI
+    subprocess of the kill test), so the subprocess loads what this process compiled."""
+    import jax
+
+    directory = str(tmp_path_factory.mktemp("jax-cache"))
+    saved = {name: getattr(jax.config, name) for name in (
+        "jax_compilation_cache_dir", "jax_persistent_cache_min_compile_time_secs")}
+    environment = os.environ.get("JAX_COMPILATION_CACHE_DIR")
+    jax.config.update("jax_compilation_cache_dir", directory)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = directory
+    yield directory
+    for name, value in saved.items():
+        jax.config.update(name, value)
+    if environment is None:
+        os.environ.pop("JAX_COMPILATION_CACHE_DIR", None)
+    else:
+        os.environ["JAX_COMPILATION_CACHE_DIR"] = environment
+
+
+@pytest.fixture(scope="module")
+def ensemble():
+    return chaos(**ENSEMBLE)
+
+
+def test_ensemble_statistics_are_the_documented_estimators(ensemble):
+    # independent recomputation: numpy's ddof=1 std over the per-seed values, and numpy's own
+    # weighted polynomial fit (polyfit with w = 1/sem) for the 1/N intercept
+    ds = ensemble
+    per_seed = ds.delta0_sim.values  # (g, N, seed)
+    np.testing.assert_allclose(ds.delta0_mean.values, per_seed.mean(-1), rtol=1e-12)
+    np.testing.assert_allclose(ds.delta0_sem.values,
+                               per_seed.std(-1, ddof=1) / np.sqrt(per_seed.shape[-1]), rtol=1e-12)
+    for a in range(ds.sizes["g"]):
+        mean, sem = ds.lambda_mean.values[a], ds.lambda_sem.values[a]
+        slope, intercept = np.polyfit(1.0 / ds.N.values, mean, 1, w=1.0 / sem)
+        assert float(ds.lambda_ninf.values[a]) == pytest.approx(intercept, rel=1e-9)
+        assert float(ds.lambda_ninf_slope.values[a]) == pytest.approx(slope, rel=1e-9)
+        # two sizes: the intercept's variance is Σ (∂y∞/∂m_i)² sem_i², ∂y∞/∂m = (N1, −N2)/(N1 − N2)
+        n1, n2 = ds.N.values
+        expected = np.hypot(n1 * sem[0], n2 * sem[1]) / abs(n1 - n2)
+        assert float(ds.lambda_ninf_sem.values[a]) == pytest.approx(expected, rel=1e-9)
+    assert (ds.n_seeds == len(ENSEMBLE["seeds"])).all()
+
+
+def test_ensemble_agrees_with_dmft_within_three_standard_errors(ensemble):
+    ds = ensemble
+    for gain in ENSEMBLE["g"]:
+        p = ds.sel(g=gain)
+        z = {"delta0 (N=inf)": float(p.delta0_ninf_z), "lambda (N=inf)": float(p.lambda_ninf_z),
+             "delta0 (N=200)": float(p.delta0_z.sel(N=200))}
+        for lag in LAGS:
+            z[f"delta({lag:g}) (N=inf)"] = float(p.delta_ninf_z.sel(tau=lag))
+            z[f"delta({lag:g}) (N=200)"] = float(p.delta_z.sel(N=200, tau=lag))
+        assert all(np.isfinite(list(z.values()))), z
+        assert max(abs(v) for v in z.values()) < 3.0, (gain, z)
+        # the errors are informative: a few percent of the value at N = 200
+        assert float(p.delta0_sem.sel(N=200)) < 0.05 * float(p.delta0_theory)
+        # the raw N = 100 exponent is many sems short: the 1/N correction is doing real work
+        assert float(p.lambda_z.sel(N=100)) < -3.0
+
+
+@pytest.mark.parametrize("shift", [-0.3, 0.3])
+def test_ensemble_rejects_the_theory_at_a_wrong_gain(ensemble, shift):
+    # negative control: the DMFT at g = 2 ± 0.3 against the g = 2 networks (N = 200 variance,
+    # whose finite-size bias is below its sem: the 1/N intercept agrees with it, test above)
+    p = ensemble.sel(g=2.0, N=200)
+    wrong = float(nd.dmft.stationary(g=2.0 + shift, critical_gain=False).delta0)
+    z = (float(p.delta0_mean) - wrong) / float(p.delta0_sem)
+    assert abs(z) > 3.0, z
+    assert abs(float(p.delta0_z)) < 3.0  # while the right g passes
+
+
+def test_ensemble_table_and_figure(ensemble):
+    text = table(ensemble)
+    assert "N = 100, 10 seeds" in text and "N = infinity" in text and " z" in text
+    fig = plots.chaos_figure(ensemble)
+    assert tuple(fig.get_size_inches()) == (15.0, 7.5)  # with the finite-size panel
+    titles = [ax.get_title() for ax in fig.axes]
+    assert any(title.startswith("finite size") for title in titles)
+    assert any(ax.has_data() for ax in fig.axes if ax.get_title().startswith("finite size"))
+
+
 def test_chaos_job_contract_figure_and_cli(tmp_path, capsys):
-    ds = chaos(g=[0.5, 2.0], seeds=[0], N=100, t1=40.0, transient=20.0, max_lag=10.0)
-    assert list(tmp_path.iterdir()) == []  # the job returns data and writes nothing
+    # the ensemble's N = 100 shapes (t1, transient, max_lag): compiled already
+    small = {**ENSEMBLE, "g": [0.5, 2.0], "N": 100, "seeds": [0, 1]}
+    ds = chaos(**small)
+    assert list(tmp_path.iterdir()) == []  # without out, the job returns data and writes nothing
     for name in ("delta0_sim", "delta0_theory", "lambda_sim", "lambda_theory", "tau_corr_sim",
-                 "tau_corr_theory"):
+                 "tau_corr_theory", "delta0_mean", "delta0_sem", "delta0_z", "lambda_z",
+                 "window_too_short"):
         assert name in ds
-    assert ds.delta_sim.dims == ("g", "seed", "tau")
+    assert ds.delta_sim.dims == ("g", "seed", "tau")  # one N: no N dim
     assert ds.delta_theory.dims == ("g", "tau")
     stored = nd.open_run(nd.save_run(ds, tmp_path / "c.zarr"))
     np.testing.assert_allclose(stored.delta_theory.values, ds.delta_theory.values)
@@ -128,16 +214,89 @@ def test_chaos_job_contract_figure_and_cli(tmp_path, capsys):
     # quiescent below g_c in both; theory λ = g − 1 there
     assert float(ds.delta0_theory.sel(g=0.5)) == 0.0
     assert float(ds.delta0_sim.sel(g=0.5).max()) < 1e-8
+    assert bool(ds.quiescent.sel(g=0.5)) and not bool(ds.quiescent.sel(g=2.0))
     assert float(ds.lambda_theory.sel(g=0.5)) == pytest.approx(-0.5, abs=1e-9)
     assert "relL2" in table(ds)
+    # a window too short for the correlation time: theory τ_corr(g = 1.1) ≫ t1 / 20
+    assert bool(chaos(**{**small, "g": [1.1], "seeds": [0]}).window_too_short.item())
 
     from neurodyn.cli import main
 
     assert main(["dmft", "--g", "1.5", "--out", str(tmp_path / "d.zarr")]) == 0
     assert float(nd.open_run(tmp_path / "d.zarr").delta0) > 0.3
-    assert main(["chaos", "--g", "2", "--seeds", "0", "--N", "100", "--t1", "40",
-                 "--transient", "20", "--max-lag", "10", "--out", str(tmp_path / "e.zarr")]) == 0
+    argv = ["chaos", "--g", "2", "--seeds", "0", "1", "--N", "100", "--t1", "100",
+            "--transient", "50", "--max-lag", "5", "--workers", "1",
+            "--out", str(tmp_path / "e.zarr")]
+    capsys.readouterr()
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "z" in out and "2 of 2 points computed" in out and "job wall time" in out
     assert (tmp_path / "e.png").exists()
-    assert main(["plot", str(tmp_path / "e.zarr"), "--overwrite"]) == 0  # redrawn from the run
+    assert main(["plot", str(tmp_path / "e.zarr"), "--overwrite"]) == 0  # redrawn from the store
+    run = nd.open_run(tmp_path / "e.zarr")  # the store holds the per-point results and theory
+    np.testing.assert_allclose(run.autocorrelation.isel(g=0).values,
+                               ds.delta_sim.sel(g=2.0).values, rtol=1e-12)
     assert main(["dmft", "--g", "2", "--phi", "relu"]) == 2
     assert "relu" in capsys.readouterr().err
+
+
+KILLED = ["--g", "1.5", "2.5", "--seeds", "0", "1", "2", "3", "--N", "30", "--t1", "300",
+          "--lyapunov-t1", "300", "--transient", "20", "--max-lag", "5", "--workers", "1"]
+"""Points of ~0.3 s each (N = 30, 300 τ of simulation and of tangent dynamics), so a kill
+lands while some points are done and others are not."""
+
+
+def test_chaos_job_killed_then_resumed_equals_an_uninterrupted_run(tmp_path, capsys):
+    from neurodyn.cli import main
+
+    # uninterrupted, in this process (it also fills the compilation cache the subprocess reads)
+    assert main(["chaos", *KILLED, "--out", str(tmp_path / "ref.zarr")]) == 0
+    store = tmp_path / "killed.zarr"
+    process = subprocess.Popen([sys.executable, "-m", "neurodyn.cli", "chaos", *KILLED,
+                                "--out", str(store)], env={**os.environ, "PYTHONUNBUFFERED": "1",
+                                    "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0"},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300  # a hang guard: the subprocess starts JAX, loads the
+    # compiled code from the cache and computes; tens of seconds unless the machine is loaded
+    while time.monotonic() < deadline and process.poll() is None:
+        if (store / "point_status" / "zarr.json").exists():
+            if int((sweep.point_status(store) == sweep.DONE).sum()) >= 2:
+                break
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    done_at_kill = int((sweep.point_status(store) == sweep.DONE).sum())
+    assert 2 <= done_at_kill < 8, "the kill must land mid-run for this test to mean anything"
+
+    capsys.readouterr()
+    with pytest.warns(StaleLockWarning, match="no longer running"):  # the killed run's lock
+        assert main(["chaos", *KILLED, "--out", str(store)]) == 0  # the same command resumes
+    assert f"{8 - done_at_kill} of 8 points computed" in capsys.readouterr().out
+    final = nd.open_sweep(store).drop_vars("point_seconds").load()
+    reference = nd.open_sweep(tmp_path / "ref.zarr").drop_vars("point_seconds").load()
+    assert (final.point_computations == 1).all(), "a point was computed twice"
+    assert final.equals(reference)
+    # another command on the same store is refused, naming what differs
+    assert main(["chaos", *KILLED[:-2], "--workers", "1", "--spectrum", "2",
+                 "--out", str(store)]) == 2
+    assert "lyapunov.k" in capsys.readouterr().err
+    with pytest.raises(RunError, match="another command"):
+        chaos(g=[1.5, 2.5], seeds=[0, 1], N=30, t1=300.0, lyapunov_t1=300.0, transient=20.0,
+              max_lag=5.0, out=store)
+
+
+def test_chaos_job_with_noise_uses_the_noisy_theory():
+    # σ = 0.5 in the simulation and in the DMFT (measured: the noisy Δ0 is ~5% above the
+    # noiseless one at g = 2); the conditional exponent is skipped until nd.lyapunov takes noise
+    ds = chaos(g=[2.0], seeds=[0, 1, 2, 3], N=100, t1=100.0, transient=50.0, max_lag=5.0,
+               noise=0.5)
+    noisy = float(nd.dmft.stationary(g=2.0, noise=0.5, critical_gain=False).delta0)
+    assert float(ds.delta0_theory.item()) == pytest.approx(noisy, rel=1e-9)
+    assert noisy > float(nd.dmft.stationary(g=2.0, critical_gain=False).delta0)
+    assert abs(float(ds.delta0_z.item())) < 3.0
+    from neurodyn.chaos import lyapunov_takes_noise
+
+    if lyapunov_takes_noise():
+        assert np.isfinite(ds.lambda_sim.values).all()
+    else:
+        assert np.isnan(ds.lambda_sim.values).all() and "lyapunov_skipped" in ds.attrs

@@ -54,3 +54,21 @@ def test_runs_verify_exit_codes(tmp_path, capsys):
     assert "DAMAGED" in report and f"h chunk {chunk_index}: missing chunk" in report
     assert main(["runs", str(tmp_path)]) == 0
     assert "damaged" in capsys.readouterr().out
+
+
+def test_chaos_refuses_bad_plans_and_foreign_stores_before_computing(tmp_path, capsys):
+    """The chaos job's plan (its sweep over g, N, seed) is checked before anything runs: a
+    repeated seed or size, a spectrum larger than N, and an --out that holds another kind of
+    store (here a bare zarr group of no chaos job) are one-line errors naming the flag."""
+    for argv, expected in ((["--seeds", "1", "1"], "--seeds=[1, 1] has repeated values"),
+                           (["--N", "50", "50"], "--N=[50, 50] has repeated values"),
+                           (["--N", "50", "--spectrum", "60"], "--spectrum=60 exceeds N=50")):
+        assert main(["chaos", *argv, "--out", str(tmp_path / "c.zarr")]) == 2
+        assert expected in capsys.readouterr().err
+    foreign = tmp_path / "other.zarr"
+    foreign.mkdir()
+    (foreign / "zarr.json").write_text('{"zarr_format": 3, "node_type": "group", '
+                                       '"attributes": {"kind": "simulation"}}')
+    assert main(["chaos", "--out", str(foreign)]) == 2
+    assert "not the store of a chaos job" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other.zarr"]  # nothing written

@@ -53,7 +53,11 @@ def runs(tmp_path_factory) -> dict[str, Path]:
                 directory / "g2.zarr")
     (directory / "chaos.toml").write_text(CHAOS_SWEEP)
     assert sweep.run_sweep(directory / "chaos.toml", workers=1).ok
-    return {"run": directory / "g2.zarr", "sweep": directory / "chaos.zarr"}
+    # a chaos-job store of the same shapes (N = 40, 20 τ saved every 0.5 τ after 10 τ)
+    nd.chaos(g=[0.5, 2.5], seeds=[1, 2], N=40, t1=20.0, transient=10.0, dt_save=0.5,
+             max_lag=5.0, out=directory / "chaos_job.zarr", workers=1)
+    return {"run": directory / "g2.zarr", "sweep": directory / "chaos.zarr",
+            "chaos_job": directory / "chaos_job.zarr"}
 
 
 class _Shell(InteractiveShell):
@@ -121,6 +125,13 @@ def test_chaos_transition(runs, monkeypatch, tmp_path):
                             tmp_path)
     assert "sweep, complete" in text and "lyapunov {0.5:" in text
     assert figures == 1
+
+
+def test_chaos_transition_reads_a_chaos_job_store(runs, monkeypatch, tmp_path):
+    figures, text = execute(ANALYSIS / "chaos_transition.py", runs["chaos_job"], monkeypatch,
+                            tmp_path)
+    assert "sweep, complete" in text and "N=40 z-scores {0.5:" in text
+    assert figures == 2  # the chaos-job panel (means ± sems) and the sweep panel
 
 
 def _power_law_learn_bench_run(path: Path) -> None:

@@ -23,6 +23,7 @@ from neurodyn.cli import main
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 CHAOS_PIXELS = (1100, 825)  # figsize (10, 7.5) inches at 110 dpi
+CHAOS_WIDE_PIXELS = (1650, 825)  # with the finite-size / spectrum panels: (15, 7.5) inches
 DEEP_PIXELS = (1210, 935)  # figsize (11, 8.5) inches at 110 dpi
 LEARN_BENCH_PIXELS = (1870, 506)  # figsize (17, 4.6) inches at 110 dpi
 TRAIN_PIXELS = (1100, 440)  # figsize (10, 4) inches at 110 dpi
@@ -55,6 +56,30 @@ def chaos_like() -> xr.Dataset:
          "delta_theory": (("g", "tau"), delta_theory)},
         coords={"g": g, "seed": np.array([0, 1]), "tau": tau},
         attrs={"kind": "chaos", "phi": "tanh", "N": 100, "max_lag": 10.0})
+
+
+def chaos_store_like() -> xr.Dataset:
+    """A chaos job's store as neurodyn.open_run reads it (kind sweep, job chaos): per-point
+    autocorrelation and a 4-exponent spectrum over (g, N, seed), the theory per g. Synthetic:
+    seed scatter ±3%, an O(1/N) shortfall of λ_max."""
+    g, sizes, seeds = np.array([0.5, 2.0]), np.array([100, 200]), np.arange(3)
+    lag = np.round(np.arange(51) * 0.1, 12)
+    delta0 = np.array([0.0, 0.48])
+    theory = delta0[:, None] * np.exp(-lag[None, :] / 2.0)
+    scatter = 1.0 + 0.03 * np.array([-1.0, 0.0, 1.0])
+    auto = theory[:, None, None, :] * scatter[None, None, :, None] * np.ones((1, 2, 1, 1))
+    lam = (g - 1.0)[:, None, None] * (1.0 - 10.0 / sizes[None, :, None]) * scatter
+    spectrum = lam[..., None] - 0.1 * np.arange(4)
+    dims = ("g", "N", "seed")
+    return xr.Dataset(
+        {"autocorrelation": ((*dims, "lag"), auto), "lyapunov": ((*dims, "exponent"), spectrum),
+         "point_status": (dims, np.ones((2, 2, 3), dtype="int8")),
+         "delta_theory": (("g", "lag"), theory), "delta0_theory": ("g", delta0),
+         "lambda_theory": ("g", g - 1.0), "tau_corr_theory": ("g", [np.nan, 1.9]),
+         "tau_corr_theory_full": ("g", [np.nan, 2.0])},
+        coords={"g": g, "N": sizes, "seed": seeds, "lag": lag, "exponent": np.arange(4)},
+        attrs={"kind": "sweep", "job": "chaos",
+               "chaos": {"phi": "tanh", "N": [100, 200], "t1": 200.0, "max_lag": 5.0}})
 
 
 def deep_like() -> xr.Dataset:
@@ -128,6 +153,26 @@ def test_figure_is_redrawn_from_a_saved_run(tmp_path, make, pixels):
     assert png_pixels(figure) == pixels
     assert figure.stat().st_size > 10_000  # four drawn panels, not an empty canvas
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run.png", "run.zarr"]  # no temp left
+
+
+def test_chaos_store_is_summarised_and_drawn_with_error_bars_and_finite_size(tmp_path):
+    """`neurodyn plot` on a chaos job's store: summarised (seed means and sems), the wide figure
+    with the finite-size and spectrum panels; the Δ0 panel draws one error bar series per N."""
+    run = nd.save_run(chaos_store_like(), tmp_path / "chaos.zarr")
+    assert main(["plot", str(run)]) == 0
+    assert png_pixels(tmp_path / "chaos.png") == CHAOS_WIDE_PIXELS
+    fig = plots.chaos_figure(nd.open_run(run))
+    from matplotlib.container import ErrorbarContainer
+
+    bars = [c for c in fig.axes[0].containers if isinstance(c, ErrorbarContainer)]
+    assert len(bars) == 2  # N = 100 and N = 200
+    # the error bar of g = 2, N = 200 is the sem of the three seeds (±3% scatter, ddof = 1)
+    segments = bars[1].lines[2][0].get_segments()
+    half = (segments[1][1][1] - segments[1][0][1]) / 2
+    assert half == pytest.approx(0.48 * 0.03 / np.sqrt(3), rel=1e-9)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert any(t.startswith("finite size") for t in titles)
+    assert any(t.startswith("Lyapunov spectrum") for t in titles)
 
 
 def test_learn_bench_and_training_runs_are_redrawn_without_jax(tmp_path):

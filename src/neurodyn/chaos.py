@@ -1,45 +1,129 @@
 """The order-to-chaos job: simulation and stationary DMFT side by side as the gain g grows.
 
-For each g on a grid and each seed: build ``Network.random(N, g, phi, seed)``, simulate it
-(discarding a transient), measure the raw autocorrelation Δ(τ) = ⟨h_i(t) h_i(t+τ)⟩ (no mean
-subtraction: the theory's mean is 0 here), its variance Δ0, the autocorrelation time and the
-largest Lyapunov exponent (QR method); and solve the DMFT (:func:`neurodyn.dmft.stationary`)
-for the same g. Returns one Dataset with the public contract names (dims ``g``, ``seed``,
-``tau``; ``delta0_sim``, ``delta0_theory``, ``lambda_sim``, ``lambda_theory``, ``tau_corr_sim``,
-``tau_corr_theory``, ``delta_sim(g, seed, tau)``, ``delta_theory(g, tau)``); :func:`table`
-prints its numbers and :func:`neurodyn.plots.chaos_figure` draws its 4-panel figure. The job
-writes nothing: the caller saves the Dataset (:func:`neurodyn.save_run`) and draws the figure
-(:func:`neurodyn.plots.plot`), as ``neurodyn chaos`` does.
+For each gain g, network size N and seed (a point of a sweep over (g, N, seed)): build
+``Network.random(N, g, phi, seed)``, simulate it (discarding a transient), measure the raw
+autocorrelation Δ(τ) = ⟨h_i(t) h_i(t+τ)⟩ (no mean subtraction: the theory's mean is 0 here)
+and the leading Lyapunov exponent(s) (QR method). The DMFT (:func:`neurodyn.dmft.stationary`)
+is solved once per g (the theory does not depend on N or the seed). The seeds are independent
+networks: every observable is reported as the mean over seeds with its standard error, and
+compared with the theory by a z-score (:mod:`neurodyn.chaos_stats`, which documents the
+estimators); with several N, each observable is also extrapolated to N = ∞ by a weighted fit
+in 1/N.
+
+Where the points run: :func:`chaos` without ``out`` computes them in this process and writes
+nothing; with ``out`` they run as a sweep (:func:`neurodyn.sweep.run_sweep`: a dask
+LocalCluster by default, ``workers=1`` in-process, ``scheduler=`` an existing cluster) into
+one zarr store that survives a kill: calling again with the same arguments resumes it (points
+done are kept), other arguments on the same store are refused unless ``overwrite``. The store
+holds the per-point results (``autocorrelation(g, [N,] seed, lag)``, ``lyapunov(g, [N,] seed,
+exponent)``) and the theory per g, written when the store is created; :func:`neurodyn.open_run`
+reads it, :func:`neurodyn.chaos_stats.summarize` turns it into the contract Dataset below, and
+``neurodyn plot PATH`` draws its figure.
+
+Returned Dataset (the public contract names of DESIGN.md; dims ``g``, ``seed``, ``tau``, and
+``N`` only when several sizes were run, so one N keeps the old shapes): per seed
+``delta0_sim``, ``lambda_sim``, ``tau_corr_sim``, ``delta_sim(g, seed, tau)``; theory
+``delta0_theory``, ``lambda_theory``, ``tau_corr_theory``, ``delta_theory(g, tau)``; beside
+them ``*_mean``, ``*_sem``, ``*_z``, ``*_rel``, ``window_too_short`` and, with several N,
+``*_ninf``, ``*_ninf_sem``, ``*_ninf_z``; with ``spectrum=K`` also ``spectrum_sim``,
+``dky_per_n_*`` and ``hks_per_n_*``. :func:`table` prints it.
 
 Autocorrelation time, both for theory and simulation: ``∫₀^{max_lag} Δ(τ) dτ / Δ0`` over the
 same window (so the two are comparable; NaN where Δ0 < 1e−8, the quiescent phase). Near
-g_c = 1 the theory's correlation time grows like 1/(g − 1) until the window truncates it.
+g_c = 1 the theory's correlation time grows like 1/(g − 1) until the window truncates it; the
+summary then flags the window as too short instead of comparing numbers.
+
+Noise (σ > 0): the networks are simulated with white noise σ dW and the DMFT is solved with the
+same σ. The Lyapunov exponent with noise is the conditional one (both trajectories driven by
+the same noise); it is computed when :func:`neurodyn.lyapunov` takes ``noise=``, and skipped
+(``lambda_sim`` NaN, ``attrs["lyapunov_skipped"]`` says why) otherwise.
 """
 
 from __future__ import annotations
 
-import math
+import os
+import shutil
+import time
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import xarray as xr
 
-from . import model_parameters, nonlinearity, validation
-from .analysis import autocorrelation, lyapunov
-from .dmft.stationary import stationary
-from .errors import ParameterError
-from .mean_field import MeanFieldModel
-from .network import Network
-from .provenance import provenance
-from .simulate import simulate
+from . import chaos_stats, nonlinearity
+from .chaos_plan import chaos_config, lyapunov_takes_noise, store_matches
+from .errors import RunError
+from .sweep_config import SweepConfig
 
-QUIESCENT = 1e-8  # Δ0 below this (h² units) counts as the quiescent fixed point
+QUIESCENT = chaos_stats.QUIESCENT
 
 
-def _tau_corr(delta: np.ndarray, dtau: float) -> float:
-    if delta[0] < QUIESCENT:
-        return float("nan")
-    return float(np.trapezoid(delta, dx=dtau) / delta[0])
+def theory(config: SweepConfig, settings: dict[str, Any]) -> xr.Dataset:
+    """The DMFT per g on the job's lag grid (one solve per g): ``delta_theory(g, lag)``,
+    ``delta0_theory``, ``lambda_theory``, ``tau_corr_theory`` (over [0, max_lag], as the
+    simulation's) and ``tau_corr_theory_full`` (the solver's ∫₀^∞, for the window check)."""
+    from .dmft.stationary import stationary
+    from .mean_field import MeanFieldModel
+    from .sweep import layout
+
+    _, coords = layout(config)
+    lags = coords["lag"][0]
+    gains = np.asarray(settings["g_values"])
+    delta = np.full((gains.size, lags.size), np.nan)
+    lam, full = np.full(gains.size, np.nan), np.full(gains.size, np.nan)
+    dmft = config.table("dmft")
+    nl = nonlinearity.get(settings["phi"])
+    for a, gain in enumerate(gains):
+        model = MeanFieldModel(g=float(gain), phi=nl, noise=settings["noise"])
+        solution = stationary(model=model, tau_max=dmft["tau_max"], dtau=dmft["dtau"],
+                              critical_gain=False)
+        delta[a] = solution.delta.interp(tau=lags).values
+        lam[a] = float(solution.lambda_max)
+        full[a] = float(solution.tau_corr)
+    curves = xr.DataArray(delta, dims=("g", "tau"), coords={"g": gains, "tau": lags})
+    tau_corr = chaos_stats._tau_corr(curves).values
+    return xr.Dataset({
+        "delta_theory": (("g", "lag"), delta, {"long_name": "DMFT autocorrelation Delta(tau)",
+                                               "units": "h^2"}),
+        "delta0_theory": ("g", delta[:, 0], {"long_name": "DMFT variance Delta0",
+                                             "units": "h^2"}),
+        "lambda_theory": ("g", lam, {"long_name": "DMFT lambda_max = -1 + sqrt(1 - E0)",
+                                     "units": "1/tau"}),
+        "tau_corr_theory": ("g", tau_corr, {"long_name": "int_0^max_lag Delta/Delta0 (DMFT)",
+                                            "units": "tau"}),
+        "tau_corr_theory_full": ("g", np.where(delta[:, 0] >= QUIESCENT, full, np.nan), {
+            "long_name": "DMFT autocorrelation time over [0, infinity)", "units": "tau"}),
+    })
+
+
+def _in_process(config: SweepConfig, settings: dict[str, Any], verbose: bool) -> xr.Dataset:
+    """Every point computed here, assembled as the sweep store would hold it."""
+    from .sweep import _sweep_coords, compute_point, layout
+
+    variables, inner = layout(config)
+    data = {name: np.full(config.shape + var.shape, np.nan) for name, var in variables.items()}
+    for index, point in config.points():
+        for name, value in compute_point(config, point).items():
+            data[name][index] = value
+        if verbose:
+            print(f"{point}: delta0 {data['autocorrelation'][index][0]:.4g}", flush=True)
+    coords = _sweep_coords(config)
+    coords.update({name: (name, values, attrs) for name, (values, attrs) in inner.items()})
+    raw = xr.Dataset({name: (config.dims + var.dims, data[name], var.attrs)
+                      for name, var in variables.items()}, coords=coords)
+    return raw.merge(theory(config, settings)).assign_attrs(job="chaos", chaos=settings)
+
+
+def _remove_store(store: Path) -> None:
+    from .storage import is_neurodyn_run
+
+    if not is_neurodyn_run(store):
+        raise RunError(f"out={str(store)!r} exists and is not a neurodyn run; refusing to "
+                       "replace it")
+    trash = store.parent / f".{store.name}.old-{time.time_ns()}"
+    os.rename(store, trash)
+    shutil.rmtree(trash)
 
 
 def chaos(
@@ -47,134 +131,72 @@ def chaos(
     g_min: float = 0.5,
     g_max: float = 3.0,
     g_num: int = 6,
-    seeds: Sequence[int] = (0, 1),
-    N: int = 500,
-    t1: float = 100.0,
+    seeds: Sequence[int] = (0, 1, 2, 3, 4, 5),
+    N: int | Sequence[int] = 500,
+    t1: float = 200.0,
     transient: float = 50.0,
     phi: str | nonlinearity.Nonlinearity = "tanh",
     dt_save: float = 0.1,
     max_lag: float = 15.0,
     lyapunov_t1: float | None = None,
+    noise: float = 0.0,
+    spectrum: int | None = None,
+    out: str | os.PathLike | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    overwrite: bool = False,
     verbose: bool = False,
 ) -> xr.Dataset:
     """Run the chaos-transition job; see the module docstring.
 
     **Arguments:**
     - ``g``: explicit gains, or ``g_num`` values evenly spaced on [``g_min``, ``g_max``].
-    - ``seeds``: network/initial-condition seeds; ``N`` neurons.
+    - ``seeds``: network seeds (each seeds the network J, h(0) and the tangent basis through
+      its own named stream); at least two give a standard error. ``N``: neurons, one size or
+      several (then the 1/N extrapolation).
     - ``t1``, ``transient``, ``dt_save``: simulation window, discarded transient and save step
       (τ units). ``max_lag``: largest lag of Δ(τ). ``lyapunov_t1``: length of the Lyapunov
-      average (default ``t1``; its own transient is ``transient``).
-    - ``verbose``: print progress lines.
+      average (default ``min(t1, 100)``; its own transient is ``transient``).
+    - ``noise``: σ of additive white noise (simulation and theory). ``spectrum``: K leading
+      exponents per point (default 1), with D_KY/N and h_KS/N.
+    - ``out``: a zarr store path: run as a resumable sweep there (see the module docstring);
+      ``workers``, ``scheduler`` as for :func:`neurodyn.sweep.run_sweep`; ``overwrite``:
+      replace a store made by other arguments (a neurodyn run only). Without ``out`` the
+      points are computed in this process and nothing is written.
+    - ``verbose``: progress lines (in-process) or a progress bar (sweep).
 
-    **Returns:** the Dataset (dims g, seed, tau) with attrs holding every parameter.
+    **Returns:** the summarised Dataset (:func:`neurodyn.chaos_stats.summarize`), with
+    ``attrs["wall_time_s"]``. **Raises:** :class:`ParameterError` for a bad argument,
+    :class:`RunError` for a store made by another command (without ``overwrite``) or points
+    that failed (named, with their errors).
     """
-    if g is None:
-        g_min = model_parameters.g("g_min", g_min)
-        g_max = model_parameters.g("g_max", g_max)
-        g_num = validation.positive_int("g_num", g_num)
-        if g_max < g_min:
-            raise ParameterError(f"g_max={g_max!r} must be >= g_min={g_min!r}")
-        gains = np.linspace(g_min, g_max, g_num)
+    started = time.perf_counter()
+    config, settings = chaos_config(g, g_min, g_max, g_num, seeds, N, t1, transient, phi,
+                                    dt_save, max_lag, lyapunov_t1, noise, spectrum, out)
+    if out is None:
+        ds = chaos_stats.summarize(_in_process(config, settings, verbose))
     else:
-        gains = np.asarray([model_parameters.g("g", value) for value in g], dtype=float)
-        if gains.size == 0:
-            raise ParameterError("g=[] is empty; give at least one gain")
-    nl = model_parameters.theory_phi("phi", nonlinearity.get(phi))
-    seed_list = [validation.seed("seeds", s) for s in seeds]
-    if not seed_list:
-        raise ParameterError("seeds=[] is empty; give at least one seed")
-    N = validation.positive_int("N", N)
-    t1 = validation.positive("t1", t1)
-    transient = validation.non_negative("transient", transient)
-    dt_save = validation.positive("dt_save", dt_save)
-    max_lag = validation.positive("max_lag", max_lag)
-    if max_lag > t1 / 2:
-        raise ParameterError(f"max_lag={max_lag!r} must be <= t1/2 = {t1 / 2!r}")
-    lyapunov_t1 = t1 if lyapunov_t1 is None else validation.positive("lyapunov_t1", lyapunov_t1)
+        from .storage import open_run
+        from .sweep import describe_result, run_sweep
 
-    n_lag = int(round(max_lag / dt_save)) + 1
-    tau = np.round(np.arange(n_lag) * dt_save, 12)
-    shape = (gains.size, len(seed_list))
-    delta_sim = np.full(shape + (n_lag,), np.nan)
-    lambda_sim = np.full(shape, np.nan)
-    delta_theory = np.full((gains.size, n_lag), np.nan)
-    lambda_theory = np.full(gains.size, np.nan)
-    tau_corr_theory = np.full(gains.size, np.nan)
-    tau_corr_sim = np.full(shape, np.nan)
-    for a, gain in enumerate(gains):
-        # the networks of every seed share this model (N and the seed drop out of the theory)
-        model = MeanFieldModel(g=float(gain), phi=nl)
-        theory = stationary(model=model, tau_max=max(max_lag, 40.0), dtau=dt_save / 5,
-                            critical_gain=False)
-        delta_theory[a] = theory.delta.interp(tau=tau).values
-        lambda_theory[a] = float(theory.lambda_max)
-        tau_corr_theory[a] = _tau_corr(delta_theory[a], dt_save)
-        for b, seed in enumerate(seed_list):
-            net = Network.random(N=N, g=float(gain), phi=phi, seed=seed)
-            # The same seed for the network, its simulation and its tangents: neurodyn.rng
-            # derives each from its own purpose, so h(0) is independent of J.
-            run = simulate(net, t1=t1, dt_save=dt_save, transient=transient, seed=seed)
-            delta_sim[a, b] = autocorrelation(run, max_lag=max_lag).values[:n_lag]
-            tau_corr_sim[a, b] = _tau_corr(delta_sim[a, b], dt_save)
-            lambda_sim[a, b] = float(lyapunov(net, t1=lyapunov_t1, seed=seed,
-                                              transient=transient)[0])
-            if verbose:
-                print(f"g={gain:.3g} seed={seed}: delta0 sim {delta_sim[a, b, 0]:.4g} theory "
-                      f"{delta_theory[a, 0]:.4g}, lambda sim {lambda_sim[a, b]:.4g} theory "
-                      f"{lambda_theory[a]:.4g}", flush=True)
-
-    time_attrs = {"units": "tau (membrane time constant)"}
-    ds = xr.Dataset(
-        {
-            "delta0_sim": (("g", "seed"), delta_sim[..., 0],
-                           {"long_name": "simulated variance <h^2>", "units": "h^2"}),
-            "delta0_theory": ("g", delta_theory[:, 0],
-                              {"long_name": "DMFT variance Delta0", "units": "h^2"}),
-            "lambda_sim": (("g", "seed"), lambda_sim,
-                           {"long_name": "largest Lyapunov exponent (QR)", "units": "1/tau"}),
-            "lambda_theory": ("g", lambda_theory,
-                              {"long_name": "DMFT lambda_max = -1 + sqrt(1 - E0)",
-                               "units": "1/tau"}),
-            "tau_corr_sim": (("g", "seed"), tau_corr_sim,
-                             {"long_name": "int_0^max_lag Delta/Delta0 (simulation)",
-                              "units": "tau"}),
-            "tau_corr_theory": ("g", tau_corr_theory,
-                                {"long_name": "int_0^max_lag Delta/Delta0 (DMFT)",
-                                 "units": "tau"}),
-            "delta_sim": (("g", "seed", "tau"), delta_sim,
-                          {"long_name": "simulated autocorrelation <h_i(t) h_i(t+tau)>",
-                           "units": "h^2"}),
-            "delta_theory": (("g", "tau"), delta_theory,
-                             {"long_name": "DMFT autocorrelation Delta(tau)", "units": "h^2"}),
-        },
-        coords={"g": ("g", gains, {"long_name": "gain inside phi"}),
-                "seed": ("seed", np.asarray(seed_list, dtype=np.int64)),
-                "tau": ("tau", tau, time_attrs)},
-        attrs={
-            "kind": "chaos", "phi": nl.name, "N": N, "t1": t1, "transient": transient,
-            "dt_save": dt_save, "max_lag": max_lag, "lyapunov_t1": lyapunov_t1,
-            "g_values": [float(x) for x in gains], "seeds": seed_list,
-            "tau_corr_definition": "integral of Delta(tau)/Delta0 over [0, max_lag]",
-            "provenance": provenance(),
-        },
-    )
+        store = Path(out)
+        try:
+            store_matches(store, config)  # the same job: resume it
+        except RunError:
+            if not overwrite:
+                raise
+            _remove_store(store)
+        result = run_sweep(config, out=store, workers=workers, scheduler=scheduler,
+                           progress=verbose, extra=lambda: theory(config, settings),
+                           attrs={"job": "chaos", "chaos": settings})
+        if not result.ok:
+            raise RunError(describe_result(result))
+        ds = chaos_stats.summarize(open_run(store).load())
+        ds.attrs["sweep_computed"], ds.attrs["sweep_points"] = result.computed, result.total
+    ds.attrs["wall_time_s"] = time.perf_counter() - started
     return ds
 
 
-def table(ds: xr.Dataset) -> str:
-    """The plotted numbers as a text table (seed means for the simulation)."""
-    lines = [f"{'g':>6} {'delta0_sim':>11} {'delta0_th':>10} {'lambda_sim':>11} "
-             f"{'lambda_th':>10} {'tcorr_sim':>10} {'tcorr_th':>9} {'relL2[0,10]':>11}"]
-    window = ds.tau <= 10.0
-    for gain in ds.g.values:
-        p = ds.sel(g=gain)
-        sim = p.delta_sim.mean("seed").where(window, drop=True).values
-        th = p.delta_theory.where(window, drop=True).values
-        norm = math.sqrt(float(np.sum(th**2)))
-        rel = math.sqrt(float(np.sum((sim - th) ** 2))) / norm if norm > 0 else float("nan")
-        lines.append(
-            f"{gain:6.3f} {float(p.delta0_sim.mean()):11.4g} {float(p.delta0_theory):10.4g} "
-            f"{float(p.lambda_sim.mean()):11.4g} {float(p.lambda_theory):10.4g} "
-            f"{float(p.tau_corr_sim.mean()):10.4g} {float(p.tau_corr_theory):9.4g} {rel:11.3g}")
-    return "\n".join(lines)
+table = chaos_stats.table
+
+__all__ = ["chaos", "chaos_config", "lyapunov_takes_noise", "table", "theory"]

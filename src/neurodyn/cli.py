@@ -569,56 +569,112 @@ def _merge_two_time(stationary_ds, two_time_ds):
 def _add_chaos_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "chaos", help="the order-to-chaos job: simulation vs DMFT over a grid of g",
-        description="Sweep g x seeds: simulate, measure variance, autocorrelation, "
-                    "autocorrelation time and the largest Lyapunov exponent, solve the DMFT for "
-                    "the same g; save one zarr run, draw a 4-panel PNG and print the table.")
+        description="Sweep g x N x seeds: simulate, measure variance, autocorrelation, "
+                    "autocorrelation time and the largest Lyapunov exponent(s), solve the DMFT "
+                    "once per g; report seed means with standard errors and z-scores against "
+                    "the theory (and, with several N, the 1/N extrapolation). The points run as "
+                    "a resumable sweep into one zarr store (a dask LocalCluster by default): "
+                    "re-run the same command after a kill to resume it. Draws a PNG and prints "
+                    "the table and the wall time.")
     parser.add_argument("--g", type=_number, nargs="+", default=None,
                         help="explicit list of gains (overrides --g-min/--g-max/--g-num)")
     parser.add_argument("--g-min", type=_number, default=0.5, help="smallest gain (default 0.5)")
     parser.add_argument("--g-max", type=_number, default=3.0, help="largest gain (default 3.0)")
     parser.add_argument("--g-num", type=_number, default=6, help="number of gains (default 6)")
-    parser.add_argument("--seeds", type=_number, nargs="+", default=[0, 1],
-                        help="seeds (default 0 1)")
-    parser.add_argument("--N", type=_number, default=500, help="neurons (default 500)")
+    parser.add_argument("--seeds", type=_number, nargs="+", default=[0, 1, 2, 3, 4, 5],
+                        help="network seeds, >= 2 for a standard error (default 0 1 2 3 4 5)")
+    parser.add_argument("--N", type=_number, nargs="+", default=[500],
+                        help="neurons; several sizes add the 1/N extrapolation (default 500)")
     parser.add_argument("--t1", type=_number, default=200.0, help="saved window (default 200)")
     parser.add_argument("--transient", type=_number, default=50.0,
                         help="discarded transient (default 50)")
     parser.add_argument("--max-lag", type=_number, default=15.0, help="largest lag (default 15)")
+    parser.add_argument("--lyapunov-t1", type=_number, default=None,
+                        help="length of the Lyapunov average (default: --t1 or 100, the shorter)")
+    parser.add_argument("--spectrum", type=_number, default=None, metavar="K",
+                        help="compute the K leading Lyapunov exponents per point, with D_KY/N "
+                             "and h_KS/N (default: the largest only)")
+    parser.add_argument("--noise", type=_number, default=0.0,
+                        help="sigma of additive white noise, simulation and DMFT (default 0)")
     parser.add_argument("--phi", default="tanh", help=_THEORY_PHI_HELP)
+    parser.add_argument("--workers", type=_number, default=None,
+                        help="LocalCluster worker processes (default: one per CPU); 1 computes "
+                             "in this process without dask")
+    parser.add_argument("--scheduler", default=None,
+                        help="address of a running dask scheduler (default $NEURODYN_SCHEDULER)")
     _add_job_output_flags(parser, "runs/chaos.zarr")
     parser.set_defaults(run=_run_chaos, check=_check_chaos)
 
 
 def _check_chaos(args) -> None:
     from . import resources, validation
-    from .errors import ParameterError
+    from .chaos_plan import chaos_config, store_matches
+    from .errors import ParameterError, RunError
 
     theory = _theory_checks()
     _apply(args, {
         "g": theory["g"], "g_min": theory["g"], "g_max": theory["g"], "phi": theory["phi"],
         "g_num": validation.positive_int, "seeds": validation.seed, "N": validation.positive_int,
         "t1": validation.positive, "transient": validation.non_negative,
-        "max_lag": validation.positive,
+        "max_lag": validation.positive, "lyapunov_t1": validation.positive,
+        "spectrum": validation.positive_int, "noise": theory["noise"],
+        "workers": validation.positive_int,
     })
     if args.g is None and args.g_max < args.g_min:
         raise ParameterError(f"--g-max={args.g_max!r} must be >= --g-min={args.g_min!r}")
     if args.max_lag > args.t1 / 2:
         raise ParameterError(f"--max-lag={args.max_lag!r} must be <= --t1/2 = {args.t1 / 2!r}")
-    resources.check_memory(f"--N={args.N}", resources.network_bytes(args.N, "float64"),
+    resources.check_memory(f"--N={max(args.N)}", resources.network_bytes(max(args.N), "float64"),
                            hint="reduce --N")
+    # the plan is the sweep the job runs; its checks name the flags' values
+    args.config_checked, _ = _flagged(lambda: chaos_config(
+        g=args.g, g_min=args.g_min, g_max=args.g_max, g_num=args.g_num, seeds=args.seeds,
+        N=args.N, t1=args.t1, transient=args.transient, phi=args.phi, max_lag=args.max_lag,
+        lyapunov_t1=args.lyapunov_t1, noise=args.noise, spectrum=args.spectrum, out=args.out,
+        lyapunov_noise=False))
     _default_figure(args)
-    _check_outputs(args)
+    try:
+        args.resume = store_matches(args.out, args.config_checked)
+    except RunError:
+        if not args.overwrite:
+            raise
+        args.resume = False
+    if args.resume:  # the same command again: resume the store, redraw its figure
+        _check_figure(args.figure, overwrite=True)
+    else:
+        _check_outputs(args)
+
+
+def _flagged(build):
+    """Call ``build``; a ParameterError's ``name=`` becomes ``--name=`` (the flag)."""
+    from .errors import ParameterError
+
+    try:
+        return build()
+    except ParameterError as error:
+        text = re.sub(r"^seed=", "seeds=", str(error))  # the sweep's grid key is 'seed'
+        text = re.sub(r"^(g_min|g_max|g_num|max_lag|lyapunov_t1|seeds|spectrum|t1|N|g|noise)=",
+                      lambda m: f"--{m.group(1).replace('_', '-')}=", text)
+        raise ParameterError(text) from None
 
 
 def _run_chaos(args) -> int:
+    from . import plots
     from .chaos import chaos, table
 
     started = time.perf_counter()
     ds = chaos(g=args.g, g_min=args.g_min, g_max=args.g_max, g_num=args.g_num, seeds=args.seeds,
-               N=args.N, t1=args.t1, transient=args.transient, phi=args.phi,
-               max_lag=args.max_lag, verbose=progress_enabled())
-    _save_run_and_figure(ds, args)
+               N=args.N if len(args.N) > 1 else args.N[0], t1=args.t1, transient=args.transient,
+               phi=args.phi, max_lag=args.max_lag, lyapunov_t1=args.lyapunov_t1,
+               noise=args.noise, spectrum=args.spectrum, out=args.out, workers=args.workers,
+               scheduler=args.scheduler, overwrite=args.overwrite, verbose=progress_enabled())
+    plots.plot(args.out, args.figure)  # drawn from the store, as `neurodyn plot` does
     print(table(ds))
+    if "lyapunov_skipped" in ds.attrs:
+        print(f"Lyapunov exponent skipped: {ds.attrs['lyapunov_skipped']}")
+    computed, points = ds.attrs["sweep_computed"], ds.attrs["sweep_points"]
+    print(f"{computed} of {points} points computed in this session ({points - computed} were "
+          f"already done); job wall time {ds.attrs['wall_time_s']:.1f} s")
     print(saved_message(args, started))
     return 0
 
@@ -766,7 +822,7 @@ def _check_plot(args) -> None:
     attributes = root_attributes(args.path)
     if attributes is None:
         raise RunError(f"{shown!r} is not a saved run (no readable zarr.json of a zarr group)")
-    plots.check_kind(attributes.get("kind", "unknown"), source=repr(shown))
+    plots.check_kind(plots.figure_kind(attributes), source=repr(shown))
     if args.figure is None:
         args.figure = args.path.with_suffix(".png")
     _check_figure(args.figure, args.overwrite)

@@ -33,44 +33,83 @@ DPI = 110
 """Resolution of every saved figure (dots per inch)."""
 
 
+def _chaos_summary(ds: xr.Dataset) -> xr.Dataset:
+    """The summarised chaos Dataset: a chaos job's store (kind sweep, job chaos) is summarised
+    (:func:`neurodyn.chaos_stats.summarize`); a Dataset with per-seed ``*_sim`` only gets its
+    seed means and standard errors."""
+    from . import chaos_stats
+
+    if ds.attrs.get("kind") == "sweep":
+        return chaos_stats.summarize(ds)
+    ds = ds.copy()
+    for name in ("delta0", "lambda", "tau_corr", "delta"):
+        if f"{name}_mean" not in ds:
+            ds[f"{name}_mean"], ds[f"{name}_sem"] = chaos_stats.mean_sem(ds[f"{name}_sim"])
+    return ds
+
+
 def chaos_figure(ds: xr.Dataset) -> Figure:
-    """The 4-panel figure of a chaos run (:func:`neurodyn.chaos`): simulation (dots, one per
-    seed) against the DMFT (lines) over g for the variance Δ0, the largest Lyapunov exponent
-    and the autocorrelation time, and the normalised Δ(τ)/Δ0 for each chaotic g.
+    """The figure of a chaos run (:func:`neurodyn.chaos`): the simulation's seed mean with its
+    standard error (error bars; one colour per N) against the DMFT (lines) over g for the
+    variance Δ0, the largest Lyapunov exponent and the autocorrelation time, and the normalised
+    Δ(τ)/Δ0 for each chaotic g (mean ± sem as a band, at the largest N). With several N a
+    finite-size panel (λ_max against 1/N per g, the weighted 1/N fit and its N = ∞ intercept
+    with its error beside the DMFT value, a star at 1/N = 0); with a Lyapunov spectrum a panel
+    of λ_i against i/N. Gains whose window is too short for the correlation time are drawn
+    hollow.
 
-    **Arguments:** ``ds`` with dims (g, seed, tau), the variables of the chaos contract and the
-    attrs ``phi``, ``N``, ``max_lag``.
+    **Arguments:** ``ds``: the job's Dataset, a saved chaos run, or a chaos job's store
+    (dims g, seed, tau, optionally N and exponent; the variables of the chaos contract; attrs
+    ``phi``, ``N``, ``max_lag``).
 
-    **Returns:** the Figure (not saved).
+    **Returns:** the Figure (not saved): 2 × 2 panels (10 × 7.5 in), 2 × 3 (15 × 7.5 in) with
+    the finite-size or spectrum panel.
     """
+    import numpy as np
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(10, 7.5), constrained_layout=True)
-    axes = fig.subplots(2, 2)
+    ds = _chaos_summary(ds)
+    several = "N" in ds.dims
+    spectrum = "spectrum_mean" in ds
+    wide = several or spectrum
+    fig = Figure(figsize=(15, 7.5) if wide else (10, 7.5), constrained_layout=True)
+    axes = fig.subplots(2, 3 if wide else 2)
     g = ds.g.values
-    sim_style = {"marker": "o", "ls": "none", "color": "k", "label": "simulation"}
+    sizes = list(ds.N.values) if several else [None]
     th_style = {"color": "C0", "label": "DMFT"}
 
-    def scatter(ax, name):
-        values = ds[name].values
-        for b in range(values.shape[1]):
-            style = dict(sim_style, label=sim_style["label"] if b == 0 else None)
-            ax.plot(g, values[:, b], alpha=0.6, ms=4, **style)
+    def at(name, size):
+        values = ds[name]
+        return values.sel(N=size) if size is not None else values
 
+    short = ds["window_too_short"] if "window_too_short" in ds else None
     panels = (
         (axes[0, 0], "delta0", r"$\Delta_0 = \langle h^2\rangle$", "variance"),
         (axes[0, 1], "lambda", r"$\lambda_{max}$ (1/$\tau$)", "largest Lyapunov exponent"),
         (axes[1, 0], "tau_corr", r"$\tau_{corr}$ ($\tau$)",
          f"autocorrelation time (window {ds.attrs['max_lag']:g})"),
     )
+    n_seeds = ds.sizes["seed"]
     for ax, name, ylabel, title in panels:
         ax.plot(g, ds[f"{name}_theory"].values, **th_style)
-        scatter(ax, f"{name}_sim")
+        for c, size in enumerate(sizes):
+            mean, sem = at(f"{name}_mean", size).values, at(f"{name}_sem", size).values
+            label = (f"simulation N={int(size)}" if size is not None else "simulation") + \
+                f" (mean ± sem, {n_seeds} seeds)"
+            color = "k" if not several else f"C{c + 1}"
+            flagged = (at("window_too_short", size).values if short is not None
+                       else np.zeros(g.size, bool))
+            ax.errorbar(g, mean, yerr=np.nan_to_num(sem), fmt="o", ms=4, capsize=3,
+                        color=color, label=label, mfc=color)
+            if name != "lambda" and flagged.any():
+                ax.plot(g[flagged], mean[flagged], "o", ms=9, mfc="none", color="r",
+                        label="window too short" if c == 0 else None)
         ax.set(xlabel="g", ylabel=ylabel, title=title)
-        ax.legend()
+        ax.legend(fontsize=7)
     axes[0, 1].axhline(0.0, color="0.6", lw=0.8)
     ax = axes[1, 1]
     tau = ds.tau.values
+    largest = sizes[-1]
     for a, gain in enumerate(g):
         # The job sets the theory's correlation time to NaN in the quiescent phase (Δ0 ≈ 0),
         # where Δ(τ)/Δ0 is undefined: those gains have no curve here.
@@ -79,13 +118,71 @@ def chaos_figure(ds: xr.Dataset) -> Figure:
         color = f"C{a % 10}"
         theory = ds.delta_theory.values[a]
         ax.plot(tau, theory / theory[0], color=color, label=f"g={gain:.2g}")
-        sim = ds.delta_sim.values[a].mean(0)
-        ax.plot(tau[::5], (sim / sim[0])[::5], "o", ms=3, color=color)
+        mean = at("delta_mean", largest).values[a]
+        sem = np.nan_to_num(at("delta_sem", largest).values[a])
+        ax.fill_between(tau, (mean - sem) / mean[0], (mean + sem) / mean[0], color=color,
+                        alpha=0.25, lw=0)
+        ax.plot(tau[::5], (mean / mean[0])[::5], "o", ms=3, color=color)
+    where = f", N={int(largest)}" if largest is not None else ""
     ax.set(xlabel=r"$\tau$", ylabel=r"$\Delta(\tau)/\Delta_0$",
-           title="autocorrelation: DMFT (lines), simulation (dots)")
+           title=f"autocorrelation: DMFT (lines), simulation mean ± sem{where}")
     ax.legend(fontsize=8)
-    fig.suptitle(f"SCS order-to-chaos transition, {ds.attrs['phi']}, N={ds.attrs['N']}")
+    if wide:
+        _finite_size_panel(axes[0, 2], ds) if several else axes[0, 2].set_axis_off()
+        _spectrum_panel(axes[1, 2], ds) if spectrum else axes[1, 2].set_axis_off()
+    label = (f"N={', '.join(str(int(n)) for n in sizes)}" if several
+             else f"N={ds.attrs['N']}")
+    noise = float(ds.attrs.get("noise", 0.0) or 0.0)
+    fig.suptitle(f"SCS order-to-chaos transition, {ds.attrs['phi']}, {label}"
+                 + (f", noise σ={noise:g}" if noise else ""))
     return fig
+
+
+def _finite_size_panel(ax, ds: xr.Dataset) -> None:
+    """λ_max against 1/N per chaotic g: seed means ± sem, the weighted 1/N fit, its N = ∞
+    intercept ± se (open square at 1/N = 0) and the DMFT value (star)."""
+    import numpy as np
+
+    inverse = 1.0 / ds.N.values.astype(float)
+    line = np.linspace(0.0, inverse.max() * 1.05, 20)
+    for a, gain in enumerate(ds.g.values):
+        if float(ds.delta0_theory.values[a]) < 1e-8:
+            continue
+        p = ds.isel(g=a)
+        color = f"C{a % 10}"
+        ax.errorbar(inverse, p.lambda_mean.values, yerr=np.nan_to_num(p.lambda_sem.values),
+                    fmt="o", ms=4, capsize=3, color=color, label=f"g={gain:.2g}")
+        value, error = float(p.lambda_ninf), float(p.lambda_ninf_sem)
+        if math.isfinite(value):
+            ax.plot(line, value + float(p.lambda_ninf_slope) * line, color=color, lw=0.8,
+                    ls="--")
+            ax.errorbar([0.0], [value], yerr=[error if math.isfinite(error) else 0.0],
+                        fmt="s", mfc="none", ms=6, capsize=3, color=color)
+        ax.plot([0.0], [float(p.lambda_theory)], "*", ms=11, color=color, mec="k")
+    ax.set(xlabel="1/N", ylabel=r"$\lambda_{max}$ (1/$\tau$)",
+           title="finite size: 1/N fit (dashed), N=∞ (□) vs DMFT (★)")
+    ax.legend(fontsize=7)
+
+
+def _spectrum_panel(ax, ds: xr.Dataset) -> None:
+    """The Lyapunov spectrum λ_i against i/N (seed mean ± sem; the largest N), per g."""
+    import numpy as np
+
+    several = "N" in ds.dims
+    size = int(ds.N.values[-1]) if several else int(ds.attrs["N"])
+    spectrum = ds.spectrum_mean.sel(N=size) if several else ds.spectrum_mean
+    sem = ds.spectrum_sem.sel(N=size) if several else ds.spectrum_sem
+    index = (ds.exponent.values + 1) / size
+    for a, gain in enumerate(ds.g.values):
+        color = f"C{a % 10}"
+        ax.plot(index, spectrum.values[a], ".-", ms=3, color=color, label=f"g={gain:.2g}")
+        ax.fill_between(index, spectrum.values[a] - np.nan_to_num(sem.values[a]),
+                        spectrum.values[a] + np.nan_to_num(sem.values[a]), color=color,
+                        alpha=0.25, lw=0)
+    ax.axhline(0.0, color="0.6", lw=0.8)
+    ax.set(xlabel="i/N", ylabel=r"$\lambda_i$ (1/$\tau$)",
+           title=f"Lyapunov spectrum, N={size} (mean ± sem)")
+    ax.legend(fontsize=7)
 
 
 def deep_figure(ds: xr.Dataset) -> Figure:
@@ -250,6 +347,13 @@ FIGURE_KINDS = tuple(_FIGURES)
 """The run kinds (``attrs["kind"]``) that have a figure."""
 
 
+def figure_kind(attrs: dict) -> object:
+    """The figure kind of a run from its root attrs: ``attrs["kind"]``, except that a chaos
+    job's store (a sweep with ``job = "chaos"``) draws the chaos figure (summarised first)."""
+    kind = attrs.get("kind", "unknown")
+    return "chaos" if kind == "sweep" and attrs.get("job") == "chaos" else kind
+
+
 def check_kind(kind: object, source: str = "the Dataset") -> str:
     """``kind`` if runs of that kind have a figure, else :class:`ParameterError` (one line
     naming ``source``, the kind and the kinds that have figures)."""
@@ -285,7 +389,7 @@ def plot(ds_or_path: xr.Dataset | str | os.PathLike, figure_path: str | os.PathL
         ds = open_run(ds_or_path)
     else:
         source, ds = "the Dataset", ds_or_path
-    figure = _FIGURES[check_kind(ds.attrs.get("kind", "unknown"), source)]
+    figure = _FIGURES[check_kind(figure_kind(ds.attrs), source)]
     temporary = path.with_name(f".{path.stem}.{uuid.uuid4().hex}.png")
     try:
         figure(ds).savefig(temporary, dpi=DPI, format="png")
@@ -295,5 +399,5 @@ def plot(ds_or_path: xr.Dataset | str | os.PathLike, figure_path: str | os.PathL
     return path
 
 
-__all__ = ["DPI", "FIGURE_KINDS", "chaos_figure", "check_kind", "deep_figure", "learn_bench_figure",
-           "plot", "train_figure"]
+__all__ = ["DPI", "FIGURE_KINDS", "chaos_figure", "check_kind", "deep_figure", "figure_kind",
+           "learn_bench_figure", "plot", "train_figure"]

@@ -42,6 +42,7 @@ import shutil
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -254,8 +255,16 @@ def check_store(store: Path, config: SweepConfig) -> None:
                        "another out path")
 
 
-def create_store(store: Path, config: SweepConfig) -> None:
-    """Create the empty sweep store atomically: metadata, coordinates, attrs, no point data."""
+def create_store(store: Path, config: SweepConfig, extra: xr.Dataset | None = None,
+                 attrs: dict[str, Any] | None = None) -> None:
+    """Create the empty sweep store atomically: metadata, coordinates, attrs, no point data.
+
+    ``extra`` (optional): arrays known before any point is computed (a job's theory per value
+    of a sweep dim, e.g. the chaos job's DMFT per g), over the sweep dims and the inner
+    coordinates; they are written whole at creation, so a resume never recomputes them, and
+    the manifest lists them as ordinary (not per-point) arrays. ``attrs``: extra root attrs
+    (a job's name and settings), merged over the sweep's own.
+    """
     import dask.array as da
 
     if not store.parent.is_dir():
@@ -286,11 +295,15 @@ def create_store(store: Path, config: SweepConfig) -> None:
                      "point_error": {"chunks": one}})
     coords = _sweep_coords(config)
     coords.update({name: (name, values, attrs) for name, (values, attrs) in inner_coords.items()})
+    for name, variable in (extra.data_vars.items() if extra is not None else ()):
+        data_vars[str(name)] = (variable.dims, np.asarray(variable.values), dict(variable.attrs))
+        encoding[str(name)] = {"chunks": variable.shape}
     for name in [*data_vars, *coords]:  # every array checksummed (CRC32C after zstd)
         encoding.setdefault(name, {})["compressors"] = storage.compressors()
     network = config.table("network")
     network.update({key: list(values) for key, values in config.grid
                     if key in ("N", "g", "phi")})
+    job_attrs = attrs or {}
     attrs = {
         "kind": "sweep",
         "description": "SCS network parameter sweep: one chunk per point along the sweep dims",
@@ -301,6 +314,7 @@ def create_store(store: Path, config: SweepConfig) -> None:
         "network": network,
         "provenance": provenance(),
         "sessions": [],
+        **job_attrs,
     }
     ds = xr.Dataset(data_vars, coords=coords, attrs=storage.json_ready(attrs))
     temporary = store.parent / f".{store.name}.partial-{uuid.uuid4().hex[:8]}"
@@ -452,6 +466,8 @@ def run_sweep(
     retry_failed: bool = False,
     out: str | os.PathLike | None = None,
     progress: bool | None = None,
+    extra: Callable[[], xr.Dataset] | None = None,
+    attrs: dict[str, Any] | None = None,
 ) -> SweepResult:
     """Run (or resume) a sweep and return its :class:`SweepResult`.
 
@@ -465,6 +481,8 @@ def run_sweep(
     - ``retry_failed``: recompute points marked failed (default: keep their recorded error).
     - ``out``: store path, overriding the config's ``out``.
     - ``progress``: tqdm bar of points done / total with time left; default: on a terminal.
+    - ``extra``, ``attrs``: a job's arrays known before the points (called only when the store
+      is created, so a resume does not recompute them) and root attrs; see :func:`create_store`.
 
     Points already done in the store are skipped, after their chunks are re-verified: a point
     whose data are damaged is recomputed (:func:`reset_damaged_points`). Raises
@@ -494,7 +512,7 @@ def run_sweep(
                 check_store(store, config)
                 recomputed = reset_damaged_points(store)
             else:
-                create_store(store, config)
+                create_store(store, config, extra() if extra is not None else None, attrs)
                 recomputed = 0
             status = point_status(store)
             todo = [index for index, value in np.ndenumerate(status)

@@ -109,6 +109,9 @@ SIMULATE_KEYS: dict[str, Callable[[str, Any], Any]] = {
 LYAPUNOV_KEYS: dict[str, Callable[[str, Any], Any]] = {
     "t1": _positive, "k": validation.positive_int, "transient": _non_negative,
     "interval": _positive, "rtol": _positive, "atol": _positive,
+    # the conditional exponent (the same noise on both trajectories); needs a neurodyn.lyapunov
+    # with noise= (the chaos job asks before it sets this)
+    "noise": _number(model_parameters.noise),
 }
 AUTOCORRELATION_KEYS: dict[str, Callable[[str, Any], Any]] = {
     "max_lag": _non_negative, "subtract": _text(("none", "population", "neuron")),
