@@ -114,5 +114,7 @@ def test_no_module_imports_the_command_line_or_the_sweep_driver():
             continue
         edges = _edges(name, path, modules)
         assert "neurodyn.cli" not in edges, name
-        if name != "neurodyn.sweep":
+        # the chaos job is a driver on the sweep engine (its points run as a sweep); every
+        # other module stays below the driver
+        if name not in ("neurodyn.sweep", "neurodyn.chaos"):
             assert "neurodyn.sweep" not in edges, name

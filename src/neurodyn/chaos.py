@@ -99,7 +99,7 @@ def theory(config: SweepConfig, settings: dict[str, Any]) -> xr.Dataset:
 
 def _in_process(config: SweepConfig, settings: dict[str, Any], verbose: bool) -> xr.Dataset:
     """Every point computed here, assembled as the sweep store would hold it."""
-    from .sweep import _sweep_coords, compute_point, layout
+    from .sweep import compute_point, layout, sweep_coords
 
     variables, inner = layout(config)
     data = {name: np.full(config.shape + var.shape, np.nan) for name, var in variables.items()}
@@ -108,7 +108,7 @@ def _in_process(config: SweepConfig, settings: dict[str, Any], verbose: bool) ->
             data[name][index] = value
         if verbose:
             print(f"{point}: delta0 {data['autocorrelation'][index][0]:.4g}", flush=True)
-    coords = _sweep_coords(config)
+    coords = sweep_coords(config)
     coords.update({name: (name, values, attrs) for name, (values, attrs) in inner.items()})
     raw = xr.Dataset({name: (config.dims + var.dims, data[name], var.attrs)
                       for name, var in variables.items()}, coords=coords)

@@ -200,7 +200,10 @@ def _values(values: tuple[Any, ...]) -> np.ndarray:
     return np.asarray(values)
 
 
-def _sweep_coords(config: SweepConfig) -> dict[str, Any]:
+def sweep_coords(config: SweepConfig) -> dict[str, Any]:
+    """The store's coordinates of the swept dimensions ({name: (dim, values, attrs)}), as
+    :func:`create_store` writes them (public: the chaos job builds its in-memory result on the
+    same coordinates)."""
     if config.grid_mode == "product":
         return {key: (key, _values(values), {"long_name": f"swept {key}"})
                 for key, values in config.grid}
@@ -293,7 +296,7 @@ def create_store(store: Path, config: SweepConfig, extra: xr.Dataset | None = No
                      "point_computations": {"chunks": one, "fill_value": 0},
                      "point_seconds": {"chunks": one, "fill_value": np.nan},
                      "point_error": {"chunks": one}})
-    coords = _sweep_coords(config)
+    coords = sweep_coords(config)
     coords.update({name: (name, values, attrs) for name, (values, attrs) in inner_coords.items()})
     for name, variable in (extra.data_vars.items() if extra is not None else ()):
         data_vars[str(name)] = (variable.dims, np.asarray(variable.values), dict(variable.attrs))
