@@ -111,8 +111,8 @@ def fail_at(solver: str):
 # test_learn_bench.py 61, test_dmft_two_time.py 52, test_analysis.py 43; test_chaos.py,
 # test_dmft_reliability.py and the rest of the list where the earlier serial timings put them.
 LONGEST_FIRST = (
-    "test_learning_trajectory.py", "test_simulate.py", "test_chaos.py", "test_sweep.py",
-    "test_dmft_reliability.py", "test_notebooks.py", "test_learn_bench.py",
+    "test_learning_trajectory.py", "test_simulate.py", "test_chaos.py", "test_lyapunov.py",
+    "test_sweep.py", "test_spectrum.py", "test_dmft_reliability.py", "test_notebooks.py", "test_learn_bench.py",
     "test_custom_nonlinearity.py", "test_dmft_two_time.py", "test_analysis.py",
     "test_dmft_custom_nonlinearity.py", "test_dmft_stationary.py",
 )
