@@ -109,10 +109,12 @@ def fail_at(solver: str):
 # test_learning_fixed_point.py 47, as one unit (one process) 172; test_simulate.py 200,
 # test_sweep.py 100, test_notebooks.py 64 (84 with kernels), test_custom_nonlinearity.py 62,
 # test_learn_bench.py 61, test_dmft_two_time.py 52, test_analysis.py 43; test_chaos.py,
-# test_dmft_reliability.py and the rest of the list where the earlier serial timings put them.
+# test_dmft_reliability.py and the rest of the list where the earlier serial timings put them;
+# new: test_lyapunov.py ~100 s and test_spectrum.py ~65 s (single-file runs, load 3-5).
 LONGEST_FIRST = (
     "test_learning_trajectory.py", "test_simulate.py", "test_chaos.py", "test_lyapunov.py",
-    "test_sweep.py", "test_spectrum.py", "test_dmft_reliability.py", "test_notebooks.py", "test_learn_bench.py",
+    "test_sweep.py", "test_spectrum.py", "test_dmft_reliability.py", "test_notebooks.py",
+    "test_learn_bench.py",
     "test_custom_nonlinearity.py", "test_dmft_two_time.py", "test_analysis.py",
     "test_dmft_custom_nonlinearity.py", "test_dmft_stationary.py",
 )
