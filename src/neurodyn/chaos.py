@@ -35,8 +35,7 @@ summary then flags the window as too short instead of comparing numbers.
 
 Noise (σ > 0): the networks are simulated with white noise σ dW and the DMFT is solved with the
 same σ. The Lyapunov exponent with noise is the conditional one (both trajectories driven by
-the same noise); it is computed when :func:`neurodyn.lyapunov` takes ``noise=``, and skipped
-(``lambda_sim`` NaN, ``attrs["lyapunov_skipped"]`` says why) otherwise.
+the same noise: ``nd.lyapunov(..., noise=σ)``).
 """
 
 from __future__ import annotations
@@ -52,7 +51,7 @@ import numpy as np
 import xarray as xr
 
 from . import chaos_stats, nonlinearity
-from .chaos_plan import chaos_config, lyapunov_takes_noise, store_matches
+from .chaos_plan import chaos_config, store_matches
 from .errors import RunError
 from .sweep_config import SweepConfig
 
@@ -199,4 +198,4 @@ def chaos(
 
 table = chaos_stats.table
 
-__all__ = ["chaos", "chaos_config", "lyapunov_takes_noise", "table", "theory"]
+__all__ = ["chaos", "chaos_config", "table", "theory"]

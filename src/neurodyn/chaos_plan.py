@@ -44,15 +44,6 @@ def _gains(g, g_min, g_max, g_num) -> list[float]:
     return gains
 
 
-def lyapunov_takes_noise() -> bool:
-    """Whether :func:`neurodyn.lyapunov` computes the conditional exponent (``noise=``)."""
-    import inspect
-
-    import neurodyn as nd
-
-    return "noise" in inspect.signature(nd.lyapunov).parameters
-
-
 def chaos_config(
     g: Sequence[float] | None = None,
     g_min: float = 0.5,
@@ -69,14 +60,10 @@ def chaos_config(
     noise: float = 0.0,
     spectrum: int | None = None,
     out: str | os.PathLike | None = None,
-    lyapunov_noise: bool | None = None,
 ) -> tuple[SweepConfig, dict[str, Any]]:
     """Check the job's arguments and return its sweep (a :class:`SweepConfig` over
     (g, [N,] seed)) and its settings (the ``attrs["chaos"]`` of the store); see :func:`chaos`.
-
-    ``lyapunov_noise``: whether the exponent can be computed with noise (default: ask
-    :func:`lyapunov_takes_noise`, which imports JAX; the command line's checks pass False to
-    stay light, and the run asks again)."""
+    With noise, the exponent is the conditional one (``nd.lyapunov(..., noise=σ)``)."""
     gains = _gains(g, g_min, g_max, g_num)
     name = model_parameters.theory_phi("phi", phi if isinstance(phi, str) else phi.name)
     if name not in nonlinearity_names.NAMES:
@@ -102,9 +89,6 @@ def chaos_config(
     if k > min(sizes):
         raise ParameterError(f"spectrum={k} exceeds N={min(sizes)}; an N-neuron network has at "
                              "most N exponents")
-    if noise > 0 and lyapunov_noise is None:
-        lyapunov_noise = lyapunov_takes_noise()
-    skip_lyapunov = noise > 0 and not lyapunov_noise
     grid: dict[str, list] = {"g": gains}
     if len(sizes) > 1:
         grid["N"] = sizes
@@ -118,10 +102,10 @@ def chaos_config(
     document = {
         "out": str(out) if out is not None else "chaos.zarr",
         "grid": grid,
-        "compute": {"quantities": ["autocorrelation", *([] if skip_lyapunov else ["lyapunov"])]},
+        "compute": {"quantities": ["autocorrelation", "lyapunov"]},
         "network": network, "simulate": simulate,
         "lyapunov": {"t1": lyapunov_t1, "transient": transient, "k": k,
-                     **({"noise": noise} if noise > 0 and not skip_lyapunov else {})},
+                     **({"noise": noise} if noise > 0 else {})},
         "autocorrelation": {"max_lag": max_lag},
         # not a per-point quantity: the theory per g, written at creation; here for the
         # fingerprint (a store made with other theory settings is another run)
@@ -139,10 +123,6 @@ def chaos_config(
         "g_values": gains, "seeds": seed_list,
         "tau_corr_definition": "integral of Delta(tau)/Delta0 over [0, max_lag]",
     }
-    if skip_lyapunov:
-        settings["lyapunov_skipped"] = (
-            "noise > 0 and this neurodyn.lyapunov has no noise= (conditional exponent): "
-            "lambda_sim is NaN")
     return config, settings
 
 

@@ -630,8 +630,7 @@ def _check_chaos(args) -> None:
     args.config_checked, _ = _flagged(lambda: chaos_config(
         g=args.g, g_min=args.g_min, g_max=args.g_max, g_num=args.g_num, seeds=args.seeds,
         N=args.N, t1=args.t1, transient=args.transient, phi=args.phi, max_lag=args.max_lag,
-        lyapunov_t1=args.lyapunov_t1, noise=args.noise, spectrum=args.spectrum, out=args.out,
-        lyapunov_noise=False))
+        lyapunov_t1=args.lyapunov_t1, noise=args.noise, spectrum=args.spectrum, out=args.out))
     _default_figure(args)
     try:
         args.resume = store_matches(args.out, args.config_checked)
@@ -670,8 +669,6 @@ def _run_chaos(args) -> int:
                scheduler=args.scheduler, overwrite=args.overwrite, verbose=progress_enabled())
     plots.plot(args.out, args.figure)  # drawn from the store, as `neurodyn plot` does
     print(table(ds))
-    if "lyapunov_skipped" in ds.attrs:
-        print(f"Lyapunov exponent skipped: {ds.attrs['lyapunov_skipped']}")
     computed, points = ds.attrs["sweep_computed"], ds.attrs["sweep_points"]
     print(f"{computed} of {points} points computed in this session ({points - computed} were "
           f"already done); job wall time {ds.attrs['wall_time_s']:.1f} s")
