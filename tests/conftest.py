@@ -5,17 +5,7 @@ import math
 import os
 from pathlib import Path
 
-# One thread per worker process for XLA and OpenBLAS (`make test` sets the same): pytest-xdist
-# runs one worker per core, and each library's own pool of one thread per core then spins
-# against the other worker. Measured on 2 cores, two files on two workers: 68.6 s wall /
-# 121 s CPU with the default pools, 51.4 s / 87 s with one thread each. Set before NumPy and
-# JAX load (OpenBLAS reads it when loaded, XLA when its CPU client starts); setdefault keeps a
-# caller's choice.
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-os.environ.setdefault("XLA_FLAGS",
-                      "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
-
-import numpy as np  # noqa: E402
+import numpy as np
 import pytest
 from scipy import integrate, optimize
 
