@@ -285,6 +285,42 @@ def test_chaos_job_killed_then_resumed_equals_an_uninterrupted_run(tmp_path, cap
               max_lag=5.0, out=store)
 
 
+def test_an_interrupted_overwrite_keeps_the_old_run_and_resumes(tmp_path, monkeypatch):
+    # The old store must stay complete and readable until the new one is: an overwrite builds
+    # beside it (.NAME.replacing) and swaps in at the end. The interruption is a
+    # KeyboardInterrupt from the third point (in-process sweep), the same as Ctrl-C there.
+    small = {"g": [1.5, 2.5], "N": 30, "t1": 300.0, "lyapunov_t1": 300.0, "transient": 20.0,
+             "max_lag": 5.0, "workers": 1}
+    store = tmp_path / "run.zarr"
+    chaos(seeds=[0, 1], out=store, **small)
+    old = nd.open_sweep(store).load()
+
+    calls = {"n": 0}
+    real = sweep.compute_point
+
+    def interrupted(config, point):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real(config, point)
+
+    monkeypatch.setattr(sweep, "compute_point", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        chaos(seeds=[0, 1, 2], out=store, overwrite=True, **small)
+    assert nd.open_sweep(store).load().equals(old), "the old run changed before the swap"
+    staging = tmp_path / ".run.zarr.replacing"
+    assert int((sweep.point_status(staging) == sweep.DONE).sum()) == 2
+    assert not (tmp_path / ".run.zarr.lock").exists()  # released on the interrupt
+
+    monkeypatch.setattr(sweep, "compute_point", real)
+    ds = chaos(seeds=[0, 1, 2], out=store, overwrite=True, **small)  # resumes the replacement
+    assert ds.attrs["sweep_computed"] == 4 and ds.sizes["seed"] == 3
+    assert not staging.exists()
+    new = nd.open_sweep(store).load()
+    assert (new.point_computations == 1).all()
+    assert new.sizes["seed"] == 3
+
+
 def test_chaos_job_with_noise_uses_the_noisy_theory():
     # σ = 0.5 in the simulation and in the DMFT (measured: the noisy Δ0 is ~5% above the
     # noiseless one at g = 2); the exponent is the conditional one, against the noisy λ_max

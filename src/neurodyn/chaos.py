@@ -14,7 +14,9 @@ Where the points run: :func:`chaos` without ``out`` computes them in this proces
 nothing; with ``out`` they run as a sweep (:func:`neurodyn.sweep.run_sweep`: a dask
 LocalCluster by default, ``workers=1`` in-process, ``scheduler=`` an existing cluster) into
 one zarr store that survives a kill: calling again with the same arguments resumes it (points
-done are kept), other arguments on the same store are refused unless ``overwrite``. The store
+done are kept), other arguments on the same store are refused unless ``overwrite``, which
+builds the new store beside the old one (``.NAME.replacing``, itself resumable) and swaps it in
+only when every point is done, so a killed or failed overwrite loses nothing. The store
 holds the per-point results (``autocorrelation(g, [N,] seed, lag)``, ``lyapunov(g, [N,] seed,
 exponent)``) and the theory per g, written when the store is created; :func:`neurodyn.open_run`
 reads it, :func:`neurodyn.chaos_stats.summarize` turns it into the contract Dataset below, and
@@ -114,15 +116,39 @@ def _in_process(config: SweepConfig, settings: dict[str, Any], verbose: bool) ->
     return raw.merge(theory(config, settings)).assign_attrs(job="chaos", chaos=settings)
 
 
-def _remove_store(store: Path) -> None:
-    from .storage import is_neurodyn_run
+def replacement_path(store: Path) -> Path:
+    """Where ``overwrite`` builds the new store beside ``store`` (``.NAME.replacing``): a fixed
+    name, so a killed overwrite resumes there, and a hidden one, so no reader mistakes it for
+    the run."""
+    return store.parent / f".{store.name}.replacing"
+
+
+def _sweep_replacing(store: Path, config: SweepConfig, sweep: Any) -> Any:
+    """``overwrite``: sweep into :func:`replacement_path` and swap it in only when complete.
+
+    The old run stays readable (and intact, if this is killed or points fail) until the swap;
+    the lock on ``store`` is held throughout, so no other writer can resume or replace it
+    meanwhile. A replacement left by an earlier overwrite with these arguments is resumed; one
+    left by other arguments is discarded (it was never the run)."""
+    from .lock import store_lock
+    from .storage import is_neurodyn_run, replace_run
 
     if not is_neurodyn_run(store):
         raise RunError(f"out={str(store)!r} exists and is not a neurodyn run; refusing to "
                        "replace it")
-    trash = store.parent / f".{store.name}.old-{time.time_ns()}"
-    os.rename(store, trash)
-    shutil.rmtree(trash)
+    staging = replacement_path(store)
+    with store_lock(store, purpose="chaos --overwrite"):
+        try:
+            store_matches(staging, config)
+        except RunError:
+            if not is_neurodyn_run(staging):
+                raise RunError(f"{str(staging)!r} (where --overwrite builds the new store) "
+                               "exists and is not a neurodyn run; remove it by hand") from None
+            shutil.rmtree(staging)
+        result = sweep(staging)
+        if result.ok:
+            replace_run(staging, store)
+    return result
 
 
 def chaos(
@@ -179,15 +205,21 @@ def chaos(
         from .sweep import describe_result, run_sweep
 
         store = Path(out)
+
+        def sweep(path: Path):
+            return run_sweep(config, out=path, workers=workers, scheduler=scheduler,
+                             progress=verbose, extra=lambda: theory(config, settings),
+                             attrs={"job": "chaos", "chaos": settings})
+
         try:
-            store_matches(store, config)  # the same job: resume it
+            store_matches(store, config)  # the same job (or none yet): resume or start it
+            replace = False
         except RunError:
             if not overwrite:
                 raise
-            _remove_store(store)
-        result = run_sweep(config, out=store, workers=workers, scheduler=scheduler,
-                           progress=verbose, extra=lambda: theory(config, settings),
-                           attrs={"job": "chaos", "chaos": settings})
+            replace = True
+        result = (_sweep_replacing(store, config, sweep) if replace
+                  else sweep(store))
         if not result.ok:
             raise RunError(describe_result(result))
         ds = chaos_stats.summarize(open_run(store).load())

@@ -180,7 +180,7 @@ def save_run(ds: xr.Dataset, path: str | os.PathLike, overwrite: bool = False) -
                     encoding=_store_encoding(out), write_empty_chunks=True)
         write_run_toml(temporary, write_manifest(temporary))
         if os.path.lexists(path):
-            _replace_run(temporary, path)
+            replace_run(temporary, path)
         else:
             os.rename(temporary, path)
     except BaseException:
@@ -189,8 +189,14 @@ def save_run(ds: xr.Dataset, path: str | os.PathLike, overwrite: bool = False) -
     return path
 
 
-def _replace_run(new: Path, path: Path) -> None:
-    """Put the complete store ``new`` at ``path`` in place of the neurodyn run there."""
+def replace_run(new: str | os.PathLike, path: str | os.PathLike) -> None:
+    """Put the complete store ``new`` at ``path`` in place of the neurodyn run there.
+
+    The old run is renamed aside, ``new`` renamed in, then the old run removed (renamed back if
+    the second rename fails), so at every moment ``path`` holds one complete run. Raises
+    RunError, touching nothing, if ``path`` is not a neurodyn run. Callers that may race with
+    another writer hold :func:`neurodyn.lock.store_lock` on ``path``."""
+    new, path = Path(new), Path(path)
     if not is_neurodyn_run(path):  # checked again: the path may have changed since
         raise RunError(f"path {str(path)!r} is no longer a neurodyn run; refusing to replace it")
     trash = path.parent / f".{path.name}.old-{uuid.uuid4().hex[:8]}"
