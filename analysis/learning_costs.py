@@ -22,10 +22,10 @@ import os
 import numpy as np
 
 import neurodyn as nd
-from neurodyn.learn_bench import THEORY, fit_exponents
+from neurodyn.learn_bench import THEORY, fit_exponents, upgrade
 
 path = os.environ.get("NEURODYN_RUN", "runs/learn_bench.zarr")
-ds = nd.open_run(path).load()
+ds = upgrade(nd.open_run(path).load())  # runs stored before the `rule` dimension too
 print(ds)
 
 # %% [markdown]
@@ -61,17 +61,17 @@ print(errors.to_pandas())
 
 # %%
 grid = ds.attrs["grid"]
-for method in ds.method.values:
+for method in ds.rule.values:
     spec = grid[str(method)]
-    t = ds.time_s.sel({"method": method, "T": min(spec["T"])}).sel(n=spec["n"])
+    t = ds.time_s.sel(rule=method, T=min(spec["T"])).sel(n=spec["n"])
     if min(spec["T"]) > 0:
         steps = min(spec["T"]) / ds.attrs["dt"]
         print(method, "time per step (s):", np.round(t.values / steps, 8))
-        m = ds.peak_bytes.sel({"method": method, "n": spec["n_T"]}).sel(T=spec["T"])
+        m = ds.peak_bytes.sel(rule=method, n=spec["n_T"]).sel(T=spec["T"])
         print(method, f"memory vs T at n={spec['n_T']} (bytes):", m.values)
     else:
         print(method, "time per gradient (s):", np.round(t.values, 6))
-        m = ds.peak_bytes.sel({"method": method, "T": 0.0}).sel(n=spec["n"])
+        m = ds.peak_bytes.sel(rule=method, T=0.0).sel(n=spec["n"])
         print(method, f"memory vs n={spec['n']} (bytes):", m.values)
 
 # %%

@@ -63,20 +63,19 @@ def exponent_table(ds) -> tuple[str, dict]:
 
 
 def _max_error(ds, method) -> float:
-    # .sel with a dict: ``method=`` is DataArray.sel's own keyword (the fill method)
-    return float(np.nanmax(ds.grad_rel_err.sel({"method": method}).values))
+    return float(np.nanmax(ds.grad_rel_err.sel(rule=method).values))
 
 
 def error_sentence(ds) -> tuple[str, dict]:
-    numbers = {method: _max_error(ds, method) for method in map(str, ds.method.values)}
+    numbers = {method: _max_error(ds, method) for method in map(str, ds.rule.values)}
     exact = max(numbers[m] for m in EXACT_TRAJECTORY)
     implicit = max(numbers["implicit"], numbers["implicit_gmres"])
     spec = ds.attrs["grid"]["adjoint"]
     n_T = int(spec["n_T"])
-    adjoint = {float(T): float(ds.grad_rel_err.sel({"method": "adjoint", "n": n_T, "T": float(T)}))
+    adjoint = {float(T): float(ds.grad_rel_err.sel(rule="adjoint", n=n_T, T=float(T)))
                for T in spec["T"]}
     adjoint_text = ", ".join(f"{err:.2g} at T = {T:g}" for T, err in adjoint.items())
-    rflo = ds.grad_rel_err.sel({"method": "rflo"}).values
+    rflo = ds.grad_rel_err.sel(rule="rflo").values
     rflo = rflo[np.isfinite(rflo)]
     text = (
         f"The error column: exact methods vs their references ≤ {exact:.1g} (the rk4 "
@@ -106,8 +105,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     import neurodyn as nd
+    from neurodyn.learn_bench import upgrade
 
-    ds = nd.open_run(args.run).load()
+    ds = upgrade(nd.open_run(args.run).load())  # runs stored with the former ``method`` dim
     if ds.attrs.get("kind") != "learn_bench" or ds.attrs.get("grid_name") != "default":
         raise SystemExit(f"{args.run} is not a default-grid learn-bench run "
                          f"(kind={ds.attrs.get('kind')!r}, grid={ds.attrs.get('grid_name')!r})")

@@ -169,3 +169,35 @@ def pytest_xdist_make_scheduler(config, log):
             return str(path.with_name(unit(path.name)))
 
     return SharedProcessScheduling(config, log)
+
+
+def _keywords(function) -> set[str]:
+    import inspect
+
+    return {name for name, parameter in inspect.signature(function).parameters.items()
+            if parameter.kind not in (parameter.VAR_KEYWORD, parameter.VAR_POSITIONAL)
+            and name != "self"}
+
+
+def xarray_keywords() -> set[str]:
+    """The named parameters of xarray's methods that also take dimension names as keywords
+    (``ds.sel(g=2.0)``) and of its plot functions: a dimension, coordinate or variable of one
+    of these names is silently taken for the parameter (``ds.sel(method="bptt")`` is a
+    nearest-neighbour lookup of nothing, and returns every entry)."""
+    import xarray as xr
+    from xarray.plot import dataarray_plot
+
+    names: set[str] = set()
+    for cls in (xr.Dataset, xr.DataArray):
+        for method in ("sel", "isel", "interp", "reindex", "head", "tail", "thin", "drop_sel",
+                       "drop_isel", "shift", "roll", "pad", "rolling", "coarsen", "resample",
+                       "expand_dims", "squeeze", "sortby", "assign_coords"):
+            names |= _keywords(getattr(cls, method))
+    for plot in ("plot", "line", "hist", "step", "imshow", "pcolormesh", "contourf", "scatter"):
+        names |= _keywords(getattr(dataarray_plot, plot))
+    return names - {"darray", "indexers", "coords"}
+
+
+def keyword_clashes(ds) -> set[str]:
+    """Dimensions, coordinates and data variables of ``ds`` named like an xarray keyword."""
+    return (set(map(str, ds.dims)) | set(map(str, ds.variables))) & xarray_keywords()

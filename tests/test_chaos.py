@@ -18,6 +18,7 @@ import time
 
 import numpy as np
 import pytest
+from conftest import keyword_clashes
 
 import neurodyn as nd
 from neurodyn import plots, sweep
@@ -202,6 +203,7 @@ def test_chaos_job_contract_figure_and_cli(tmp_path, capsys):
     small = {**ENSEMBLE, "g": [0.5, 2.0], "N": 100, "seeds": [0, 1]}
     ds = chaos(**small)
     assert list(tmp_path.iterdir()) == []  # without out, the job returns data and writes nothing
+    assert not keyword_clashes(ds)
     for name in ("delta0_sim", "delta0_theory", "lambda_sim", "lambda_theory", "tau_corr_sim",
                  "tau_corr_theory", "delta0_mean", "delta0_sem", "delta0_z", "lambda_z",
                  "window_too_short"):

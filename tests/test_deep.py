@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 import pytest
+from conftest import keyword_clashes
 from scipy import integrate, optimize
 
 import neurodyn as nd
@@ -177,6 +178,7 @@ def test_deep_command_writes_a_run_and_a_figure(tmp_path, capsys):
     assert main(["plot", str(out), "--figure", str(tmp_path / "again.png")]) == 0
     assert (tmp_path / "again.png").stat().st_size > 10_000  # redrawn from the saved run
     ds = nd.open_run(out)
+    assert not keyword_clashes(ds)
     assert dict(ds.sizes) == {"sigma_w": 2, "sigma_b": 2, "sim_sigma_w": 2, "seed": 2,
                               "layer": 4, "input": 3, "pair": 3}
     assert ds.attrs["width"] == 40 and ds.attrs["seeds"] == [0, 1]

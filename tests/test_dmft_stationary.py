@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import scs_delta0_energy_condition
+from conftest import keyword_clashes, scs_delta0_energy_condition
 from scipy import integrate
 
 import neurodyn as nd
@@ -173,6 +173,7 @@ def test_bad_input_names_the_parameter(kwargs, name):
 
 def test_dataset_contract():
     ds = stationary(g=2.0, J_mean=0.3, theta_mean=0.1, critical_gain=False)
+    assert not keyword_clashes(ds)
     for var in ("delta", "delta0", "delta_inf", "mean", "lambda_max", "residual", "tau_corr"):
         assert var in ds
     assert ds.delta.dims == ("tau",) and "units" in ds.tau.attrs

@@ -3,6 +3,7 @@ own full-square solution."""
 
 import numpy as np
 import pytest
+from conftest import keyword_clashes
 
 import neurodyn as nd
 from neurodyn.dmft.two_time import two_time
@@ -14,6 +15,7 @@ def test_weak_coupling_limit_is_ornstein_uhlenbeck_in_closed_form():
     # is exact for this part; the coupling adds O(g² q0) = 2e−6.
     g, sigma, q0 = 1e-3, 0.7, 2.0
     ds = two_time(g=g, t1=5.0, dt=0.05, q0=q0, noise=sigma)
+    assert not keyword_clashes(ds)
     t = ds.t.values
     T, Tp = np.meshgrid(t, t, indexing="ij")
     exact = q0 * np.exp(-T - Tp) + sigma**2 / 2 * (np.exp(-abs(T - Tp)) - np.exp(-(T + Tp)))

@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import pytest
 import xarray as xr
+from conftest import keyword_clashes
 
 import neurodyn as nd
 from neurodyn import cli
@@ -50,6 +51,7 @@ def test_fixed_point_methods_match_an_independent_implicit_solve():
 
 
 def test_fit_exponents_recovers_known_power_laws():
+    # stored in the former layout (dimension ``method``, renamed ``rule``): it is still read
     grid = {"rtrl_discrete": {"n": [8, 16, 32], "T": [5.0, 10.0], "n_T": 8}}
     ns, Ts = [8, 16, 32], [5.0, 10.0]
     time_s = np.full((1, 3, 2), np.nan)
@@ -91,10 +93,10 @@ def _learn_bench_like(grid="quick", repeats=3, seed=0, verbose=False):
     ns, Ts = [8, 16], [0.0, 5.0]
     time_s = np.array([[[np.nan, 1e-6], [np.nan, 4e-6]], [[2e-6, np.nan], [8e-6, np.nan]]])
     ds = xr.Dataset(
-        {"time_s": (("method", "n", "T"), time_s), "peak_bytes": (("method", "n", "T"), time_s * 1e9),
-         "grad_rel_err": (("method", "n", "T"), time_s * 1e-3)},
-        coords={"method": ["bptt_scan", "implicit"], "n": ns, "T": Ts,
-                "task": ("method", ["trajectory", "fixed_point"])},
+        {"time_s": (("rule", "n", "T"), time_s), "peak_bytes": (("rule", "n", "T"), time_s * 1e9),
+         "grad_rel_err": (("rule", "n", "T"), time_s * 1e-3)},
+        coords={"rule": ["bptt_scan", "implicit"], "n": ns, "T": Ts,
+                "task": ("rule", ["trajectory", "fixed_point"])},
         attrs={"kind": "learn_bench", "grid": {"bptt_scan": {"n": ns, "T": [5.0], "n_T": 8},
                                                "implicit": {"n": ns, "T": [0.0], "n_T": 8}}})
     ds.attrs["exponents"] = lb.fit_exponents(ds)
@@ -115,6 +117,22 @@ def test_cli_saves_the_run_and_draws_its_figure_at_the_edge_without_warnings(tmp
     xr.testing.assert_equal(saved, expected)  # data and coords (attrs hold NaN slopes: below)
     assert saved.attrs["grid"] == expected.attrs["grid"] and saved.attrs["kind"] == "learn_bench"
     assert saved.attrs["exponents"]["implicit"] == expected.attrs["exponents"]["implicit"]
-    assert saved.method.values.tolist() == ["bptt_scan", "implicit"]
+    assert saved.rule.values.tolist() == ["bptt_scan", "implicit"]
     assert (tmp_path / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "time_vs_n" in capsys.readouterr().out  # the exponent table
+
+
+def test_the_rule_dimension_is_no_xarray_keyword(monkeypatch):
+    """The Dataset learn_bench builds (cells not measured: a stand-in) names its learning-rule
+    dimension ``rule``: ``method`` was a keyword of ``sel`` (nearest-neighbour lookup), so
+    ``ds.sel(method="bptt_scan")`` returned every rule. A run stored before is still read."""
+    monkeypatch.setattr(lb, "measure", lambda method, n, T, repeats, seed: {
+        "time_s": 1e-6 * n * max(T, 1.0), "peak_bytes": 8.0 * n, "grad_rel_err": 1e-7})
+    ds = lb.learn_bench(grid="quick", repeats=1)
+    assert not keyword_clashes(ds)
+    one = ds.time_s.sel(rule="bptt_scan")
+    assert "rule" not in one.dims and one.sizes == {"n": ds.sizes["n"], "T": ds.sizes["T"]}
+    legacy = ds.rename({"rule": "method"})
+    assert keyword_clashes(legacy) == {"method"}  # the check sees the former name
+    xr.testing.assert_identical(lb.upgrade(legacy), ds)
+    assert repr(lb.fit_exponents(legacy)) == repr(lb.fit_exponents(ds))  # NaN slopes: repr

@@ -4,6 +4,7 @@ train's optimiser steps equal Kingma & Ba's Algorithm 1 written out here."""
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import keyword_clashes
 
 import neurodyn as nd
 import neurodyn.learning as L
@@ -17,6 +18,7 @@ def test_sine_generation_from_a_chaotic_network_trains(method, tmp_path):
     params, task = L.sine_generation(n=30, g=1.5, duration=10.0, period=5.0, seed=0)
     trained, ds = L.train(params, task, method=method, trainable=("W_out", "theta"),
                           iterations=80, learning_rate=0.03, dt=0.05)
+    assert not keyword_clashes(ds)
     assert ds.attrs["final_loss"] <= ds.loss.values[0] / 10, (ds.loss.values[0],
                                                               ds.attrs["final_loss"])
     out = nd.save_run(ds, tmp_path / f"{method}.zarr")  # train writes nothing; the caller saves

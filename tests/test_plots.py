@@ -115,9 +115,9 @@ def learn_bench_like() -> xr.Dataset:
     time_s = np.stack([1e-9 * n**2 * T * trajectory, 1e-8 * n**2.0 * fixed])
     peak = np.stack([8.0 * n * T * trajectory, 8.0 * n**2.0 * fixed])
     return xr.Dataset(
-        {"time_s": (("method", "n", "T"), time_s), "peak_bytes": (("method", "n", "T"), peak)},
-        coords={"method": ["bptt_scan", "implicit"], "n": ns, "T": Ts,
-                "task": ("method", ["trajectory", "fixed_point"])},
+        {"time_s": (("rule", "n", "T"), time_s), "peak_bytes": (("rule", "n", "T"), peak)},
+        coords={"rule": ["bptt_scan", "implicit"], "n": ns, "T": Ts,
+                "task": ("rule", ["trajectory", "fixed_point"])},
         attrs={"kind": "learn_bench",
                "grid": {"bptt_scan": {"n": ns, "T": [5.0, 10.0], "n_T": 8},
                         "implicit": {"n": ns, "T": [0.0], "n_T": 8}},

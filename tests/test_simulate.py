@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import scs_delta0_energy_condition
+from conftest import keyword_clashes, scs_delta0_energy_condition
 
 import neurodyn as nd
 from neurodyn import solvers
@@ -116,6 +116,7 @@ def test_same_seed_is_bit_identical_and_other_seed_differs(noise):
 def test_dataset_layout_units_and_provenance():
     net = nd.Network.random(N=30, g=1.5, seed=0)
     ds = nd.simulate(net, t1=2.0, dt_save=0.5, transient=1.0, trials=2)
+    assert not keyword_clashes(ds)
     assert ds.h.dims == ("trial", "time", "neuron")
     assert ds.h.shape == (2, 5, 30)
     np.testing.assert_allclose(ds.time.values, [1.0, 1.5, 2.0, 2.5, 3.0])

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xarray as xr
-from conftest import fail_at
+from conftest import fail_at, keyword_clashes
 
 import neurodyn as nd
 from neurodyn import sweep
@@ -109,6 +109,7 @@ def reference(tmp_path_factory) -> xr.Dataset:
 
 
 def test_reference_is_a_complete_store(reference):
+    assert not keyword_clashes(reference)
     assert reference.sizes["g"] == 2 and reference.sizes["seed"] == 4
     assert (reference.point_status == sweep.DONE).all()
     assert (reference.point_computations == 1).all()

@@ -142,6 +142,21 @@ def _fixed_point_problem(n: int, seed: int):
     return params, FixedPointTask.create([1.0], [0.3], h0=h0)
 
 
+RULE = "rule"
+"""The learning-rule dimension of a learn-bench Dataset. It was ``method`` until 2026-12-01:
+``method`` is a keyword of xarray's ``sel``/``interp``/``reindex`` (the nearest-neighbour
+lookup), so ``ds.sel(method="bptt_scan")`` silently selected nothing and returned every rule;
+``ds.sel(rule="bptt_scan")`` does what it says."""
+
+
+def upgrade(ds: xr.Dataset) -> xr.Dataset:
+    """A learn-bench Dataset with the current names: a run stored with the former ``method``
+    dimension gets it renamed to ``rule`` (nothing else changed); others are returned as is."""
+    if "method" in ds.dims and RULE not in ds.dims:
+        return ds.rename({"method": RULE})
+    return ds
+
+
 def _rule(method: str) -> AbstractRule:
     if method not in RULES:
         raise ParameterError(f"method={method!r}; allowed: {tuple(RULES)}")
@@ -212,7 +227,9 @@ def _slope(x, y) -> float:
 
 
 def fit_exponents(ds: xr.Dataset) -> dict:
-    """{method: {fit: {"measured": slope, "theory": exponent}}} from a learn-bench Dataset."""
+    """{rule: {fit: {"measured": slope, "theory": exponent}}} from a learn-bench Dataset (a run
+    stored before the ``rule`` dimension was named so is read too, see :func:`upgrade`)."""
+    ds = upgrade(ds)
     grid = ds.attrs["grid"]
     out = {}
     for method, theory in THEORY.items():
@@ -224,10 +241,10 @@ def fit_exponents(ds: xr.Dataset) -> dict:
         for fit, exponent in theory.items():
             variable = "time_s" if fit.startswith("time") else "peak_bytes"
             if fit.endswith("_n"):
-                values = ds[variable].sel({"method": method, "T": T0}).sel(n=list(spec["n"]))
+                values = ds[variable].sel({RULE: method, "T": T0}).sel(n=list(spec["n"]))
                 slope = _slope(spec["n"], values.values)
             else:
-                values = ds[variable].sel({"method": method, "n": n_T}).sel(
+                values = ds[variable].sel({RULE: method, "n": n_T}).sel(
                     T=[float(t) for t in spec["T"]])
                 slope = _slope(spec["T"], values.values)
             fits[fit] = {"measured": slope, "theory": exponent,
@@ -246,7 +263,7 @@ def learn_bench(grid: str = "default", repeats: int = 3, seed: int = 0, verbose:
     ``overwrite`` and ``figure`` raise :class:`ParameterError` saying what to call instead
     (``neurodyn.save_run(ds, out)``, ``neurodyn.plots.plot(ds, png)``), before any work.
 
-    **Returns:** Dataset over (method, n, T) with ``time_s`` (s per gradient), ``peak_bytes``
+    **Returns:** Dataset over (rule, n, T) with ``time_s`` (s per gradient), ``peak_bytes``
     and ``grad_rel_err`` (NaN where a cell is not on the grid); attrs ``kind`` (learn_bench),
     ``grid``, ``exponents`` (measured vs theory) and provenance.
     """
@@ -279,20 +296,20 @@ def learn_bench(grid: str = "default", repeats: int = 3, seed: int = 0, verbose:
                 print(f"{method:>18} n={n:5d} T={T:5.0f}: {result['time_s']:.3e} s, "
                       f"{result['peak_bytes']:.3e} B, err {result['grad_rel_err']:.1e}", flush=True)
     ds = xr.Dataset(
-        {"time_s": (("method", "n", "T"), data["time_s"],
+        {"time_s": ((RULE, "n", "T"), data["time_s"],
                     {"long_name": "warm wall time per gradient (median)", "units": "s"}),
-         "peak_bytes": (("method", "n", "T"), data["peak_bytes"],
+         "peak_bytes": ((RULE, "n", "T"), data["peak_bytes"],
                         {"long_name": "XLA temp + output bytes of the compiled gradient",
                          "units": "bytes"}),
-         "grad_rel_err": (("method", "n", "T"), data["grad_rel_err"],
+         "grad_rel_err": ((RULE, "n", "T"), data["grad_rel_err"],
                           {"long_name": "‖g − g_ref‖/‖g_ref‖; reference: BPTT-scan rk4 dt/4 "
                                          "(trajectory), dense implicit (fixed point)",
                            "units": "1"})},
-        coords={"method": ("method", methods, {"long_name": "learning rule"}),
+        coords={RULE: (RULE, methods, {"long_name": "learning rule"}),
                 "n": ("n", np.asarray(ns), {"long_name": "neurons", "units": "1"}),
                 "T": ("T", np.asarray(Ts), {"long_name": "task horizon (0: fixed-point task)",
                                             "units": "tau"}),
-                "task": ("method", ["fixed_point" if m in FIXED_POINT_METHODS else "trajectory"
+                "task": (RULE, ["fixed_point" if m in FIXED_POINT_METHODS else "trajectory"
                                     for m in methods], {"long_name": "task kind"})},
         attrs={"kind": "learn_bench", "grid_name": grid,
                "grid": {m: {"n": list(s["n"]), "T": [float(t) for t in s["T"]],
@@ -308,7 +325,7 @@ def learn_bench(grid: str = "default", repeats: int = 3, seed: int = 0, verbose:
 
 def table(ds: xr.Dataset) -> str:
     """Fitted exponents vs theory as text."""
-    lines = [f"{'method':>18} {'fit':>12} {'measured':>9} {'theory':>7}"]
+    lines = [f"{'rule':>18} {'fit':>12} {'measured':>9} {'theory':>7}"]
     for method, fits in ds.attrs["exponents"].items():
         for fit, row in fits.items():
             note = "  (fewer than two grid points)" if math.isnan(row["measured"]) else ""

@@ -249,7 +249,7 @@ def learn_bench_figure(ds: xr.Dataset) -> Figure:
     memory vs n, and memory vs T at one n. Each legend entry gives the method's fitted slope and
     theory's; theory's slope is also drawn (dashed) through the method's last point.
 
-    **Arguments:** ``ds`` over (method, n, T) with ``time_s`` (s) and ``peak_bytes``, the
+    **Arguments:** ``ds`` over (rule, n, T) with ``time_s`` (s) and ``peak_bytes``, the
     coordinate ``task`` (``trajectory`` or ``fixed_point``; without it a method whose grid
     holds only T = 0 is a fixed-point one), the attrs ``grid`` ({method: {"n", "T", "n_T"}})
     and ``exponents`` (as :func:`neurodyn.learn_bench.fit_exponents` returns them; without
@@ -261,6 +261,9 @@ def learn_bench_figure(ds: xr.Dataset) -> Figure:
     from matplotlib.figure import Figure
     from matplotlib.ticker import NullFormatter
 
+    from .learn_bench import upgrade
+
+    ds = upgrade(ds)  # a run stored with the former ``method`` dimension
     grid, exponents = ds.attrs["grid"], ds.attrs.get("exponents", {})
     fig = Figure(figsize=(17, 4.6), constrained_layout=True)
     axes = fig.subplots(1, 4)
@@ -272,9 +275,9 @@ def learn_bench_figure(ds: xr.Dataset) -> Figure:
     for index, (ax, (variable, axis, label, fit, title)) in enumerate(zip(axes, panels,
                                                                           strict=True)):
         ticks: set[float] = set()
-        for k, method in enumerate(str(m) for m in ds.method.values):
+        for k, method in enumerate(str(m) for m in ds.rule.values):
             spec = grid[method]
-            static = (str(ds.task.sel({"method": method}).values) == "fixed_point"
+            static = (str(ds.task.sel(rule=method).values) == "fixed_point"
                       if "task" in ds.coords else max(spec["T"]) == 0)
             if (index == 0 and static) or (index == 1 and not static):
                 continue
@@ -282,10 +285,10 @@ def learn_bench_figure(ds: xr.Dataset) -> Figure:
                 continue  # fixed-point tasks have no horizon to sweep
             if axis == "n":
                 x = np.asarray(spec["n"], float)
-                y = ds[variable].sel({"method": method, "T": min(spec["T"])}).sel(n=spec["n"]).values
+                y = ds[variable].sel(rule=method, T=min(spec["T"])).sel(n=spec["n"]).values
             else:
                 x = np.asarray(spec["T"], float)
-                y = ds[variable].sel({"method": method, "n": spec["n_T"]}).sel(T=spec["T"]).values
+                y = ds[variable].sel(rule=method, n=spec["n_T"]).sel(T=spec["T"]).values
             row = exponents.get(method, {}).get(fit, {})
             measured, theory = row.get("measured"), row.get("theory")
             if measured is None:
