@@ -1,8 +1,8 @@
 """Cost per integration step of the online rules (FORCE, its internal variant, full-FORCE) vs N.
 
 Each step is rk4 on the n × n network (4 products J φ; full-FORCE integrates two networks while
-learning) and, every ``update_every`` = 2 steps, one RLS update (P r, the rank-one updates of
-P and of the corrected weights: 4 n² + … multiply-adds). Everything is O(n²) per step, so the
+learning) and, every ``update_every`` = 2 steps, one RLS update (P r and the rank-one update of P: 2 n²
+multiply-adds, plus n² each for the error and the correction of J where J is learned). Everything is O(n²) per step, so the
 fitted exponent of time per step vs n should approach 2 once the O(n²) work dominates the
 per-step overhead of the scan (small n pull it below 2).
 

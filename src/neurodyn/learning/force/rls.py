@@ -15,8 +15,8 @@ where c k = P_t r_t is the gain. By induction W_t is then exactly the ridge-regr
     W_t = argmin_W Σ_{s≤t} ‖W r_s − y_s‖² + α ‖W − W_0‖²_F
 
 (every row of W is regressed on the same rates, so all rows share P; full-FORCE and the
-internal-weights FORCE use that: one P for n + n_out rows). Cost: 4 n² + 2 m n per update,
-memory n² for P. tests/test_learning_force.py checks W_t and P_t against numpy's lstsq / inv.
+internal-weights FORCE use that: one P for n + n_out rows). Cost per update: 2 n² multiply-adds
+for P (P r and the rank-one correction) and m n for W; memory n² for P. tests/test_learning_force.py checks W_t and P_t against numpy's lstsq / inv.
 """
 
 from __future__ import annotations
