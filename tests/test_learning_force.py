@@ -7,6 +7,7 @@ lstsq and numpy's inverse for the RLS update itself; the algebraic identity J(t)
 W_out(t) between the internal-weights and the feedback variant of FORCE.
 """
 
+import math
 import re
 
 import jax
@@ -17,7 +18,7 @@ import pytest
 import neurodyn as nd
 import neurodyn.learning as L
 from neurodyn.errors import DivergenceError, ParameterError
-from neurodyn.learning.force import rls_fit
+from neurodyn.learning.force import measure, rls_fit
 
 N = 200
 """Smallest size at which both rules met the criterion with margin on every seed tried (see
@@ -123,6 +124,22 @@ def test_rls_is_the_ridge_regression_solution():
     np.testing.assert_allclose(W, ridge, rtol=0, atol=1e-11 * np.abs(ridge).max())
     inverse = np.linalg.inv(alpha * np.eye(n) + rates.T @ rates)
     np.testing.assert_allclose(P, inverse, rtol=0, atol=1e-11 * np.abs(inverse).max())
+
+
+def test_measure_reports_the_cost_of_one_run():
+    """learn-bench's measurement of an online run: the steps and updates counted from the grid,
+    time per step = time / steps, and XLA's peak bytes at least the n × n matrix P the rule
+    must hold (8 n² bytes in float64) and, for full-FORCE, the learned J as well."""
+    n = N  # a size whose arrays are drawn by functions compiled already
+    params, task = periodic_task(n, 0, duration=10.0)
+    force = measure(L.Force(), params, task, jax.random.PRNGKey(0), learn_until=5.0, repeats=1)
+    assert force["steps"] == 100 and force["updates"] == 25
+    assert force["time_per_step_s"] == pytest.approx(force["time_s"] / 100)
+    assert force["peak_bytes"] >= 8 * n * n
+    full = measure(L.FullForce(), params, task, jax.random.PRNGKey(0), learn_until=5.0,
+                   repeats=1)
+    assert full["peak_bytes"] >= 2 * 8 * n * n
+    assert math.isfinite(full["test_loss"]) and full["test_loss"] > 0
 
 
 @pytest.mark.parametrize(("make", "match"), [
