@@ -1,10 +1,12 @@
 """Cost per integration step of the online rules (FORCE, its internal variant, full-FORCE) vs N.
 
-Each step is rk4 on the n × n network (4 products J φ; full-FORCE integrates two networks while
-learning) and, every ``update_every`` = 2 steps, one RLS update (P r and the rank-one update of P: 2 n²
-multiply-adds, plus n² each for the error and the correction of J where J is learned). Everything is O(n²) per step, so the
-fitted exponent of time per step vs n should approach 2 once the O(n²) work dominates the
-per-step overhead of the scan (small n pull it below 2).
+Each step is rk4 on the n × n network (4 products J φ; full-FORCE integrates two networks
+while learning) and, every ``update_every`` = 2 steps, one RLS update (P r and the rank-one
+update of P: 2 n² multiply-adds, plus n² each for the error and the correction of J where J is
+learned). Everything is O(n²) per step, so the fitted exponent of time per step vs n should
+approach 2 once the O(n²) work dominates the per-step overhead of the scan (small n pull it
+below 2; matrices that no longer fit in the cache push it above: on the 2-core VM a bare
+J @ h took 18× longer at n = 1600 than at 800).
 
 Task: a g = 1.5 network and a sum of three sines of period 20 τ, samples every 0.5 τ, learning
 for 36 of the 40 τ (the steps of the test phase are cheaper, so nearly all are learning steps).

@@ -93,7 +93,7 @@ def test_trained_parameters_are_what_the_rules_say(trained):
 
 
 def test_internal_force_is_the_feedback_network_in_one_matrix(trained):
-    """Started from J + w_f W_outᵀ, the internal variant's J(t) − J = w_f W_out(t) of the
+    """Started from J + w_f W_out, the internal variant's J(t) − J = w_f W_out(t) of the
     feedback variant at every update, so both give the same z(t) up to rounding (amplified by
     chaos only before the network locks on to the target and in the phase of the test)."""
     params, task = periodic_task(N, SEEDS[0])

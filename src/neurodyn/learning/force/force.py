@@ -10,14 +10,15 @@ with w_f (n, n_out) fixed, uniform in [−s, s] (s = ``feedback_scale``). While 
 a priori error e = z − y(t), so that z follows the target from the first update on and the
 feedback loop is never clamped ("first-order reduced and controlled error").
 
-``internal=True`` is the variant that learns inside the network (their Fig. 1C): no feedback
-loop; the recurrent weights of every neuron i are corrected by RLS with its share of the
-error, J_i ← J_i − (w_f e)_i · gain, all neurons sharing the one P (the network is dense, so every
-neuron sees the same presynaptic rates), and W_out learns as before. Started from
-J + w_f W_outᵀ, that network is the feedback network written as one matrix: J(t) = J + w_f
-W_out(t) at every step, so both variants produce the same z(t) up to rounding (tested); they
-differ in what is stored as trained (J, no loop vs W_out with the loop) and in cost (the internal
-variant also rewrites the n × n matrix J at every update).
+``internal=True`` is the variant that learns inside the network (their Fig. 1C), here in its
+dense form: no feedback loop; the recurrent weights of every neuron i are corrected by RLS
+with its share of the error, J_i ← J_i − (w_f e)_i · gain, all neurons sharing the one P (the
+network is dense, so every neuron sees the same presynaptic rates), and W_out learns as before.
+Started from J + w_f W_out, that network is the feedback network written as one matrix:
+J(t) = J + w_f W_out(t) at every step, so both variants produce the same z(t) up to rounding
+(tested); they differ in what is stored as trained (J without a loop vs W_out with the loop)
+and in cost (the internal variant also rewrites the n × n matrix J at every update). The
+paper's sparse networks, one P per neuron over its presynaptic partners, are not implemented.
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ correlation matrix
     P_t = (α I + Σ_{s≤t} r_s r_sᵀ)⁻¹,      P_0 = I / α,
 
 by the Sherman–Morrison formula, and corrects the weights W (m, n) with the *a priori* error
-e_t = W_{t−1} r_t − y_t (Sussillo & Abbott, Neuron 63, 544 (2009), eqs. 3–5):
+e_t = W_{t−1} r_t − y_t (Sussillo & Abbott, Neuron 63, 544 (2009), their RLS rule, with the
+P-update before the weight update so that the gain is P_t r_t):
 
     k = P_{t−1} r_t,   c = 1 / (1 + r_tᵀ k),   P_t = P_{t−1} − c k kᵀ,   W_t = W_{t−1} − c e_t kᵀ,
 
@@ -15,8 +16,9 @@ where c k = P_t r_t is the gain. By induction W_t is then exactly the ridge-regr
     W_t = argmin_W Σ_{s≤t} ‖W r_s − y_s‖² + α ‖W − W_0‖²_F
 
 (every row of W is regressed on the same rates, so all rows share P; full-FORCE and the
-internal-weights FORCE use that: one P for n + n_out rows). Cost per update: 2 n² multiply-adds
-for P (P r and the rank-one correction) and m n for W; memory n² for P. tests/test_learning_force.py checks W_t and P_t against numpy's lstsq / inv.
+internal-weights FORCE use that: one P for n + n_out rows). Cost per update: 2 n²
+multiply-adds for P (P r and the rank-one correction) and m n for W; memory n² for P.
+tests/test_learning_force.py checks W_t and P_t against numpy's lstsq and inv.
 """
 
 from __future__ import annotations
