@@ -88,6 +88,8 @@ def test_trained_parameters_are_what_the_rules_say(trained):
     assert not np.any(np.asarray(full.feedback))
     ds = full.to_dataset(task, L.FullForce())
     assert ds.z.dims == ("time", "output") and ds.attrs["rule"] == "full_force"
+    assert ds.attrs["options"] == {"alpha": 1.0, "update_every": 2, "dt": 0.1, "stepper": "rk4",
+                                   "drive_scale": 1.0}
     assert ds.attrs["test_loss"] == float(full.test_loss)
     assert int(ds.learning.sum()) == int(LEARN / DT_SAMPLE)
 

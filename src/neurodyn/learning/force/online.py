@@ -16,6 +16,7 @@ parameters; the loop, the checks, the divergence report and the cost measurement
 from __future__ import annotations
 
 import abc
+import dataclasses
 import math
 import time
 from typing import Any, ClassVar
@@ -172,7 +173,7 @@ class AbstractOnlineRule(eqx.Module):
 
     def options(self) -> dict:
         """The rule's options as JSON-ready values."""
-        return {field: getattr(self, field) for field in self.__dataclass_fields__}
+        return {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
 
     def prepare(self, params: Params, task: TrajectoryTask,
                 learn_until: float) -> tuple[tuple[int, int], int]:
