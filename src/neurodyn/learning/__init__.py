@@ -6,7 +6,9 @@ adjoint solved backwards, memory flat in T), ``rtrl`` (exact forward sensitiviti
 ODE), ``rtrl_discrete`` (the same in discrete time), ``rflo`` (diagonal eligibility traces, an
 approximation). Fixed-point tasks (:class:`FixedPointTask`): ``implicit``,
 ``recurrent_backprop``, ``eqprop``. The table is :data:`RULES` (:mod:`.registry`); each rule is
-a final ``eqx.Module`` (:class:`AbstractRule`).
+a final ``eqx.Module`` (:class:`AbstractRule`). Online rules, which train weights while the
+network runs instead of returning a gradient (:data:`ONLINE_RULES`, :mod:`.force`): ``force``
+and ``full_force``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from . import fixed_point
 from .adjoint import Adjoint
 from .bptt import Bptt, BpttScan
 from .fixed_point import AbstractFixedPointRule, Eqprop, FixedPointTask, Implicit, RecurrentBackprop
+from .force import ONLINE_RULES, AbstractOnlineRule, Force, FullForce, OnlineResult
 from .params import TRAINABLE, Params, readout, vector_field
 from .registry import (
     APPROXIMATE_METHODS,
@@ -34,12 +37,14 @@ __all__ = [
     "APPROXIMATE_METHODS",
     "FIXED_POINT_METHODS",
     "METHODS",
+    "ONLINE_RULES",
     "RULES",
     "TRAINABLE",
     "TRAJECTORY_METHODS",
     "AbstractAdaptiveRule",
     "AbstractFixedPointRule",
     "AbstractFixedStepRule",
+    "AbstractOnlineRule",
     "AbstractRule",
     "AbstractTask",
     "AbstractTrajectoryRule",
@@ -48,7 +53,10 @@ __all__ = [
     "BpttScan",
     "Eqprop",
     "FixedPointTask",
+    "Force",
+    "FullForce",
     "Implicit",
+    "OnlineResult",
     "Params",
     "RecurrentBackprop",
     "Rflo",
