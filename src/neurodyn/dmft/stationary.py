@@ -499,11 +499,13 @@ def _static_unbounded(model, g, J_mean, theta_mean, theta_std):
     solved at each Δ0 (no fixed-point sweeps: with a mean feedback J_mean < 0 they converge
     slowly or not at all near g_c; measured: residual 9e-5 at g = 1.40 and a collapse to 0 at
     1.41 for relu, J_mean = −1, θm = 1). r ≤ 0 at Δ0 → 0 (r(0) = −⟨φ²⟩ − θs²); its first rise
-    above 0 on the scan grid (general rules, vmapped) is bisected on ln Δ0 with the resolved
+    above 0 on a 48-point log grid (general rules, vmapped) is bisected on ln Δ0 with the resolved
     rules. r(0) = 0 (h ≡ M, no rate and no spread: relu without bias) gives Δ0 = 0; no rise at
     all (the static map outgrows Δ0) gives NaN: no static solution."""
     general = _Model(model.nl, model.order, general=True)
-    grid, _ = _unbounded_grid(g, theta_mean, theta_std, 0.0, model.centre)
+    # every 4th point of the energy scan's grid (cells of ratio 2.6, bisected to 1e-15 by
+    # _BISECTIONS halvings): the static scan is vmapped over 200 gains in critical_gain_of
+    grid = _unbounded_grid(g, theta_mean, theta_std, 0.0, model.centre)[0][::4]
 
     def residual(rules, d0):
         M = _solve_mean(rules, g, d0, J_mean, theta_mean)
