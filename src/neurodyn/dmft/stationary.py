@@ -77,10 +77,13 @@ and the stability of h ≡ 0 (relu without bias) is judged at Δ0 → 0⁺. The 
   h ≡ 0 for g < √2, where the variance map g²Δ0/2 contracts. With J_mean = 0 the static map
   Δ0 ↦ g²⟨relu(h)²⟩ + θs² is concave in Δ0 and its slope is g²⟨φ′²⟩ (Price), so its root is
   stable wherever it exists, up to g = √2: no chaos.
-- chaotic: a root of the energy condition with Δ0 > Δ∞. It needs a self-consistent mean rate
-  with inhibition (J_mean < 0 and θm > 0, cf. Kadmon & Sompolinsky, PRX 5, 041030 (2015) for
-  threshold-linear units): the mean feedback flattens the static map, whose root then loses
-  stability at g_c (g²⟨φ′²⟩ = 1) while it still exists.
+- chaotic: a root of the energy condition with Δ0 > Δ∞. For relu with θs = 0 the static
+  conditions in a = M/√Δ0 read g²⟨relu(a + z)²⟩ = 1 and, for stability, g²Φ(a) < 1; their
+  difference is g²a(aΦ(a) + ϕ(a)), so the static solution is stable iff M > 0 and g_c = √2
+  (a = 0) whatever J_mean and θm. Beyond it the static solution exists only with a mean rate
+  that pulls M below threshold, e.g. inhibition J_mean < 0 with θm > 0 (cf. Kadmon &
+  Sompolinsky, PRX 5, 041030 (2015) for threshold-linear units): relu, J_mean = −1, θm = 1 is
+  chaotic from √2 to between g = 2 (Δ0 = 195) and 2.5 (no bounded solution).
 - no bounded solution: no root of the energy condition, and the static solution either does
   not exist (its iteration runs away) or is unstable (σ = 0), or the mean has no root. Above
   ~1e12 s0 the equations are those of the homogeneous φ, so the scan's largest Δ0 shows whether
