@@ -161,7 +161,7 @@ def test_erf_static_branch_in_closed_form():
 
 @pytest.mark.parametrize(
     "kwargs, name",
-    [({"g": -1.0}, "g"), ({"g": math.nan}, "g"), ({"phi": "relu"}, "phi"), ({"phi": "sin"}, "phi"),
+    [({"g": -1.0}, "g"), ({"g": math.nan}, "g"), ({"phi": "sin"}, "phi"),
      ({"theta_std": -0.1}, "theta_std"), ({"noise": float("nan")}, "noise"),
      ({"tau_max": 1.0, "dtau": 0.5}, "dtau"), ({"substeps": 0}, "substeps"),
      ({"J_mean": "x"}, "J_mean")],

@@ -54,7 +54,7 @@ def test_bad_parameters_are_refused_naming_them(kwargs, fragment):
 
 def test_solvers_refuse_what_they_do_not_cover():
     with pytest.raises(nd.ParameterError, match="phi='relu' is unbounded"):
-        nd.dmft.stationary(model=nd.MeanFieldModel(phi="relu"))
+        nd.dmft.two_time(model=nd.MeanFieldModel(phi="relu"))
     with pytest.raises(nd.ParameterError, match="symmetry=0.5"):
         nd.dmft.stationary(model=nd.MeanFieldModel(symmetry=0.5))
     with pytest.raises(nd.ParameterError, match="both given"):

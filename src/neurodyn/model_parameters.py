@@ -13,8 +13,10 @@ before JAX is imported.
   λ_max = −1).
 - ``J_mean``, ``theta_mean``: any finite number; ``theta_std``, ``noise`` ≥ 0.
 - ``symmetry`` η ∈ [−1, 1] (corr(J_ij, J_ji)).
-- ``phi``: a registered name (:data:`neurodyn.nonlinearity_names.NAMES`); the mean-field theory
-  needs a *bounded* φ (:func:`theory_phi`), a capability, not a list of names.
+- ``phi``: a registered name (:data:`neurodyn.nonlinearity_names.NAMES`); the two-time DMFT (and
+  the command line, sweep and chaos job that compose the theory) need a *bounded* φ, the
+  stationary DMFT also takes an unbounded one (:func:`theory_phi`): a capability, not a list of
+  names.
 """
 
 from __future__ import annotations
@@ -63,29 +65,34 @@ def phi(name: str, value: Any) -> str:
 
 
 THEORY_PHI = names_with(bounded=True)
-"""The registered φ the mean-field theory solves: the bounded ones (from the capability table)."""
+"""The registered φ every mean-field solver takes: the bounded ones (from the capability table).
+The stationary DMFT takes every registered φ (:func:`theory_phi` with ``unbounded=True``)."""
 
 
-def theory_phi(name: str, value: Any) -> Any:
-    """φ for the stationary and two-time DMFT: bounded.
+def theory_phi(name: str, value: Any, unbounded: bool = False) -> Any:
+    """φ for the mean-field theory: bounded, or also unbounded where the solver takes that.
 
     ``value`` is a registered name (its capabilities are read from
     :data:`neurodyn.nonlinearity_names.CAPABILITIES`, no JAX) or a Nonlinearity (its own
-    ``bounded``). The solver brackets the mean and the variance of h by sup |φ| and cuts its
-    quadrature where φ saturates, so an unbounded φ (relu: its DMFT is homogeneous of degree one
-    in Δ, the energy condition fixes no amplitude) is refused. Returns ``value``.
+    ``bounded``). ``unbounded=True`` is the stationary DMFT's rule: it takes an unbounded φ such
+    as relu (its quadrature cuts at φ's kink instead of where φ saturates, it brackets the mean
+    and the variance without sup |φ|, and it reports "no bounded solution" where the network
+    diverges), so only the name is checked. With False (the two-time DMFT, and the command line,
+    sweep and chaos job, which have not been extended yet) an unbounded φ is refused: the
+    two-time march is validated for bounded φ only (an unbounded φ lets C(t, t) grow without
+    bound, and its comparison with simulation covers tanh and erf). Returns ``value``.
     """
     if isinstance(value, str):
         phi(name, value)
         bounded, label = CAPABILITIES[value].bounded, value
     else:
         bounded, label = bool(getattr(value, "bounded", False)), getattr(value, "name", value)
-    if not bounded:
+    if not bounded and not unbounded:
         raise ParameterError(
-            f"{name}={label!r} is unbounded; the mean-field theory needs a bounded phi "
-            f"(registered: {', '.join(THEORY_PHI)}, or a Nonlinearity with a finite bound); an "
-            "unbounded phi such as relu makes the DMFT homogeneous in Delta, so the energy "
-            "condition fixes no amplitude")
+            f"{name}={label!r} is unbounded; this solver needs a bounded phi (registered: "
+            f"{', '.join(THEORY_PHI)}, or a Nonlinearity with a finite bound): the two-time "
+            "DMFT is validated for bounded phi only (with an unbounded phi C(t, t) can grow "
+            "without bound); the stationary DMFT, neurodyn.dmft.stationary, takes unbounded phi")
     return value
 
 

@@ -60,10 +60,36 @@ k·dtau ≤ tau_max, so tau_max and dtau change no number: a short tau_max only 
 decay (attribute ``tail_fraction``), a coarse dtau samples it more sparsely.
 
 What the solver needs from φ are capabilities of its :class:`~neurodyn.nonlinearity.Nonlinearity`,
-not its name: a bound (the mean is bracketed by |J_mean|·sup|φ|, Var h by sup φ² + θs² + σ²/2;
-an unbounded φ is refused — relu's DMFT is homogeneous of degree one in Δ, so the energy
-condition fixes no scale), its transition half-width (computed from φ) and φ′(0) (the critical
-gain 1/φ′(0) of the unbiased network). Any bounded φ runs, one defined by a user included.
+not its name. A bounded φ: the mean is bracketed by |J_mean|·sup|φ|, Var h by sup φ² + θs² +
+σ²/2, the quadrature is cut where φ saturates (its transition half-width, computed from φ) and
+φ′(0) gives the critical gain 1/φ′(0) of the unbiased network. Any bounded φ runs, one defined
+by a user included.
+
+An unbounded φ runs if it is affine outside a bounded window (threshold-linear: relu, a shifted
+relu; :func:`transition` finds the window and the kink c where its affine pieces meet, and
+every rule makes c a panel boundary, so the averages are exact to round-off). The mean is
+bracketed by widening (a mean rate that runs away, J_mean g⟨φ′⟩ ≥ 1, has none), Δ0 is scanned
+over 20 decades about the scale s0 = θm² + θs² + σ²/2 + (c/g)² of the inputs and the kink,
+and the stability of h ≡ 0 (relu without bias) is judged at Δ0 → 0⁺. The regimes:
+
+- static: the fixed point Δ0 = ⟨φ²⟩ + θs² exists and g²⟨φ′²⟩ < 1. relu without bias is
+  positively homogeneous (the equations are invariant under Δ → λΔ, so no amplitude is fixed):
+  h ≡ 0 for g < √2, where the variance map g²Δ0/2 contracts. With J_mean = 0 the static map
+  Δ0 ↦ g²⟨relu(h)²⟩ + θs² is concave in Δ0 and its slope is g²⟨φ′²⟩ (Price), so its root is
+  stable wherever it exists, up to g = √2: no chaos.
+- chaotic: a root of the energy condition with Δ0 > Δ∞. For relu with θs = 0 the static
+  conditions in a = M/√Δ0 read g²⟨relu(a + z)²⟩ = 1 and, for stability, g²Φ(a) < 1; their
+  difference is g²a(aΦ(a) + ϕ(a)), so the static solution is stable iff M > 0 and g_c = √2
+  (a = 0) whatever J_mean and θm. Beyond it the static solution exists only with a mean rate
+  that pulls M below threshold, e.g. inhibition J_mean < 0 with θm > 0 (cf. Kadmon &
+  Sompolinsky, PRX 5, 041030 (2015) for threshold-linear units): relu, J_mean = −1, θm = 1 is
+  chaotic from √2 to between g = 2 (Δ0 = 195) and 2.5 (no bounded solution).
+- no bounded solution: no root of the energy condition, and the static solution either does
+  not exist (its iteration runs away) or is unstable (σ = 0), or the mean has no root. Above
+  ~1e12 s0 the equations are those of the homogeneous φ, so the scan's largest Δ0 shows whether
+  the variance keeps asking to grow: the solver raises DivergenceError at once, naming g, φ and
+  the conditions that fail (relu, θ = 0, g = 1.6: "the static solution is unstable: g²⟨φ′²⟩ =
+  1.28 ≥ 1"), instead of returning numbers.
 
 g = 0 (no recurrent drive) is solved in closed form: C_φ ≡ φ(0)², so M = θm + J_mean φ(0),
 Δ∞ = φ(0)² + θs², Δ(τ) = Δ∞ + (σ²/2) e^{−τ}, λ_max = −1 (E0 = 1), τ_corr = 1 with noise.
@@ -82,7 +108,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import gaussian, model_parameters, nonlinearity, validation
-from ..errors import ConvergenceError, ParameterError
+from ..errors import ConvergenceError, DivergenceError, ParameterError
 from ..mean_field import MeanFieldModel
 from ..provenance import provenance
 from ._executables import call as _call
@@ -104,6 +130,7 @@ _PANELS, _PANEL_ORDER = 8, 24  # f's transition: 8 panels of 24 nodes (see _reso
 # (panels, nodes) on the five segments of a pair average's outer integral: tail, inner
 # average's transition, f's transition, inner average's transition, tail
 _OUTER_SEGMENTS = ((2, 16), (4, 16), (8, 24), (4, 16), (2, 16))
+_KINK_SEGMENT = (4, 16)  # unbounded φ: each of the six sorted segments (the same 384 nodes)
 _TAIL_TABLE = 0.75  # the g²⟨φ′φ′⟩ table covers [Δ∞, Δ∞ + ¾(Δ0 − Δ∞)] (tail starts below ½)
 _CHUNK = 512  # lag steps per compiled march call: any grid length reuses one compilation
 GRID_POINTS = 2049
@@ -116,6 +143,58 @@ _TABLE_CHECKS, _TABLE_RTOL = 8, 1e-7  # potential table vs direct pair averages 
 _PATH_RTOL = 1e-6  # allowed difference of Δ on the grid and its half, relative to Δ0 − Δ∞
 
 
+_AFFINE_RTOL = 1e-12  # second differences of an affine φ are round-off: ≤ 4 eps of |φ| values
+_UNBOUNDED_DECADES = (-8.0, 12.0)  # scan of Δ0 for unbounded φ, relative to the input scale s0
+_MEAN_EXPANSIONS = 40  # bracket widenings (×4) of the mean for unbounded φ: up to 4^40 ≈ 1e24
+_MEAN_BISECTIONS = 200  # enough to bisect the widest of those brackets to 1e-15
+
+
+@functools.cache  # one scan per φ (a Nonlinearity is hashable)
+def transition(phi: nonlinearity.Nonlinearity) -> tuple[float | None, float]:
+    """Where φ is not simple, as (centre, half-width L): the quadrature's window [c − L, c + L].
+
+    Bounded φ: (None, :func:`transition_half_width`), the window [−L, L] outside which φ is
+    constant (centre None: the rules of the bounded solver, unchanged). Unbounded φ: outside the
+    window φ must be affine. Its second differences on a 1/16 grid over |x| ≤ 4096 are
+    compared with _AFFINE_RTOL × the sum of the |φ| values involved; the points where they are
+    larger are φ's non-affine part [x_lo, x_hi]. The centre c is where the affine pieces on
+    either side of it meet (threshold-linear φ: exactly its kink — relu: 0, relu(x − a): a,
+    whose line x − a is met to round-off), clipped onto [x_lo − 1/16, x_hi + 1/16]; the midpoint
+    if both pieces have the same slope. L is the smallest half-width about c containing that
+    interval. The rules put a panel boundary at c, so a single kink is integrated exactly (two
+    kinks are not: their error is algebraic in the node count). Raises ParameterError if φ is
+    not affine beyond |x| ≤ 4096 (x³, |x|x: the quadrature cannot cut it off).
+    """
+    if phi.bounded:
+        return None, transition_half_width(phi)
+    h = _SATURATION_STEP
+    x = np.arange(-_SATURATION_MAX, _SATURATION_MAX + h / 2, h)
+    with jax.ensure_compile_time_eval():
+        values = np.asarray(phi.phi(jnp.asarray(x, dtype=jnp.float64)))
+    d2 = values[2:] - 2.0 * values[1:-1] + values[:-2]
+    size = np.abs(values[2:]) + 2.0 * np.abs(values[1:-1]) + np.abs(values[:-2])
+    bent = ~(np.abs(d2) <= _AFFINE_RTOL * size)  # NaN counts as not affine
+    if bent[0] or bent[-1]:
+        raise ParameterError(
+            f"phi={phi.name!r} is unbounded and not affine for |x| near {_SATURATION_MAX:g}; the "
+            "stationary DMFT takes an unbounded phi only if it is affine outside a bounded "
+            "window (threshold-linear, relu)")
+    where = np.nonzero(bent)[0] + 1  # indices into x
+    if where.size == 0:  # affine everywhere
+        return 0.0, 1.0
+    lo, hi = int(where[0]), int(where[-1])
+    slope_lo = (values[lo - 1] - values[lo - 2]) / h
+    slope_hi = (values[hi + 2] - values[hi + 1]) / h
+    left, right = x[lo - 1], x[hi + 1]
+    if abs(slope_hi - slope_lo) > _AFFINE_RTOL * (abs(slope_lo) + abs(slope_hi)):
+        centre = left + (values[hi + 1] - values[lo - 1] - slope_hi * (right - left)) / (
+            slope_lo - slope_hi)
+        centre = float(np.clip(centre, left, right))
+    else:
+        centre = float(0.5 * (left + right))
+    return centre, float(max(centre - left, right - centre, h))
+
+
 @functools.cache  # one scan per φ (a Nonlinearity is hashable)
 def transition_half_width(phi: nonlinearity.Nonlinearity) -> float:
     """Half-width L of φ's transition: the smallest integer L with |φ(±x) − φ(±∞)| ≤ 2e-17 ·
@@ -125,8 +204,11 @@ def transition_half_width(phi: nonlinearity.Nonlinearity) -> float:
     and φ′ ≈ 0): the resolved quadrature puts its panels on [−L, L]. The rule gives 20 for tanh
     (1 − tanh x ≈ 2e^{−2x}) and 7 for erf (erfc(√π x/2)), the half-widths the solver used when
     they were a table, so the numbers are unchanged. Raises ParameterError if φ does not
-    saturate within |x| ≤ 4096 (its transition cannot be cut off).
+    saturate within |x| ≤ 4096 (its transition cannot be cut off). An unbounded φ has no
+    saturation: its half-width is that of its non-affine window (:func:`transition`).
     """
+    if not phi.bounded:
+        return transition(phi)[1]
     x = np.arange(1, int(_SATURATION_MAX / _SATURATION_STEP) + 1) * _SATURATION_STEP
     far = 4.0 * _SATURATION_MAX
     with jax.ensure_compile_time_eval():  # concrete even when first asked for inside a trace
@@ -146,18 +228,33 @@ def transition_half_width(phi: nonlinearity.Nonlinearity) -> float:
 
 class _Model:
     """Gaussian averages of the theory for one φ (pure functions of traced scalars), by the
-    resolved rules of :func:`_resolved_expect` / :func:`_resolved_pair`."""
+    resolved rules of :func:`_resolved_expect` / :func:`_resolved_pair`.
+
+    For an unbounded φ the window of :func:`transition` has a centre (φ's kink), which the
+    rules make a panel boundary, and φ′ does not vanish outside it (the outer segments stay in
+    its averages); the general rules are shifted so that their split is at the centre.
+    """
 
     def __init__(self, phi: nonlinearity.PhiLike, pair_order: int, general: bool = False):
         self.nl = nonlinearity.get(phi)
-        self.support = transition_half_width(self.nl)
+        self.centre, self.support = transition(self.nl)
         self.order = pair_order
         self.general = general  # the cheap rules of neurodyn.gaussian (the scan's first pass)
+        self.dphi_outer = self.centre is not None  # φ′ outside the window: 0 only if bounded
+
+    def _shifted(self, f):
+        """f(x + c) and the shift c: neurodyn.gaussian splits at 0, φ's kink is at c."""
+        if self.centre is None:
+            return f, 0.0
+        c = self.centre
+        return (lambda x: f(x + c)), c
 
     def _expect(self, f, g, M, d0, outer=True):
         if self.general:
-            return gaussian.expect(f, g * g * d0, g * M)
-        return _resolved_expect(f, self.support, g * g * d0, g * M, self.order, outer)
+            f, c = self._shifted(f)
+            return gaussian.expect(f, g * g * d0, g * M - c)
+        return _resolved_expect(f, self.support, g * g * d0, g * M, self.order, outer,
+                                self.centre)
 
     def mean_rate(self, g, M, d0):
         return self._expect(self.nl.phi, g, M, d0)
@@ -166,22 +263,24 @@ class _Model:
         return self._expect(lambda x: self.nl.phi(x) ** 2, g, M, d0)
 
     def dphi_square(self, g, M, d0):
-        return self._expect(lambda x: self.nl.dphi(x) ** 2, g, M, d0, outer=False)
+        return self._expect(lambda x: self.nl.dphi(x) ** 2, g, M, d0, outer=self.dphi_outer)
 
     def _pair(self, f, g, M, d0, delta, outer=True):
         if self.general:
             v = g * g * d0
-            return gaussian.expect_pair(f, f, v, v, g * g * delta, g * M, g * M,
+            f, c = self._shifted(f)
+            return gaussian.expect_pair(f, f, v, v, g * g * delta, g * M - c, g * M - c,
                                         order=self.order)
         return _resolved_pair(f, self.support, g * g * d0, g * g * delta, g * M, self.order,
-                              outer)
+                              outer, self.centre)
 
     def C(self, g, M, d0, delta):
         return self._pair(self.nl.phi, g, M, d0, delta)
 
     def Dprime(self, g, M, d0, delta):
-        """g²⟨φ′(x1)φ′(x2)⟩ = dC_φ/dΔ (φ′ vanishes outside the transition: no outer segments)."""
-        return g * g * self._pair(self.nl.dphi, g, M, d0, delta, outer=False)
+        """g²⟨φ′(x1)φ′(x2)⟩ = dC_φ/dΔ (φ′ vanishes outside a bounded φ's transition: no outer
+        segments; an unbounded φ keeps them)."""
+        return g * g * self._pair(self.nl.dphi, g, M, d0, delta, outer=self.dphi_outer)
 
     def V(self, g, M, d0, delta, theta_std):
         W = self._pair(self.nl.antiderivative, g, M, d0, delta) / (g * g)
@@ -208,7 +307,7 @@ def _legendre_on(lo, hi, n, panels=1):
     return z.reshape(shape), weight.reshape(shape)
 
 
-def _resolved_rule(mean, std, support, outer_order, outer):
+def _resolved_rule(mean, std, support, outer_order, outer, centre=None):
     """Nodes z, weights for ⟨f(mean + std·z)⟩ where f changes only on |x| ≤ ``support``.
 
     [−10, 10] (in standard deviations) is cut at the z where x = ±support: the middle segment
@@ -218,13 +317,26 @@ def _resolved_rule(mean, std, support, outer_order, outer):
     [−10, 10]; large std: it is f's transition, resolved however wide the Gaussian is. In
     either case a panel is 2·support/_PANELS wide in x or less, against poles of tanh at π/2
     from the real axis: error ~(1.8)^{−2·_PANEL_ORDER} ≈ 1e-12 (measured against scipy).
+
+    With a ``centre`` c (an unbounded φ, :func:`transition`) the window is [c − support,
+    c + support] and its two halves get _PANELS/2 panels each, so the z of x = c (φ's kink) is
+    a panel boundary even where the window is clipped on one side; on either side of it f is a
+    polynomial (φ, φ², Φ, Φ² of a threshold-linear φ) or smooth, integrated to round-off.
     """
     tiny = jnp.finfo(jnp.float64).tiny
     cut = gaussian.TAIL_CUTOFF
     safe = jnp.maximum(std, tiny)
-    lo = jnp.clip((-support - mean) / safe, -cut, cut)
-    hi = jnp.clip((support - mean) / safe, -cut, cut)
-    z, w = _legendre_on(lo, hi, _PANEL_ORDER, _PANELS)
+    if centre is None:
+        lo = jnp.clip((-support - mean) / safe, -cut, cut)
+        hi = jnp.clip((support - mean) / safe, -cut, cut)
+        z, w = _legendre_on(lo, hi, _PANEL_ORDER, _PANELS)
+    else:
+        lo = jnp.clip((centre - support - mean) / safe, -cut, cut)
+        kink = jnp.clip((centre - mean) / safe, -cut, cut)
+        hi = jnp.clip((centre + support - mean) / safe, -cut, cut)
+        z_a, w_a = _legendre_on(lo, kink, _PANEL_ORDER, _PANELS // 2)
+        z_b, w_b = _legendre_on(kink, hi, _PANEL_ORDER, _PANELS // 2)
+        z, w = jnp.concatenate([z_a, z_b], axis=-1), jnp.concatenate([w_a, w_b], axis=-1)
     if outer:
         z_lo, w_lo = _legendre_on(jnp.full_like(lo, -cut), lo, outer_order)
         z_hi, w_hi = _legendre_on(hi, jnp.full_like(hi, cut), outer_order)
@@ -233,15 +345,15 @@ def _resolved_rule(mean, std, support, outer_order, outer):
     return z, w
 
 
-def _resolved_expect(f, support, var, mean, order, outer=True):
+def _resolved_expect(f, support, var, mean, order, outer=True, centre=None):
     """``⟨f(x)⟩``, x ~ N(mean, var), by :func:`_resolved_rule` (shapes broadcast)."""
     var, mean = jnp.broadcast_arrays(jnp.asarray(var), jnp.asarray(mean))
     std = jnp.sqrt(jnp.maximum(var, 0.0))
-    z, w = _resolved_rule(mean, std, support, order, outer)
+    z, w = _resolved_rule(mean, std, support, order, outer, centre)
     return jnp.sum(w * f(mean[..., None] + std[..., None] * z), axis=-1)
 
 
-def _resolved_pair(f, support, var, cov, mean, order, outer=True):
+def _resolved_pair(f, support, var, cov, mean, order, outer=True, centre=None):
     """``⟨f(x1) f(x2)⟩`` for x1, x2 of equal mean and variance and covariance ``cov``.
 
     Conditional decomposition x2 | x1 ~ N(m2, s_c²), m2 = mean + (cov/s) z1, s_c² = var −
@@ -253,6 +365,12 @@ def _resolved_pair(f, support, var, cov, mean, order, outer=True):
     f's transition, which is what the general rule of :mod:`neurodyn.gaussian` misses at large
     s = g√Δ0 (its nodes are ~0.01 s apart near x = 0 — measured: g²⟨φ′φ′⟩ 2 % low at g = 50
     and 0 at g = 10⁴, C_φ(Δ0) at its sign-function limit, off by O(1/g)).
+
+    With a ``centre`` c (an unbounded φ): everything is measured from c (c1 = (c − mean)/s,
+    c2 = (c − mean)·s/cov) and c1 itself is a break, so f's kink is a panel boundary; the
+    breaks are sorted (not made non-decreasing, which could move c1) and each of the six
+    segments gets _KINK_SEGMENT (panels, nodes): panels at most 20/4 = 5 standard deviations
+    wide, on which 16 Gauss–Legendre nodes integrate a polynomial times the Gaussian to ~1e-14.
     """
     var, cov, mean = jnp.broadcast_arrays(*map(jnp.asarray, (var, cov, mean)))
     tiny = jnp.finfo(jnp.float64).tiny
@@ -262,38 +380,74 @@ def _resolved_pair(f, support, var, cov, mean, order, outer=True):
     cond_std = jnp.sqrt(jnp.maximum(var - slope**2, 0.0))
     # |slope| ≥ 1e-6 s: below, the inner average varies on ≫ 10 standard deviations of z1
     safe_slope = jnp.where(slope < 0, -1.0, 1.0) * jnp.maximum(jnp.abs(slope), 1e-6 * std)
-    a, c1 = support / std, -mean / std
-    A, c2 = (support + cut * cond_std) / jnp.abs(safe_slope), -mean / safe_slope
-    breaks = jnp.stack([jnp.full_like(std, -cut), c2 - A, c1 - a, c1 + a, c2 + A,
-                        jnp.full_like(std, cut)], axis=-1)
-    breaks = jax.lax.cummax(jnp.clip(breaks, -cut, cut), axis=breaks.ndim - 1)
+    offset = -mean if centre is None else centre - mean
+    a, c1 = support / std, offset / std
+    A, c2 = (support + cut * cond_std) / jnp.abs(safe_slope), offset / safe_slope
+    ends = (jnp.full_like(std, -cut), jnp.full_like(std, cut))
+    if centre is None:
+        breaks = jnp.stack([ends[0], c2 - A, c1 - a, c1 + a, c2 + A, ends[1]], axis=-1)
+        breaks = jax.lax.cummax(jnp.clip(breaks, -cut, cut), axis=breaks.ndim - 1)
+        segments = _OUTER_SEGMENTS
+    else:
+        breaks = jnp.stack([ends[0], c2 - A, c1 - a, c1, c1 + a, c2 + A, ends[1]], axis=-1)
+        breaks = jnp.sort(jnp.clip(breaks, -cut, cut), axis=-1)
+        segments = (_KINK_SEGMENT,) * 6
     pieces = [_legendre_on(breaks[..., k], breaks[..., k + 1], n, panels)
-              for k, (panels, n) in enumerate(_OUTER_SEGMENTS)]
+              for k, (panels, n) in enumerate(segments)]
     z1 = jnp.concatenate([z for z, _ in pieces], axis=-1)
     w1 = jnp.concatenate([w for _, w in pieces], axis=-1)
     cond_mean = mean[..., None] + slope[..., None] * z1
     cs = jnp.broadcast_to(cond_std[..., None], cond_mean.shape)
-    z2, w2 = _resolved_rule(cond_mean, cs, support, order, outer)
+    z2, w2 = _resolved_rule(cond_mean, cs, support, order, outer, centre)
     inner = jnp.sum(w2 * f(cond_mean[..., None] + cs[..., None] * z2), axis=-1)
     return jnp.sum(w1 * f(mean[..., None] + std[..., None] * z1) * inner, axis=-1)
 
 
 def _solve_mean(model, g, d0, J_mean, theta_mean):
-    """M = theta_mean + J_mean⟨φ⟩ by bisection on [θm − |J| b, θm + |J| b] (|φ| ≤ b = sup|φ|)."""
-    half = jnp.abs(J_mean) * model.nl.bound + 1e-300
+    """M = theta_mean + J_mean⟨φ⟩ by bisection on [θm − |J| b, θm + |J| b] (|φ| ≤ b = sup|φ|).
+
+    Unbounded φ (no b): the bracket [θm − w, θm + w] is widened 4× from w = |J|(1 + |⟨φ⟩|) at
+    M = θm until F(M) = M − θm − J⟨φ⟩ changes sign across it (at most _MEAN_EXPANSIONS times).
+    Without a sign change the mean rate runs away (J_mean g ⟨φ′⟩ ≥ 1: each rise of M raises
+    the recurrent input by more) and NaN is returned, which the caller reports as "no bounded
+    solution".
+    """
+    def F(M):
+        return M - theta_mean - J_mean * model.mean_rate(g, M, d0)
+
+    if model.nl.bounded:
+        half = jnp.abs(J_mean) * model.nl.bound + 1e-300
+        lo, hi, limit = theta_mean - half, theta_mean + half, 80
+    else:
+        start = jnp.abs(J_mean) * (1.0 + jnp.abs(model.mean_rate(g, theta_mean, d0))) + 1e-300
+
+        def widen(state):
+            k, half = state
+            return k + 1, 4.0 * half
+
+        def unbracketed(state):
+            k, half = state
+            return (k < _MEAN_EXPANSIONS) & ~((F(theta_mean - half) <= 0)
+                                              & (F(theta_mean + half) >= 0))
+
+        _, half = jax.lax.while_loop(unbracketed, widen, (0, start))
+        found = (F(theta_mean - half) <= 0) & (F(theta_mean + half) >= 0)
+        lo, hi, limit = theta_mean - half, theta_mean + half, _MEAN_BISECTIONS
 
     def body(state):
         k, lo, hi = state
         mid = 0.5 * (lo + hi)
-        F = mid - theta_mean - J_mean * model.mean_rate(g, mid, d0)
-        return k + 1, jnp.where(F > 0, lo, mid), jnp.where(F > 0, mid, hi)
+        F_mid = F(mid)
+        return k + 1, jnp.where(F_mid > 0, lo, mid), jnp.where(F_mid > 0, mid, hi)
 
     def running(state):  # J_mean = 0 starts converged (M = theta_mean)
         k, lo, hi = state
-        return (k < 80) & (hi - lo > 1e-15 * (1.0 + jnp.abs(lo)))
+        return (k < limit) & (hi - lo > 1e-15 * (1.0 + jnp.abs(lo)))
 
-    _, lo, hi = jax.lax.while_loop(running, body, (0, theta_mean - half, theta_mean + half))
-    return 0.5 * (lo + hi)
+    _, lo, hi = jax.lax.while_loop(running, body, (0, lo, hi))
+    if model.nl.bounded:
+        return 0.5 * (lo + hi)
+    return jnp.where(found, 0.5 * (lo + hi), jnp.nan)
 
 
 def _solve_floor(model, g, M, d0, theta_std):
@@ -333,8 +487,57 @@ def _mismatch(model, g, d0, J_mean, theta_mean, theta_std, noise):
     return E, M, floor
 
 
+def _unbounded_grid(g, theta_mean, theta_std, noise, centre):
+    """Trial Δ0 for an unbounded φ: 20 decades about the scale s0 = θm² + θs² + σ²/2 + (c/g)²
+    of the inputs and of φ's kink c (h units), with the bounded scan's cell ratio 1.27."""
+    scale = theta_mean**2 + theta_std**2 + noise**2 / 2.0 + (centre / g) ** 2
+    scale = jnp.where(scale > 0, scale, 1.0)  # θ = σ = 0, kink at 0: homogeneous
+    decades = _UNBOUNDED_DECADES[1] - _UNBOUNDED_DECADES[0]
+    points = int(decades / 10 * (_SCAN_POINTS - 1)) + 1
+    return scale * np.logspace(*_UNBOUNDED_DECADES, points), scale
+
+
+def _static_unbounded(model, g, J_mean, theta_mean, theta_std):
+    """Static solution for an unbounded φ: the smallest root of r(Δ0) = Δ0 − ⟨φ²⟩ − θs² with M
+    solved at each Δ0 (no fixed-point sweeps: with a mean feedback J_mean < 0 they converge
+    slowly or not at all near g_c; measured: residual 9e-5 at g = 1.40 and a collapse to 0 at
+    1.41 for relu, J_mean = −1, θm = 1). r ≤ 0 at Δ0 → 0 (r(0) = −⟨φ²⟩ − θs²); its first rise
+    above 0 on a 48-point log grid (general rules, vmapped) is bisected on ln Δ0 with the resolved
+    rules. r(0) = 0 (h ≡ M, no rate and no spread: relu without bias) gives Δ0 = 0; no rise at
+    all (the static map outgrows Δ0) gives NaN: no static solution."""
+    general = _Model(model.nl, model.order, general=True)
+    # every 4th point of the energy scan's grid (cells of ratio 2.6, bisected to 1e-15 by
+    # _BISECTIONS halvings): the static scan is vmapped over 200 gains in critical_gain_of
+    grid = _unbounded_grid(g, theta_mean, theta_std, 0.0, model.centre)[0][::4]
+
+    def residual(rules, d0):
+        M = _solve_mean(rules, g, d0, J_mean, theta_mean)
+        return d0 - rules.second_moment(g, M, d0) - theta_std**2
+
+    r = jax.vmap(lambda d: residual(general, d))(grid)
+    rise = (r[:-1] <= 0) & (r[1:] > 0)
+    index = jnp.argmax(rise)  # the first rise (0 if none)
+    found = jnp.any(rise)
+    at_zero = residual(model, jnp.zeros(()))  # = −⟨φ(gθm)²⟩ − θs² (Δ0 = 0 exactly)
+    zero_root = at_zero >= 0
+
+    def bisect(_, bracket):
+        lo, hi = bracket
+        mid = 0.5 * (lo + hi)
+        up = residual(model, jnp.exp(mid)) > 0
+        return jnp.where(up, lo, mid), jnp.where(up, mid, hi)
+
+    lo, hi = jax.lax.fori_loop(0, _BISECTIONS, bisect,
+                               (jnp.log(grid[index]), jnp.log(grid[index + 1])))
+    d0 = jnp.where(zero_root, 0.0, jnp.where(found, jnp.exp(0.5 * (lo + hi)), jnp.nan))
+    return _solve_mean(model, g, d0, J_mean, theta_mean), d0
+
+
 def _static(model, g, J_mean, theta_mean, theta_std):
-    """Static solution continued from g = 0: Δ0 = ⟨φ²⟩ + θs², M = θm + J_mean⟨φ⟩."""
+    """Static solution continued from g = 0: Δ0 = ⟨φ²⟩ + θs², M = θm + J_mean⟨φ⟩ (an
+    unbounded φ: :func:`_static_unbounded`)."""
+    if model.centre is not None:
+        return _static_unbounded(model, g, J_mean, theta_mean, theta_std)
 
     def body(_, state):
         M, d0 = state
@@ -356,6 +559,16 @@ def _static(model, g, J_mean, theta_mean, theta_std):
     return _solve_mean(model, g, d0, J_mean, theta_mean), d0
 
 
+def _stability_variance(model, d0):
+    """Δ0 at which g²⟨φ′²⟩ decides the static solution's stability. For a kinked (unbounded)
+    φ at Δ0 = 0 (relu without bias: h ≡ 0) φ′ at the kink is ambiguous; a perturbation of any
+    size sees both sides, so the limit Δ0 → 0⁺ is taken (relu: g²/2, the slope of the
+    homogeneous variance map g²Δ0/2). A bounded φ uses Δ0 itself."""
+    if model.centre is None:
+        return d0
+    return jnp.maximum(d0, 1e-200)
+
+
 def _chebyshev(a, b, n):
     k = jnp.arange(n + 1)
     nodes = a + (b - a) * 0.5 * (1.0 - jnp.cos(jnp.pi * k / n))
@@ -373,10 +586,10 @@ def _barycentric(x, nodes, weights, values):
     return jnp.where(jnp.any(exact, -1), hit, interp)
 
 
-def _root_cell(E, grid, upper):
+def _root_cell(E, grid, smallest):
     """The physical root's scan cell: the largest i where the mismatch turns from E[i] > 0 to
-    E[i + 1] ≤ 0 (Δ0 above _MIN_ROOT·upper). Returns (found, i), i = 0 if none."""
-    change = (E[:-1] > 0) & (E[1:] <= 0) & (grid[1:] > _MIN_ROOT * upper)
+    E[i + 1] ≤ 0 (Δ0 above ``smallest``). Returns (found, i), i = 0 if none."""
+    change = (E[:-1] > 0) & (E[1:] <= 0) & (grid[1:] > smallest)
     index = jnp.max(jnp.where(change, jnp.arange(change.size), -1))
     return index >= 0, jnp.maximum(index, 0)
 
@@ -396,19 +609,37 @@ def _energy_root(g, J_mean, theta_mean, theta_std, noise, *, phi, pair_order):
     with the resolved rules), else (or when no root was found at g√upper > 4, where the
     general rules may miss it) the whole resolved scan, then _BISECTIONS halvings on ln Δ0
     (robust where the mismatch is flat at round-off next to the static root, which regula
-    falsi mistakes for a root). Returns (bisected, Δ0, mismatch, M, Δ∞) at the last midpoint.
+    falsi mistakes for a root). Returns (bisected, Δ0, mismatch, M, Δ∞) at the last midpoint,
+    the mismatch/Δ0² of the first pass at the largest scanned Δ0 and that Δ0.
+
+    Unbounded φ: the scan spans 20 decades about the inputs' scale (no sup |φ| bounds Var h)
+    and has no resolved fallback (the general rules are split at φ's kink).
     """
-    # Var h ≤ input second moment + σ²/2, with ⟨φ²⟩ ≤ sup φ²
-    upper = phi.bound**2 + theta_std**2 + noise**2 / 2.0
-    grid = upper * np.logspace(-10.0, 0.0, _SCAN_POINTS)
     general, resolved = _Model(phi, pair_order, general=True), _Model(phi, pair_order)
+    if phi.bounded:
+        # Var h ≤ input second moment + σ²/2, with ⟨φ²⟩ ≤ sup φ²
+        upper = phi.bound**2 + theta_std**2 + noise**2 / 2.0
+        grid = upper * np.logspace(-10.0, 0.0, _SCAN_POINTS)
+        smallest = _MIN_ROOT * upper
+    else:
+        # No a-priori bound on Var h: 20 decades about the scale s0 of the inputs and of φ's
+        # kink (h units), with the bounded scan's cell ratio 1.27. Far above s0 the equations
+        # are those of the homogeneous φ (the bias is O(√(s0/Δ0)) of h), so a root beyond
+        # 1e12 s0 would need g within ~1e-6 of the divergence; none found means unbounded.
+        grid, scale = _unbounded_grid(g, theta_mean, theta_std, noise, resolved.centre)
+        smallest = _MIN_ROOT * scale
+    points = grid.shape[0]
     E_general = jax.vmap(lambda d: _mismatch(general, g, d, J_mean, theta_mean, theta_std,
                                              noise)[0])(grid)
-    found, index = _root_cell(E_general, grid, upper)
-    cells = jnp.clip(index + jnp.arange(-1, 3), 0, _SCAN_POINTS - 1)
-    phase = jnp.where(found, _CELLS, jnp.where(g * jnp.sqrt(upper) > 4.0, _RESOLVED_SCAN, _DONE))
+    found, index = _root_cell(E_general, grid, smallest)
+    cells = jnp.clip(index + jnp.arange(-1, 3), 0, points - 1)
+    if phi.bounded:
+        fallback = g * jnp.sqrt(upper) > 4.0
+    else:  # the general rules split at φ's kink, exact for threshold-linear φ at any g
+        fallback = False
+    phase = jnp.where(found, _CELLS, jnp.where(fallback, _RESOLVED_SCAN, _DONE))
     zero = jnp.zeros((), jnp.float64)
-    scan = jnp.zeros(_SCAN_POINTS, jnp.float64)
+    scan = jnp.zeros(points, jnp.float64)
     state = (phase, 0, zero, zero, jnp.zeros(4, jnp.float64), scan, False, zero, zero, zero, zero)
 
     def body(state):
@@ -427,8 +658,8 @@ def _energy_root(g, J_mean, theta_mean, theta_std, noise, *, phi, pair_order):
         cells_done = (phase == _CELLS) & (last == 4)
         # resolved scan: a root, or none at all
         E_scan = jnp.where(phase == _RESOLVED_SCAN, E_scan.at[k].set(E), E_scan)
-        scan_found, scan_index = _root_cell(E_scan, grid, upper)
-        scan_done = (phase == _RESOLVED_SCAN) & (last == _SCAN_POINTS)
+        scan_found, scan_index = _root_cell(E_scan, grid, smallest)
+        scan_done = (phase == _RESOLVED_SCAN) & (last == points)
         # bisection on ln Δ0
         bisecting = phase == _BISECTION
         new_lo = jnp.where(bisecting, jnp.where(E > 0, mid, lo), lo)
@@ -436,8 +667,8 @@ def _energy_root(g, J_mean, theta_mean, theta_std, noise, *, phi, pair_order):
         new_lo = jnp.where(cells_done & (narrow | wide), cells_lo, new_lo)
         new_hi = jnp.where(cells_done & (narrow | wide), cells_hi, new_hi)
         new_lo = jnp.where(scan_done, jnp.log(grid[scan_index]), new_lo)
-        new_hi = jnp.where(scan_done, jnp.log(grid[jnp.minimum(scan_index + 1,
-                                                               _SCAN_POINTS - 1)]), new_hi)
+        new_hi = jnp.where(scan_done, jnp.log(grid[jnp.minimum(scan_index + 1, points - 1)]),
+                           new_hi)
         next_phase = jnp.select(
             [cells_done & (narrow | wide), cells_done, scan_done & scan_found, scan_done,
              bisecting & (last == _BISECTIONS)],
@@ -449,7 +680,10 @@ def _energy_root(g, J_mean, theta_mean, theta_std, noise, *, phi, pair_order):
 
     out = jax.lax.while_loop(lambda state: state[0] != _DONE, body, state)
     bisected, log_d0, E, M, floor = out[6:]
-    return bisected, jnp.exp(log_d0), E, M, floor
+    # the mismatch per Δ0² at the scan's largest Δ0: > 0 there means the energy condition
+    # still asks for a larger variance (for an unbounded φ: it grows without bound)
+    far = E_general[-1] / grid[-1] ** 2
+    return bisected, jnp.exp(log_d0), E, M, floor, far, grid[-1]
 
 
 def _static_solution(g, J_mean, theta_mean, theta_std, *, phi, pair_order):
@@ -492,7 +726,7 @@ def _tables(g, M, d0, floor, J_mean, theta_mean, theta_std, *, phi, pair_order):
     return {
         "tables": tables, "mean_residual": mean_residual,
         "floor_residual": floor - C_values[-1] - theta_std**2,
-        "static_potential": 1.0 - g * g * model.dphi_square(g, M, d0),
+        "static_potential": 1.0 - g * g * model.dphi_square(g, M, _stability_variance(model, d0)),
         "curvature0": d0 - C0 - theta_std**2, "tail_rate2": 1.0 - tables["D_nodes"][0],
     }
 
@@ -506,8 +740,8 @@ def _core(g, J_mean, theta_mean, theta_std, noise, *, phi, pair_order):
     transition) the static solution, in a ``lax.cond`` (run only then).
     """
     rules = {"phi": phi, "pair_order": pair_order}
-    bisected, d0, E_dyn, M, floor = _energy_root(g, J_mean, theta_mean, theta_std, noise,
-                                                 **rules)
+    bisected, d0, E_dyn, M, floor, far, far_delta0 = _energy_root(
+        g, J_mean, theta_mean, theta_std, noise, **rules)
     # A root with Δ0 = Δ∞ is the static solution itself (the mismatch vanishes there too).
     dynamic = bisected & (d0 - floor > 1e-6 * d0)
 
@@ -518,7 +752,7 @@ def _core(g, J_mean, theta_mean, theta_std, noise, *, phi, pair_order):
     M, d0, floor, E_dyn = jax.lax.cond(dynamic, lambda: (M, d0, floor, E_dyn), static)
     out = _tables(g, M, d0, floor, J_mean, theta_mean, theta_std, **rules)
     return {**out, "delta0": d0, "delta_inf": floor, "mean": M, "dynamic": dynamic,
-            "energy_residual": E_dyn}
+            "energy_residual": E_dyn, "far_mismatch": far, "far_delta0": far_delta0}
 
 
 def _dynamics(tables):
@@ -806,10 +1040,12 @@ _MODEL_DEFAULTS = {"g": 2.0, "phi": "tanh", "J_mean": 0.0, "theta_mean": 0.0,
                    "theta_std": 0.0, "noise": 0.0}
 
 
-def resolve_model(model: MeanFieldModel | None, **keywords) -> MeanFieldModel:
+def resolve_model(model: MeanFieldModel | None, unbounded: bool = False,
+                  **keywords) -> MeanFieldModel:
     """The model of a solver call: ``model`` itself, or one built from the scalar keywords
     (None: their defaults, g = 2, tanh, J_mean = θ = σ = 0). Both at once is ambiguous and
-    refused; so is a model the DMFT does not cover (an unbounded φ, symmetry ≠ 0)."""
+    refused; so is a model the solver does not cover (symmetry ≠ 0; an unbounded φ unless
+    ``unbounded``, which the stationary DMFT passes)."""
     given = {name: value for name, value in keywords.items() if value is not None}
     if model is None:
         model = MeanFieldModel(**{**_MODEL_DEFAULTS, **given})
@@ -820,11 +1056,49 @@ def resolve_model(model: MeanFieldModel | None, **keywords) -> MeanFieldModel:
             f"model= and {', '.join(f'{name}={value!r}' for name, value in given.items())} were "
             "both given; pass the parameters in the model (MeanFieldModel(...)) or as keywords, "
             "not both")
-    model_parameters.theory_phi("phi", model.phi)
+    model_parameters.theory_phi("phi", model.phi, unbounded=unbounded)
     if model.symmetry != 0:
         raise ParameterError(f"symmetry={model.symmetry!r}: the DMFT solvers cover "
                              "independent J_ij and J_ji only (symmetry = 0)")
     return model
+
+
+def _refuse_unbounded_growth(core: dict, model: MeanFieldModel, residual: float) -> None:
+    """Raise DivergenceError where an unbounded φ has no bounded solution (module docstring).
+
+    Bounded solutions are a root of the energy condition with Δ0 > Δ∞ (chaotic or driven), or,
+    for σ = 0, a static solution that is finite (its conditions met to 1e-6) and stable
+    (g²⟨φ′²⟩ < 1). Anything else — the static iteration ran away (no finite root), or the static
+    solution is unstable and the energy condition has no root up to the scan's largest Δ0, or
+    the mean condition has no root — means the variance (or the mean) grows without bound: the
+    message names g, φ and the conditions that fail.
+    """
+    if bool(core["dynamic"]):
+        return
+    g, phi = model.g, model.phi
+    d0, M = float(core["delta0"]), float(core["mean"])
+    gain2 = 1.0 - float(core["static_potential"])
+    far, far_delta0 = float(core["far_mismatch"]), float(core["far_delta0"])
+    static_found = math.isfinite(residual) and residual <= 1e-6 and math.isfinite(d0)
+    if static_found and model.noise == 0 and gain2 < 1.0:
+        return
+    why = []
+    if not math.isfinite(M):
+        why.append("the mean condition M = theta_mean + J_mean <phi> has no root (the mean "
+                   "rate runs away: J_mean g <phi'> >= 1)")
+    if not static_found:
+        why.append("the static condition Delta0 = <phi(g h)^2> + theta_std^2 has no finite "
+                   "root (its iteration grows without bound)")
+    elif model.noise == 0:
+        why.append(f"the static solution (Delta0 = {d0:.4g}) is unstable: g^2 <phi'^2> = "
+                   f"{gain2:.4g} >= 1")
+    why.append("the energy condition V(Delta0) + noise^4/8 = V(Delta_inf) has no root with "
+               f"Delta0 > Delta_inf up to Delta0 = {far_delta0:.3g} (there the mismatch per "
+               f"Delta0^2 is {far:.3g}{' > 0: the variance grows without bound' if far > 0 else ''})")
+    raise DivergenceError(
+        f"stationary DMFT at g={g}, phi={phi.name!r}, J_mean={model.J_mean}, theta_mean="
+        f"{model.theta_mean}, theta_std={model.theta_std}, noise={model.noise}: no bounded "
+        "solution (the network diverges): " + "; ".join(why))
 
 
 def _g_zero_core(model: MeanFieldModel) -> dict:
@@ -842,8 +1116,9 @@ def stationary(*args: Any, **kwargs: Any) -> xr.Dataset:
     **Arguments:**
     - ``model``: a :class:`neurodyn.MeanFieldModel` (e.g. ``MeanFieldModel.from_network(net)``),
       or instead the scalar keywords (defaults in brackets):
-    - ``g`` ≥ 0 [2]: gain inside φ. ``phi`` [tanh]: a registered name or a bounded
-      :class:`~neurodyn.nonlinearity.Nonlinearity`.
+    - ``g`` ≥ 0 [2]: gain inside φ. ``phi`` [tanh]: a registered name or a
+      :class:`~neurodyn.nonlinearity.Nonlinearity`: bounded, or unbounded and affine outside a
+      bounded window (relu; module docstring).
     - ``J_mean``: mean coupling ×N; ``theta_mean``, ``theta_std``: Gaussian bias; ``noise``: σ of
       the additive white noise (σ dW), all in h units [0].
     - ``tau_max``, ``dtau``: the lags [0, tau_max] (τ units) on which ``delta`` is returned. They
@@ -865,7 +1140,9 @@ def stationary(*args: Any, **kwargs: Any) -> xr.Dataset:
     ``phase`` ("chaotic"/"driven" or "static"), ``tail_fraction`` ((Δ(tau_max) − Δ∞)/(Δ0 − Δ∞):
     how much of the decay the returned lags do not show) and provenance.
 
-    Raises ParameterError on bad input and ConvergenceError if the conditions are not met, if
+    Raises ParameterError on bad input, DivergenceError where an unbounded φ has no bounded
+    solution (the message names the conditions that fail), and ConvergenceError if the
+    conditions are not met, if
     the internal grid cannot be refined enough (the message names what to change), or if a
     chaotic solution (σ = 0) comes out with λ_max ≤ 0, a contradiction.
     """
@@ -892,8 +1169,8 @@ def stationary_arrays(
     """:func:`stationary` without xarray: the same numbers as a dict of numpy arrays and floats
     (``tau``, ``delta`` and the Dataset's scalars by name) plus ``attrs``; the same arguments.
     :func:`stationary_dataset` makes the Dataset of it."""
-    model = resolve_model(model, g=g, phi=phi, J_mean=J_mean, theta_mean=theta_mean,
-                          theta_std=theta_std, noise=noise)
+    model = resolve_model(model, unbounded=True, g=g, phi=phi, J_mean=J_mean,
+                          theta_mean=theta_mean, theta_std=theta_std, noise=noise)
     g, phi, J_mean, theta_mean = model.g, model.phi, model.J_mean, model.theta_mean
     theta_std, noise = model.theta_std, model.noise
     tau_max = validation.positive("tau_max", tau_max)
@@ -919,10 +1196,13 @@ def stationary_arrays(
     d0 = float(core["delta0"])
     scale = max(d0, theta_std**2, 1e-12)
     if g != 0:
+        # (an unbounded φ whose static iteration ran away can leave Δ0 ~ 1e190: no overflow)
         residual = max(
-            abs(float(core["energy_residual"])) / scale**2,
+            abs(float(core["energy_residual"])) / (scale**2 if scale < 1e150 else math.inf),
             abs(float(core["mean_residual"])) / (abs(float(core["mean"])) + math.sqrt(scale)),
             abs(float(core["floor_residual"])) / scale)
+    if not phi.bounded and g != 0:
+        _refuse_unbounded_growth(core, model, residual)
     if not math.isfinite(residual) or residual > 1e-6:
         raise ConvergenceError(
             f"stationary DMFT did not converge at g={g}, phi={phi.name!r}: residual {residual:.2e} "
@@ -1021,7 +1301,14 @@ def _static_gain(gs, J_mean, theta_mean, theta_std, *, phi):
 
     def one(g):
         M, d0 = _static(model, g, J_mean, theta_mean, theta_std)
-        return g * jnp.sqrt(model.dphi_square(g, M, d0))
+        gain = g * jnp.sqrt(model.dphi_square(g, M, _stability_variance(model, d0)))
+        if model.centre is None:
+            return gain
+        # unbounded φ: where the static condition has no finite root (its iteration ran
+        # away) there is no static solution to lose stability: NaN, not a crossing
+        residual = d0 - model.second_moment(g, M, d0) - theta_std**2
+        ok = jnp.isfinite(residual) & (jnp.abs(residual) <= 1e-8 * (d0 + theta_std**2 + 1e-300))
+        return jnp.where(ok, gain, jnp.nan)
 
     return jax.vmap(one)(gs)
 
@@ -1034,13 +1321,17 @@ def critical_gain_of(phi: str | nonlinearity.Nonlinearity = "tanh", J_mean: floa
     This is where the chaotic solution appears for σ = 0 (SCS 1988; with bias, Crisanti &
     Sompolinsky 2018). Without bias and mean coupling and with φ(0) = 0 the static solution is
     h = 0 and g_c = 1/φ′(0) exactly; otherwise it is found by a scan on [0, g_max] and
-    bisection; NaN if none.
+    bisection; NaN if none. An unbounded φ is always scanned (relu without bias: g_c = √2,
+    from Δ0 → 0⁺), and gains where its static solution does not exist (the iteration runs
+    away) count as no crossing: relu with J_mean = 0 and a bias stays stable until its static
+    solution runs off at g = √2, so NaN.
     """
-    phi = model_parameters.theory_phi("phi", nonlinearity.get(phi))
+    phi = model_parameters.theory_phi("phi", nonlinearity.get(phi), unbounded=True)
     J_mean = model_parameters.J_mean("J_mean", J_mean)
     theta_mean = model_parameters.theta_mean("theta_mean", theta_mean)
     theta_std = model_parameters.theta_std("theta_std", theta_std)
-    if (J_mean == 0 and theta_mean == 0 and theta_std == 0
+    # (a kinked unbounded φ has no φ′(0) that decides h = 0: the scan takes Δ0 → 0⁺ instead)
+    if (J_mean == 0 and theta_mean == 0 and theta_std == 0 and phi.bounded
             and float(phi.phi(jnp.zeros((), jnp.float64))) == 0.0):
         return 1.0 / phi.slope_at_zero  # static solution h = 0: g φ′(0) = 1
     gs = np.linspace(1e-3, g_max, 200)
