@@ -139,10 +139,10 @@ def test_static_relu_with_bias_meets_its_closed_form_conditions():
 
 
 def test_relu_without_bias_is_quiescent_below_root_two_and_unbounded_above():
-    ds = nd.dmft.stationary(g=1.2, phi="relu")
+    # (g_c = √2 here too, like with the bias below; its scan, ~12 s CPU, is run once, there)
+    ds = nd.dmft.stationary(g=1.2, phi="relu", critical_gain=False)
     assert ds.attrs["phase"] == "static" and float(ds.delta0) == 0.0
     assert float(ds.lambda_max) == pytest.approx(1.2 / math.sqrt(2) - 1, abs=1e-12)
-    assert float(ds.g_critical) == pytest.approx(math.sqrt(2), abs=1e-3)
     with pytest.raises(nd.DivergenceError, match=r"g=1.6, phi='relu'.*no bounded solution.*"
                                                  r"unstable: g\^2 <phi'\^2> = 1.28"):
         nd.dmft.stationary(g=1.6, phi="relu")
