@@ -1,7 +1,5 @@
 """``python -m neurodyn …``: the same command line as the ``neurodyn`` script."""
 
-import sys
+from .cli import run
 
-from .cli import main
-
-sys.exit(main())
+run()
