@@ -28,7 +28,8 @@ the mean M is found by bisection and Δ∞ by Newton from below (C_φ is convex 
 Mehler's expansion, so Newton from the left is monotone). The energy mismatch is scanned on a
 log grid of Δ0 (a first pass with the general rules, verified with the resolved ones on the
 bracket, widened by a cell if needed, else a resolved scan) and its sign change refined by
-bisection on ln Δ0 to relative 1e-15. Without a sign change (σ = 0, below the transition) the
+the ITP method (bracketed: bisection's worst case, regula falsi's speed) on ln Δ0 to relative
+6e-16. Without a sign change (σ = 0, below the transition) the
 solution is static: Δ ≡ Δ0 = Δ∞ from the fixed point Δ0 = ⟨φ²⟩ + theta_std² continued from
 g = 0. All of step (1) and the tables of step (2) are one compiled computation per φ
 (:func:`_core`; the scan, its check and the bisection are phases of one ``lax.while_loop``),
@@ -598,6 +599,39 @@ def _root_cell(E, grid, smallest):
 _CELLS, _RESOLVED_SCAN, _BISECTION, _DONE = 0, 1, 2, 3
 
 
+_ITP_EPS = 3e-16  # half the final bracket width in ln Δ0: Δ0 to relative 6e-16
+_ITP_K1, _ITP_K2, _ITP_N0 = 0.2, 2.0, 1  # ITP's truncation constants and slack over bisection
+
+
+def _itp_budget(width):
+    """ITP's step count for a bracket of ``width`` (ln Δ0): bisection's ⌈log2(width/2ε)⌉ + n0,
+    so it never takes more than one step beyond what bisection would."""
+    halvings = jnp.ceil(jnp.log2(jnp.maximum(width, 2.0 * _ITP_EPS) / (2.0 * _ITP_EPS)))
+    return halvings.astype(jnp.int32) + _ITP_N0
+
+
+def _itp_point(lo, hi, E_lo, E_hi, step, budget):
+    """The next trial of the ITP method (Oliveira & Takahashi, ACM TOMS 47, 5 (2020)) on the
+    bracket [lo, hi] with E(lo) > 0 ≥ E(hi), at ``step`` of ``budget``: regula falsi, truncated
+    towards the midpoint and projected into the ball about it that keeps bisection's worst
+    case. On the smooth mismatch it converges superlinearly (measured: ~10 evaluations instead
+    of 50 halvings); where the mismatch is flat at round-off next to the static root (which
+    plain regula falsi mistakes for a root) the projection falls back to halving. Own code:
+    optimistix's root finders (Bisection, Newton, Chord) have no bracketed superlinear method
+    that runs inside this ``lax.while_loop`` phase machine."""
+    width = hi - lo
+    half = 0.5 * (lo + hi)
+    denominator = E_hi - E_lo
+    falsi = jnp.where(denominator != 0, (E_hi * lo - E_lo * hi) / jnp.where(
+        denominator != 0, denominator, 1.0), half)
+    falsi = jnp.clip(falsi, lo, hi)
+    sigma = jnp.sign(half - falsi)
+    delta = _ITP_K1 * width**_ITP_K2
+    truncated = jnp.where(delta <= jnp.abs(half - falsi), falsi + sigma * delta, half)
+    radius = _ITP_EPS * 2.0 ** (budget - step).astype(jnp.float64) - 0.5 * width
+    return jnp.where(jnp.abs(truncated - half) <= radius, truncated, half - sigma * radius)
+
+
 def _energy_root(g, J_mean, theta_mean, theta_std, noise, *, phi, pair_order):
     """Δ0 from the energy condition (module docstring, step 1), all on the device.
 
@@ -607,9 +641,10 @@ def _energy_root(g, J_mean, theta_mean, theta_std, noise, *, phi, pair_order):
     copy of it) and whose phase says which Δ0: the four cells around the first pass's root
     (the bracket, or the bracket widened by a cell on each side, must show the sign change
     with the resolved rules), else (or when no root was found at g√upper > 4, where the
-    general rules may miss it) the whole resolved scan, then _BISECTIONS halvings on ln Δ0
-    (robust where the mismatch is flat at round-off next to the static root, which regula
-    falsi mistakes for a root). Returns (bisected, Δ0, mismatch, M, Δ∞) at the last midpoint,
+    general rules may miss it) the whole resolved scan, then the ITP method on ln Δ0
+    (:func:`_itp_point`: at most one step more than bisection's halvings to relative 6e-16,
+    robust where the mismatch is flat at round-off next to the static root, which plain regula
+    falsi mistakes for a root). Returns (bisected, Δ0, mismatch, M, Δ∞) at the last trial,
     the mismatch/Δ0² of the first pass at the largest scanned Δ0 and that Δ0.
 
     Unbounded φ: the scan spans 20 decades about the inputs' scale (no sup |φ| bounds Var h)
@@ -640,11 +675,15 @@ def _energy_root(g, J_mean, theta_mean, theta_std, noise, *, phi, pair_order):
     phase = jnp.where(found, _CELLS, jnp.where(fallback, _RESOLVED_SCAN, _DONE))
     zero = jnp.zeros((), jnp.float64)
     scan = jnp.zeros(points, jnp.float64)
-    state = (phase, 0, zero, zero, jnp.zeros(4, jnp.float64), scan, False, zero, zero, zero, zero)
+    # bracket values E(lo) > 0 ≥ E(hi) and the ITP step budget (set when the bracket is)
+    itp = (zero, zero, jnp.zeros((), jnp.int32))
+    state = (phase, 0, zero, zero, jnp.zeros(4, jnp.float64), scan, False, zero, zero, zero, zero,
+             *itp)
 
     def body(state):
-        phase, k, lo, hi, E_cells, E_scan, bisected, *_ = state
-        mid = 0.5 * (lo + hi)
+        phase, k, lo, hi, E_cells, E_scan, bisected = state[:7]
+        E_lo, E_hi, budget = state[11:]
+        mid = _itp_point(lo, hi, E_lo, E_hi, k, budget)
         trial = jnp.where(phase == _CELLS, grid[cells[jnp.minimum(k, 3)]],
                           jnp.where(phase == _RESOLVED_SCAN, grid[k], jnp.exp(mid)))
         E, M, floor = _mismatch(resolved, g, trial, J_mean, theta_mean, theta_std, noise)
@@ -660,26 +699,36 @@ def _energy_root(g, J_mean, theta_mean, theta_std, noise, *, phi, pair_order):
         E_scan = jnp.where(phase == _RESOLVED_SCAN, E_scan.at[k].set(E), E_scan)
         scan_found, scan_index = _root_cell(E_scan, grid, smallest)
         scan_done = (phase == _RESOLVED_SCAN) & (last == points)
-        # bisection on ln Δ0
+        # ITP on ln Δ0: keep the side whose sign the trial shares
         bisecting = phase == _BISECTION
-        new_lo = jnp.where(bisecting, jnp.where(E > 0, mid, lo), lo)
-        new_hi = jnp.where(bisecting, jnp.where(E > 0, hi, mid), hi)
-        new_lo = jnp.where(cells_done & (narrow | wide), cells_lo, new_lo)
-        new_hi = jnp.where(cells_done & (narrow | wide), cells_hi, new_hi)
+        below = bisecting & (E > 0)
+        above = bisecting & ~(E > 0)
+        new_lo, new_E_lo = jnp.where(below, mid, lo), jnp.where(below, E, E_lo)
+        new_hi, new_E_hi = jnp.where(above, mid, hi), jnp.where(above, E, E_hi)
+        start_cells = cells_done & (narrow | wide)
+        new_lo = jnp.where(start_cells, cells_lo, new_lo)
+        new_hi = jnp.where(start_cells, cells_hi, new_hi)
+        new_E_lo = jnp.where(start_cells, jnp.where(narrow, E_cells[1], E_cells[0]), new_E_lo)
+        new_E_hi = jnp.where(start_cells, jnp.where(narrow, E_cells[2], E_cells[3]), new_E_hi)
+        upper_index = jnp.minimum(scan_index + 1, points - 1)
         new_lo = jnp.where(scan_done, jnp.log(grid[scan_index]), new_lo)
-        new_hi = jnp.where(scan_done, jnp.log(grid[jnp.minimum(scan_index + 1, points - 1)]),
-                           new_hi)
+        new_hi = jnp.where(scan_done, jnp.log(grid[upper_index]), new_hi)
+        new_E_lo = jnp.where(scan_done, E_scan[scan_index], new_E_lo)
+        new_E_hi = jnp.where(scan_done, E_scan[upper_index], new_E_hi)
+        starting = start_cells | (scan_done & scan_found)
+        budget = jnp.where(starting, _itp_budget(new_hi - new_lo), budget)
+        converged = bisecting & ((new_hi - new_lo <= 2.0 * _ITP_EPS) | (last >= budget))
         next_phase = jnp.select(
-            [cells_done & (narrow | wide), cells_done, scan_done & scan_found, scan_done,
-             bisecting & (last == _BISECTIONS)],
+            [start_cells, cells_done, scan_done & scan_found, scan_done, converged],
             [_BISECTION, _RESOLVED_SCAN, _BISECTION, _DONE, _DONE], phase)
         k = jnp.where(next_phase == phase, last, 0)
         kept = [jnp.where(bisecting, new, old)
-                for new, old in zip((mid, E, M, floor), state[7:], strict=True)]
-        return (next_phase, k, new_lo, new_hi, E_cells, E_scan, bisected | bisecting, *kept)
+                for new, old in zip((mid, E, M, floor), state[7:11], strict=True)]
+        return (next_phase, k, new_lo, new_hi, E_cells, E_scan, bisected | bisecting, *kept,
+                new_E_lo, new_E_hi, budget)
 
     out = jax.lax.while_loop(lambda state: state[0] != _DONE, body, state)
-    bisected, log_d0, E, M, floor = out[6:]
+    bisected, log_d0, E, M, floor = out[6:11]
     # the mismatch per Δ0² at the scan's largest Δ0: > 0 there means the energy condition
     # still asks for a larger variance (for an unbounded φ: it grows without bound)
     far = E_general[-1] / grid[-1] ** 2
@@ -1244,7 +1293,7 @@ def stationary_arrays(
     attrs = {
         "model": "SCS DMFT (stationary): dh/dt = -h + J phi(g h) + theta + noise*xi",
         **model.describe(), "tau_max": tau_max, "dtau": dtau, "substeps": substeps,
-        "pair_order": pair_order, "scan_points": _SCAN_POINTS, "bisections": _BISECTIONS,
+        "pair_order": pair_order, "scan_points": _SCAN_POINTS, "root_method": "ITP",
         "newton_steps": _NEWTON, "chebyshev_nodes": _CHEB, "phase": phase,
         "tail_fraction": tail_fraction, "refine": refine, **grid_attrs,
         "method": "energy condition (bisection) + RK4 head / log-energy tail on a graded lag "
