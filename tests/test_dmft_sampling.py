@@ -73,8 +73,11 @@ def tanh_solutions():
     return {g: nd.dmft.sampling(g=g, **SMALL) for g in (1.5, 2.0, 3.0)}
 
 
-# Bias of the test's dt = 0.2 against the stationary solver, measured with 16384 paths at
-# dt = 0.2 and 0.1 (see the report): relative to Δ0.
+# Allowed discretisation bias at the test's dt = 0.2, relative to Δ0. The scheme is second
+# order for η = 0 (measured at g = 2, 1024 paths, 30 iterations: Δ0, Δ(1), Δ(3) within 0.1 SE
+# of the stationary solver, i.e. |bias| < 0.3 %); with the memory term it is first order
+# (linear φ, η = 0.5, 2048 paths: +0.5 % at τ = 0, +1 % at τ = 1, +3 % of Δ(3) = 0.6 % of Δ0
+# at τ = 3, each within 1.1 SE).
 _BIAS = 0.01
 
 
@@ -101,16 +104,24 @@ def test_linear_memory_term_closed_form():
         got = float(ds.delta.sel(tau=lag, method="nearest"))
         sem = float(ds.delta_sem.sel(tau=lag, method="nearest"))
         want = _linear_delta(g, eta, sigma, lag)
-        assert abs(got - want) <= 3 * sem + _BIAS * want, (lag, got, want, sem)
+        assert abs(got - want) <= 3 * sem + _BIAS * _linear_delta(g, eta, sigma, 0.0), (
+            lag, got, want, sem)
     # the memory term matters: without it (η = 0) Δ0 would be far off
     assert abs(float(ds.delta0) - _linear_delta(g, 0.0, sigma, 0.0)) > 10 * float(ds.delta0_sem)
 
 
+# The η ≠ 0 phase checks need no precision: 256 paths, a coarser grid, 10 iterations.
+ELLIPTIC = {"t1": 30.0, "dt": 0.25, "paths": 256, "batches": 8, "response_paths": 64,
+            "probe_span": 4.0, "min_iterations": 10, "seed": 3}
+
+
 @pytest.mark.parametrize("eta", [-0.5, 0.0, 0.5])
-def test_elliptic_law(eta):
+def test_elliptic_law(eta, tanh_solutions):
     g_c = 1.0 / (1.0 + eta)  # g φ′(0) (1 + η) = 1
-    below = nd.dmft.sampling(g=0.5 * g_c, symmetry=eta, **SMALL)
-    above = nd.dmft.sampling(g=1.5 * g_c, symmetry=eta, **SMALL)
+    settings = SMALL if eta == 0 else ELLIPTIC
+    below = nd.dmft.sampling(g=0.5 * g_c, symmetry=eta, **settings)
+    above = (tanh_solutions[1.5] if eta == 0
+             else nd.dmft.sampling(g=1.5 * g_c, symmetry=eta, **settings))
     assert below.attrs["phase"] == "quiescent", float(below.delta0)
     assert above.attrs["phase"] == "chaotic"
     assert float(above.delta0) > 10 * float(above.delta0_sem)
