@@ -92,7 +92,9 @@ def test_tanh_agrees_with_stationary(tanh_solutions, g):
         sem = float(ds.delta_sem.sel(tau=lag, method="nearest"))
         want = float(theory.delta.sel(tau=lag, method="nearest"))
         assert abs(got - want) <= 3 * sem + _BIAS * d0, (g, lag, got, want, sem)
-    assert float(ds.delta0_sem) <= 0.02 * float(ds.delta0)  # the test's 1024 paths: ≤ 2 %
+    # the reported error is a real one, of the size 1024 paths give (measured 1.3 % of Δ0 at
+    # g = 2, 3.0 % at g = 1.5, where the correlations are longest)
+    assert 0 < float(ds.delta0_sem) <= 0.04 * float(ds.delta0)
     assert int(ds.iterations) >= 2 and float(ds.residual) <= ds.attrs["tol"]
 
 
@@ -132,7 +134,8 @@ def test_bad_input_names_the_parameter():
              ({"batches": 1}, "batches"), ({"damping": 1.0}, "damping"),
              ({"symmetry": 1.5}, "symmetry"), ({"tol": -1.0}, "tol"),
              ({"input": np.zeros(7)}, "input"), ({"transient": 100.0}, "transient"),
-             ({"response_paths": 3}, "response_paths")]
+             ({"response_paths": 3}, "response_paths"),
+             ({"iterations": 10, "min_iterations": 50}, "min_iterations")]
     for kwargs, name in cases:
         with pytest.raises(ParameterError, match=name):
             nd.dmft.sampling(**{**SMALL, **kwargs})
@@ -142,7 +145,7 @@ def test_bad_input_names_the_parameter():
 
 def test_non_convergence_raises():
     with pytest.raises(ConvergenceError, match="iteration 2"):
-        nd.dmft.sampling(g=2.0, iterations=2, tol=1e-9, **SMALL)
+        nd.dmft.sampling(g=2.0, iterations=2, min_iterations=2, tol=1e-9, **SMALL)
 
 
 def test_divergence_raises():
