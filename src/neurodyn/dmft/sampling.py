@@ -409,7 +409,7 @@ def sampling(
     theta_std: float | None = None,
     noise: float | None = None,
     symmetry: float | None = None,
-    t1: float = 60.0,
+    t1: float = 40.0,
     dt: float = 0.1,
     paths: int = 4096,
     batches: int = 8,
@@ -437,7 +437,7 @@ def sampling(
     - ``paths``: single-site paths per iteration, split into ``batches`` ≥ 2 independent
       replicas (paths divisible by batches, ≥ 4 paths each).
     - ``iterations``: at most this many iterations before the residual must be ≤ ``tol`` (the
-      rms change of C_φ net of sampling noise, relative to rms C_φ); ``damping`` ∈ [0, 1): the
+      rms change of C_φ net of sampling noise, relative to rms C_φ); ``damping`` ∈ [0, 1) [0]: the
       weight of the old C_φ, m, R in each update; ``average``: iterations averaged at the end;
       ``min_iterations`` [40]: iterations before convergence is tested (the first starts from
       a guess).
@@ -550,7 +550,7 @@ def sampling(
             f"sampling DMFT at {where} did not converge: after iteration {done} the residual "
             f"change of C_phi is {residual:.3g} (rms change {float(result['change']):.3g}, "
             f"sampling noise {float(result['noise']):.3g}) > tol={tol:g}; raise iterations, "
-            "paths or damping, or tol")
+            "paths or min_iterations, or tol")
 
     start_index = int(round(transient / dt))
     lags = min(int(round(tau_max / dt)), n1 - 1 - start_index)
