@@ -100,7 +100,8 @@ def test_tanh_agrees_with_stationary(tanh_solutions, g):
 
 def test_linear_memory_term_closed_form():
     g, eta, sigma = 0.5, 0.5, 1.0
-    ds = nd.dmft.sampling(g=g, phi=_linear_phi(), noise=sigma, symmetry=eta, **SMALL)
+    ds = nd.dmft.sampling(g=g, phi=_linear_phi(), noise=sigma, symmetry=eta, response_paths=128,
+                          min_iterations=30, **SMALL)
     assert ds.attrs["phase"] == "driven" and "R_phi" in ds
     for lag in LAGS:
         got = float(ds.delta.sel(tau=lag, method="nearest"))
