@@ -6,6 +6,7 @@ Both solvers take a :class:`neurodyn.MeanFieldModel` (``model=``) or its paramet
 from ..errors import ParameterError
 from ..mean_field import MeanFieldModel
 from ..nonlinearity_names import names_with
+from .sampling import sampling
 from .stationary import (
     GRID_POINTS,
     critical_gain_of,
@@ -38,4 +39,5 @@ def model_parameters(network, noise: float = 0.0) -> dict:
 __all__ = ["GRID_POINTS", "MAX_SECONDS", "MeanFieldModel", "SUPPORTED_PHI",
            "check_two_time_plan",
            "critical_gain_of", "ground_state", "ground_state_energy", "model_parameters", "stationary",
+           "sampling",
            "stationary_arrays", "stationary_dataset", "transition_half_width", "two_time"]
