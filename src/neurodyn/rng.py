@@ -16,13 +16,14 @@ input_weights        LEARNING, 0          :meth:`learning.Params.random`: B (n, 
 readout_weights      LEARNING, 1          :meth:`learning.Params.random`: W_out (n_out, n)
 task_initial_state   LEARNING, 2          learning tasks (sine_generation, learn-bench): h0
 deep_layers          DEEP                 :func:`deep.simulate_deep`: one key per layer
+sampling_dmft        SAMPLING_DMFT        :func:`dmft.sampling`: the single-site paths
 ===================  ===================  =============================================
 
-with the domains SIMULATION = 0x73696D75 ("simu" in ASCII), LEARNING = 0x6C726E67 ("lrng")
-and DEEP = 0x64656570 ("deep"). Two purposes never share their sequence of folds, so their
-keys differ (threefry's fold_in is a hash of the key and the integer: distinct keys give
-streams with no usable correlation). The table is part of the stored runs' meaning: an entry
-is never renumbered, a new purpose is a new row.
+with the domains SIMULATION = 0x73696D75 ("simu" in ASCII), LEARNING = 0x6C726E67 ("lrng"),
+DEEP = 0x64656570 ("deep") and SAMPLING_DMFT = 0x646D6673 ("dmfs"). Two purposes never share
+their sequence of folds, so their keys differ (threefry's fold_in is a hash of the key and the
+integer: distinct keys give streams with no usable correlation). The table is part of the
+stored runs' meaning: an entry is never renumbered, a new purpose is a new row.
 
 Compatibility: ``split(k)[i] == fold_in(k, i)`` in jax (threefry2x32, checked in
 tests/test_rng.py), so ``couplings`` and ``biases`` are exactly the keys
@@ -49,6 +50,8 @@ LEARNING = 0x6C726E67
 """Domain of the learning streams ("lrng")."""
 DEEP = 0x64656570
 """Domain of the deep-network streams ("deep")."""
+SAMPLING_DMFT = 0x646D6673
+"""Domain of the sampling DMFT's single-site paths ("dmfs")."""
 
 PURPOSES: dict[str, tuple[int, ...]] = {
     "couplings": (0,),
@@ -61,6 +64,7 @@ PURPOSES: dict[str, tuple[int, ...]] = {
     "readout_weights": (LEARNING, 1),
     "task_initial_state": (LEARNING, 2),
     "deep_layers": (DEEP,),
+    "sampling_dmft": (SAMPLING_DMFT,),
 }
 """Purpose → the integers folded, in order, into ``PRNGKey(seed)`` (see the module docstring)."""
 

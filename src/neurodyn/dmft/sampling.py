@@ -90,7 +90,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import nonlinearity, validation
+from .. import nonlinearity, rng, validation
 from ..errors import ConvergenceError, DivergenceError, ParameterError
 from ..mean_field import MeanFieldModel
 from ..provenance import provenance
@@ -98,7 +98,6 @@ from ..provenance import provenance
 if TYPE_CHECKING:
     import xarray as xr
 
-_DOMAIN = 0x646D6673  # "dmfs": this solver's stream is fold_in(PRNGKey(seed), _DOMAIN)
 _LIMIT = 1e12  # |h| beyond this counts as divergence (well before float64 overflow)
 _JITTER = 1e-10  # relative diagonal jitter: the sample C_φ of few paths is only semi-definite
 _PHASE_FLOOR = 1e-4  # Δ0 below this × (q0 + theta_std²) (+3 SE) at late times: quiescent
@@ -500,7 +499,7 @@ def sampling(
                              f"a multiple of batches={batches}")
     probe_span = validation.positive("probe_span", probe_span)
     if key is None:
-        key = jax.random.fold_in(jax.random.PRNGKey(validation.seed("seed", seed)), _DOMAIN)
+        key = rng.key(validation.seed("seed", seed), "sampling_dmft")
     steps = int(round(t1 / dt))
     t = np.round(np.arange(steps + 1) * dt, 12)
     has_input = input is not None
