@@ -15,19 +15,6 @@ from scipy import integrate, optimize
 # earlier runs.
 os.environ["NEURODYN_CACHE_DIR"] = ""
 
-# LLVM at -O0 for XLA's CPU code in the tests (and the CLI subprocesses they start): two thirds
-# of the suite's wall time was XLA backend compilation (jax.monitoring's backend_compile_duration
-# summed per test, 2026-12-01), and -O0 compiles faster than it runs slower: CPU time per file
-# -21 % (test_learning_registry.py) and -14 % (test_lyapunov.py), measured back to back. The
-# numbers differ from -O2 code by rounding only (no fast-math at either level; FMA contraction
-# differs): measured max |difference| 2e-13 in a chaotic 20 τ trajectory of N = 100, 1e-15 in
-# its Lyapunov exponents, 4e-11 in the stationary DMFT's Δ(τ) (its own error bound is 1e-6).
-# Benchmarks run outside pytest, at XLA's default level. Set here, before any test imports JAX
-# (the flag is read when the backend starts).
-if "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
-    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
-                               + " --xla_backend_optimization_level=0").strip()
-
 
 def scs_delta0_energy_condition(g: float) -> float:
     """Δ0 of h for φ = tanh from the SCS energy condition, by scipy quadrature and brentq.

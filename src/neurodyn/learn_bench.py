@@ -58,6 +58,7 @@ import xarray as xr
 
 from . import rng, validation
 from .errors import ParameterError
+from .learn_bench_names import RULE, upgrade
 from .learning import (
     TRAINABLE,
     AbstractRule,
@@ -140,21 +141,6 @@ def _fixed_point_problem(n: int, seed: int):
                            seed=seed).without_metadata()
     h0 = np.asarray(jax.random.normal(rng.key(seed, "task_initial_state"), (n,), jnp.float64))
     return params, FixedPointTask.create([1.0], [0.3], h0=h0)
-
-
-RULE = "rule"
-"""The learning-rule dimension of a learn-bench Dataset. It was ``method`` until 2026-12-01:
-``method`` is a keyword of xarray's ``sel``/``interp``/``reindex`` (the nearest-neighbour
-lookup), so ``ds.sel(method="bptt_scan")`` silently selected nothing and returned every rule;
-``ds.sel(rule="bptt_scan")`` does what it says."""
-
-
-def upgrade(ds: xr.Dataset) -> xr.Dataset:
-    """A learn-bench Dataset with the current names: a run stored with the former ``method``
-    dimension gets it renamed to ``rule`` (nothing else changed); others are returned as is."""
-    if "method" in ds.dims and RULE not in ds.dims:
-        return ds.rename({"method": RULE})
-    return ds
 
 
 def _rule(method: str) -> AbstractRule:

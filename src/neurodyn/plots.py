@@ -261,7 +261,7 @@ def learn_bench_figure(ds: xr.Dataset) -> Figure:
     from matplotlib.figure import Figure
     from matplotlib.ticker import NullFormatter
 
-    from .learn_bench import upgrade
+    from .learn_bench_names import upgrade
 
     ds = upgrade(ds)  # a run stored with the former ``method`` dimension
     grid, exponents = ds.attrs["grid"], ds.attrs.get("exponents", {})

@@ -1362,6 +1362,9 @@ def _static_gain(gs, J_mean, theta_mean, theta_std, *, phi):
     return jax.vmap(one)(gs)
 
 
+_GAIN_CHUNK = 33  # gains per compiled call of the static-gain scan (198 = 6 × 33 scanned)
+
+
 def critical_gain_of(phi: str | nonlinearity.Nonlinearity = "tanh", J_mean: float = 0.0,
                      theta_mean: float = 0.0, theta_std: float = 0.0,
                      g_max: float = 20.0) -> float:
@@ -1369,8 +1372,8 @@ def critical_gain_of(phi: str | nonlinearity.Nonlinearity = "tanh", J_mean: floa
 
     This is where the chaotic solution appears for σ = 0 (SCS 1988; with bias, Crisanti &
     Sompolinsky 2018). Without bias and mean coupling and with φ(0) = 0 the static solution is
-    h = 0 and g_c = 1/φ′(0) exactly; otherwise it is found by a scan on [0, g_max] and
-    bisection; NaN if none. An unbounded φ is always scanned (relu without bias: g_c = √2,
+    h = 0 and g_c = 1/φ′(0) exactly; otherwise it is found by a scan on [0, g_max] (198 gains) and
+    four refinements of 33; NaN if none. An unbounded φ is always scanned (relu without bias: g_c = √2,
     from Δ0 → 0⁺), and gains where its static solution does not exist (the iteration runs
     away) count as no crossing: relu with J_mean = 0 and a bias stays stable until its static
     solution runs off at g = √2, so NaN.
@@ -1383,9 +1386,13 @@ def critical_gain_of(phi: str | nonlinearity.Nonlinearity = "tanh", J_mean: floa
     if (J_mean == 0 and theta_mean == 0 and theta_std == 0 and phi.bounded
             and float(phi.phi(jnp.zeros((), jnp.float64))) == 0.0):
         return 1.0 / phi.slope_at_zero  # static solution h = 0: g φ′(0) = 1
-    gs = np.linspace(1e-3, g_max, 200)
-    gain = np.asarray(_call(_static_gain, {"phi": phi}, jnp.asarray(gs), J_mean, theta_mean,
-                            theta_std))
+    def gains(values):  # in chunks of one shape: one compilation serves scan and refinements
+        return np.concatenate([
+            np.asarray(_call(_static_gain, {"phi": phi}, jnp.asarray(chunk), J_mean, theta_mean,
+                             theta_std)) for chunk in values.reshape(-1, _GAIN_CHUNK)])
+
+    gs = np.linspace(1e-3, g_max, 6 * _GAIN_CHUNK)
+    gain = gains(gs)
     above = np.nonzero(gain >= 1.0)[0]
     if above.size == 0:
         return float("nan")
@@ -1394,9 +1401,8 @@ def critical_gain_of(phi: str | nonlinearity.Nonlinearity = "tanh", J_mean: floa
         return float(gs[0])
     lo, hi = gs[i - 1], gs[i]
     for _ in range(4):
-        trial = np.linspace(lo, hi, 33)
-        gain = np.asarray(_call(_static_gain, {"phi": phi}, jnp.asarray(trial), J_mean,
-                                theta_mean, theta_std))
+        trial = np.linspace(lo, hi, _GAIN_CHUNK)
+        gain = gains(trial)
         j = int(np.nonzero(gain >= 1.0)[0][0])
         lo, hi = trial[max(j - 1, 0)], trial[j]
     return float(0.5 * (lo + hi))
