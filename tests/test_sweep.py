@@ -193,6 +193,9 @@ def test_worker_killed_mid_task_the_sweep_completes(tmp_path, reference, cluster
             busy = [address for address, keys in client.processing().items()
                     if any(str(key).startswith("neurodyn-point") for key in keys)]
             if busy:
+                # the points the worker holds: the one it computes may be computed again
+                held = [int(str(key).split("-")[2]) for key in client.processing()[busy[0]]
+                        if str(key).startswith("neurodyn-point")]
                 pid = client.run(os.getpid, workers=[busy[0]])[busy[0]]
                 os.kill(pid, signal.SIGKILL)
                 killed = pid
@@ -202,8 +205,16 @@ def test_worker_killed_mid_task_the_sweep_completes(tmp_path, reference, cluster
     assert process.returncode == 0, stderr
     final = comparable(store)
     assert (final.point_status == sweep.DONE).all()
-    assert (final.point_computations == 1).all()
-    assert final.equals(reference)
+    # A point whose worker died before its completion marker landed is computed again; the
+    # kill can land after the computation counter was written and before the marker (the
+    # marker is written last), so such a point may count 2. Every other point counts 1: no
+    # finished point is recomputed.
+    counts = final.point_computations.values.ravel()
+    others = np.setdiff1d(np.arange(counts.size), held)
+    assert (counts[others] == 1).all(), (counts, held)
+    assert np.isin(counts[held], (1, 2)).all(), (counts, held)
+    assert final.drop_vars("point_computations").equals(
+        reference.drop_vars("point_computations"))
 
 
 def test_failed_points_are_recorded_and_the_exit_code_says_so(tmp_path, capsys, monkeypatch):
