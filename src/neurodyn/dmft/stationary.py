@@ -118,7 +118,7 @@ if TYPE_CHECKING:
     import xarray as xr
 
 _SCAN_POINTS = 96  # log-spaced trial Δ0 values for the sign scan of the energy mismatch
-_BISECTIONS = 50  # halvings of a bracket of ratio ≤ 1.27³ = 2.05: relative width 1e-15
+_BISECTIONS = 50  # halvings of the unbounded static root's cell (ratio 1.27⁴ = 2.6): 1e-15
 _NEWTON = 30  # Newton steps for Δ∞ (monotone from below, quadratic at the end)
 _CHEB = 48  # Chebyshev-Lobatto nodes of the tail's g²⟨φ′φ′⟩ table
 _HEAD_CHEB = 128  # Chebyshev-Lobatto nodes in ln(Δ0 − Δ) of the C_φ and g²⟨φ′φ′⟩ tables
@@ -508,7 +508,7 @@ def _static_unbounded(model, g, J_mean, theta_mean, theta_std):
     all (the static map outgrows Δ0) gives NaN: no static solution."""
     general = _Model(model.nl, model.order, general=True)
     # every 4th point of the energy scan's grid (cells of ratio 2.6, bisected to 1e-15 by
-    # _BISECTIONS halvings): the static scan is vmapped over 200 gains in critical_gain_of
+    # _BISECTIONS halvings): the static scan is vmapped over critical_gain_of's gains
     grid = _unbounded_grid(g, theta_mean, theta_std, 0.0, model.centre)[0][::4]
 
     def residual(rules, d0):
