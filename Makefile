@@ -26,12 +26,14 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 bench: $(STAMP)
+	$(BIN)/python benchmarks/setup_peers.py
 	$(BIN)/python benchmarks/bench_simulate.py
 	$(BIN)/python benchmarks/bench_peers.py
 	$(BIN)/python benchmarks/bench_rk_floor.py
 	$(BIN)/python benchmarks/bench_dmft.py --write
 
 bench-quick: $(STAMP)
+	$(BIN)/python benchmarks/setup_peers.py
 	$(BIN)/python benchmarks/bench_simulate.py --quick
 	$(BIN)/python benchmarks/bench_peers.py --quick
 

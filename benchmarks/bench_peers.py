@@ -42,11 +42,16 @@ from _common import (
     warm_median,
 )
 from peers import (
+    BrainpyRk4,
+    brian2_rate,
     nest_available,
     nest_tanh_rate_isolated,
     numpy_euler_maruyama,
     numpy_rk4,
+    peer_versions,
     scipy_ivp,
+    torch_rk4,
+    torchdiffeq_ode,
 )
 
 import neurodyn as nd
@@ -74,7 +79,9 @@ class Tool:
         self.name, self.dtype, self.ladder, self.run, self.jitted = name, dtype, ladder, run, jitted
 
 
-def tools(net64, net32):
+def tools(net64, net32, versions):
+    """Every configuration timed: neurodyn's, SciPy's, NumPy's and the optional peers present in
+    ``versions`` (peers.peer_versions; Brian2 and NEST are run apart, as fixed-step rows)."""
     J64, theta = np.asarray(net64.J), np.asarray(net64.theta)
     J32 = np.asarray(net32.J)
 
@@ -100,6 +107,35 @@ def tools(net64, net32):
             return numpy_rk4(J, theta, G, h0, t1, every, knob)
         return run
 
+    def torch_loop(dtype):
+        def run(h0, t1, knob):
+            every = int(round(save_spacing(t1) / knob))
+            return torch_rk4(J64, theta, G, h0, t1, every, knob, dtype)
+        return run
+
+    def torch_adaptive(dtype):
+        def run(h0, t1, knob):
+            return torchdiffeq_ode(J64, theta, G, h0, saves(t1), knob, knob, "dopri5", dtype)
+        return run
+
+    def brainpy(dtype):
+        integrator = BrainpyRk4(J64, theta, G, dtype)
+
+        def run(h0, t1, knob):
+            return integrator.run(h0, t1, int(round(save_spacing(t1) / knob)), knob)
+        return run
+
+    optional = []
+    if versions.get("torch"):
+        optional += [Tool("torch RK4", dtype, STEPS, torch_loop(dtype))
+                     for dtype in ("float64", "float32")]
+    if versions.get("torch") and versions.get("torchdiffeq"):
+        optional += [Tool("torchdiffeq dopri5", dtype, TOLERANCES, torch_adaptive(dtype))
+                     for dtype in ("float64", "float32")]
+    if versions.get("brainpy"):
+        # jitted: its first call (trace + XLA compile) is timed apart from the warm runs.
+        optional += [Tool("brainpy rk4", dtype, STEPS, brainpy(dtype), True)
+                     for dtype in ("float64", "float32")]
     return [
         Tool("neurodyn tsit5", "float64", TOLERANCES, neurodyn(net64, "tsit5"), True),
         Tool("neurodyn rk4", "float64", STEPS, neurodyn(net64, "rk4"), True),
@@ -113,6 +149,7 @@ def tools(net64, net32):
         Tool("scipy DOP853", "float64", TOLERANCES, scipy("DOP853")),
         Tool("numpy RK4", "float64", STEPS, rk4(J64)),
         Tool("numpy RK4", "float32", STEPS, rk4(J32)),
+        *optional,  # last in each case, so their thread pools never run before neurodyn's timing
     ]
 
 
@@ -139,8 +176,14 @@ def statistics(saved, t1):
     return variance, lagged
 
 
+# Brian2's steps: its coupling is held over each step (first order), so 1e-4 would need
+# dt ≈ 2e-5 (the error fell 0.048 → 0.0048 from dt = 0.01 to 0.001 at N = 1000: ~3 min per 10 τ);
+# its row is at the finest of these, with the error it reaches, like NEST's.
+BRIAN2_STEPS = (0.01, 0.001)
+
+
 def ode_cases(sizes, trial_counts, t1_of, repeats, nest_version, rows, roof, calib_rows,
-              nest_max_N=1000):
+              versions, nest_max_N=1000):
     for N in sizes:
         net64 = nd.Network.random(N=N, g=G, seed=0)
         net32 = nd.Network.random(N=N, g=G, seed=0, dtype="float32")
@@ -154,7 +197,7 @@ def ode_cases(sizes, trial_counts, t1_of, repeats, nest_version, rows, roof, cal
         print(f"N={N}: reference {time.perf_counter() - start:.1f} s; |DOP853 − neurodyn dopri8| "
               f"= {np.max(np.abs(check - reference[:, 0])):.1e}", flush=True)
         chosen = []
-        for tool in tools(net64, net32):
+        for tool in tools(net64, net32, versions):
             knob, error = calibrate(tool, h0_1, reference)
             calib_rows.append([N, tool.name, tool.dtype, knob if knob else "none ≤ 1e-4", error])
             print(calib_rows[-1], flush=True)
@@ -167,6 +210,16 @@ def ode_cases(sizes, trial_counts, t1_of, repeats, nest_version, rows, roof, cal
             calib_rows.append([N, "NEST tanh_rate_ipn", "float64", "dt = 0.01 (fixed)", error])
             nest_per_tau = wall / 2.0
             print(calib_rows[-1], nest_per_tau, flush=True)
+        brian2_row = None
+        if versions.get("brian2"):
+            # One trial, in its own venv and process; the calibration window is the timed run.
+            for dt in BRIAN2_STEPS:
+                out, wall, build = brian2_rate(J, theta, G, h0_1, WINDOW, dt)
+                error = float(np.max(np.abs(out[:, 0] - reference[:len(out), 0])))
+                calib_rows.append([N, "brian2 numpy", "float64", f"dt = {dt:g} (fixed)", error])
+                print(calib_rows[-1], wall, build, flush=True)
+            brian2_row = [N, 1, WINDOW, "brian2 numpy", "float64", f"dt={dt:g}", wall, build,
+                          int(round(WINDOW / dt)), wall / WINDOW, *statistics(out, WINDOW)]
         for trials in trial_counts:
             t1 = t1_of(N, trials)
             h0 = np.asarray(initial_condition(N, trials, 1, 1.0, "float64"))
@@ -214,12 +267,18 @@ def ode_cases(sizes, trial_counts, t1_of, repeats, nest_version, rows, roof, cal
             if nest_here and trials == 1:
                 case.append([N, trials, 2.0, "NEST tanh_rate_ipn", "float64", "dt=0.01",
                              nest_per_tau * 2.0, None, "—", nest_per_tau, None, None])
+            if brian2_row and trials == 1:
+                case.append(brian2_row)
             rows.extend(case)
 
 
 # The performance issue's ratio targets over the fastest SciPy method (N = 1000, T = 200).
 TARGETS = {(1000, 1, "float64"): 1.5, (1000, 1, "float32"): 3.0, (1000, 64, "float64"): 5.0,
            (1000, 64, "float32"): 5.0}
+
+
+OPTIONAL = ("torch", "brainpy", "brian2")
+"""Name prefixes of the optional peers' rows (torchdiffeq's start with "torch")."""
 
 
 def ratios(rows, roof):
@@ -244,7 +303,10 @@ def ratios(rows, roof):
             for _label, group in (("fastest SciPy", scipy),
                                  ("NumPy RK4 same dtype",
                                   [r for r in peers if r[3] == "numpy RK4" and r[4] == dtype]),
-                                 ("NEST", [r for r in peers if r[3].startswith("NEST")])):
+                                 ("NEST", [r for r in peers if r[3].startswith("NEST")]),
+                                 ("fastest optional peer, same dtype",
+                                  [r for r in peers if r[3].startswith(OPTIONAL)
+                                   and r[4] == dtype])):
                 if group:
                     peer = min(group, key=lambda r: r[9])
                     row.append(f"{peer[9] / best[9]:.1f}× ({peer[3]})")
@@ -256,6 +318,25 @@ def ratios(rows, roof):
             row.append(f"≥ {target:g}×" if target else "—")
             out.append(row)
     return out
+
+
+def optional_line(versions):
+    """What the optional peers were and how each was run (README of the RESULTS section)."""
+    if not versions:
+        return "Optional peers (torch, torchdiffeq, BrainPy, Brian2): skipped (--no-optional)."
+    found = ", ".join(f"{name} {version}" for name, version in versions.items() if version)
+    missing = [name for name, version in versions.items() if not version]
+    return (
+        f"Optional peers (benchmarks/setup_peers.py; not project dependencies): {found or 'none'}"
+        + (f"; not available, rows absent: {', '.join(missing)}" if missing else "") + ". "
+        "torch RK4: a plain loop under no_grad, all cores; torchdiffeq: odeint dopri5 with "
+        "rtol = atol; BrainPy: brainpy.odeint(method='rk4') stepped in one jitted lax.scan "
+        "(its adaptive integrators need a host loop), compile time apart; Brian2: numpy target, "
+        "dh/dt = (−h + I + θ)/τ with I = J tanh(g h) set by a network_operation each step (one "
+        "BLAS matvec, the fastest dense formulation we found; summed-variable Synapses over N² "
+        "synapses is slower), in its own venv (Brian2 2.9 needs NumPy < 2.4); its coupling is "
+        "held over a step, so it is first order and its row (dt = 0.001, 10 τ, 1 trial) is not "
+        "at equal accuracy: its ratio is a lower bound, as NEST's.")
 
 
 def sde_case(N, t1, trials, repeats, rows, nest_version=None):
@@ -326,6 +407,9 @@ def main(argv=None):
                         "for N = 4000 with 1 / 64 trials, NEST at N = 1000 only)")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--no-nest", action="store_true")
+    parser.add_argument("--no-optional", action="store_true",
+                        help="skip torch, torchdiffeq, BrainPy and Brian2 (installed by "
+                        "benchmarks/setup_peers.py)")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
     started = time.perf_counter()
@@ -345,7 +429,9 @@ def main(argv=None):
     nest_version = None if args.no_nest else nest_available()
     rows, roof, calib = [], [], []
     # NEST at N = 4000 (16 M connections, ~75 s per τ) only with --full: budget of `make bench`.
-    ode_cases(sizes, (1, 64), t1_of, repeats, nest_version, rows, roof, calib,
+    versions = {} if args.no_optional else peer_versions()
+    print("optional peers:", versions, flush=True)
+    ode_cases(sizes, (1, 64), t1_of, repeats, nest_version, rows, roof, calib, versions,
               nest_max_N=10**9 if args.full else 1000)
     sde_rows = []
     sde_case(1000, sde_t1, 1, repeats, sde_rows, nest_version)
@@ -378,6 +464,8 @@ def main(argv=None):
         f"({repeats} for neurodyn and for NumPy/SciPy when T·N²·trials < 2e10, else 1 run); "
         f"saves every {DT_SAVE:g} τ. Total script time {elapsed / 60:.1f} min. {nest_line}",
         "",
+        optional_line(versions),
+        "",
         "### Ratios at equal accuracy (peer time / neurodyn time, per trajectory and unit time)",
         "",
         "The last two columns: the SciPy ratio at 100 % of the best bare product (J·x or GEMM, "
@@ -385,7 +473,8 @@ def main(argv=None):
         "would give — and the performance issue's target.",
         "",
         table(["N", "trials", "dtype", "neurodyn (knob)", "neurodyn s/(traj·τ)",
-               "fastest SciPy", "NumPy RK4", "NEST", "SciPy ratio at 100 % of bare",
+               "fastest SciPy", "NumPy RK4", "NEST", "fastest of torch/BrainPy/Brian2",
+               "SciPy ratio at 100 % of bare",
                "target"], ratios(rows, roof)),
         "",
         "### Cases",
