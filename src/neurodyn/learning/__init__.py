@@ -30,7 +30,7 @@ from .registry import (
 )
 from .rtrl import Rflo, Rtrl, RtrlDiscrete, alignment
 from .rule import AbstractAdaptiveRule, AbstractFixedStepRule, AbstractRule, AbstractTrajectoryRule
-from .tasks import AbstractTask, TrajectoryTask, sine_generation
+from .tasks import AbstractTask, TrajectoryTask, flip_flop, sine_generation
 from .train import train
 
 __all__ = [
@@ -65,6 +65,7 @@ __all__ = [
     "TrajectoryTask",
     "alignment",
     "fixed_point",
+    "flip_flop",
     "readout",
     "rule",
     "sine_generation",
