@@ -6,7 +6,7 @@ Usage::
 
 The sine-generation task (:func:`neurodyn.learning.sine_generation`) on an SCS network with
 g = 3 (strongly chaotic when untrained), n = 64, period 10 τ, over a horizon of T = 100 τ; all
-four groups trained with Adam through the fixed-step rk4 scan (BPTT-scan), either plain
+four groups trained with Adam (learning rate 0.03, cosine decay to 0) through the fixed-step rk4 scan (BPTT-scan), either plain
 (β = 0; also with the gradient clipped to norm 1, the common remedy) or with gradient flossing
 (:func:`neurodyn.learning.flossing.train_flossing`: β Σ_{i<4} λ_i², 50 iterations of flossing
 alone first, then the combined loss). The plain runs get the same total number of Adam steps.
@@ -31,7 +31,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = {"n": 64, "g": 3.0, "duration": 100.0, "period": 10.0, "dt_sample": 0.2, "dt": 0.1,
-          "k": 4, "beta": 30.0, "pre_iterations": 50, "learning_rate": 0.03, "seed": 0,
+          "k": 4, "beta": 30.0, "pre_iterations": 50, "learning_rate": 0.03, "schedule": "cosine", "seed": 0,
           "control_duration": 20.0, "lyapunov_t1": 200.0, "lyapunov_transient": 50.0}
 
 
@@ -47,7 +47,8 @@ def run(name, iterations, duration, beta, pre, clip=None):
     started = time.perf_counter()
     trained, ds = train_flossing(params, task, k=c["k"], beta=beta, iterations=iterations,
                                  pre_iterations=pre, learning_rate=c["learning_rate"],
-                                 dt=c["dt"], seed=c["seed"], clip=clip)
+                                 dt=c["dt"], seed=c["seed"], clip=clip,
+                                 schedule=c["schedule"])
     wall = time.perf_counter() - started
     nmse = ds.loss.values / power
     exponents = nd.lyapunov(trained.net, t1=c["lyapunov_t1"], k=c["k"],

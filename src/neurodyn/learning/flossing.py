@@ -48,6 +48,10 @@ from .params import TRAINABLE, Params, vector_field
 from .tasks import TrajectoryTask, uniform_steps
 
 
+SCHEDULES = ("constant", "cosine")
+"""Learning-rate schedules of :func:`train_flossing`."""
+
+
 def initial_basis(n: int, k: int, seed: int = 0, dtype="float64") -> jax.Array:
     """Q⁽⁰⁾: a random orthonormal (n, k) basis (purpose ``flossing_basis`` of :mod:`neurodyn.rng`)."""
     q = jax.random.normal(rng.key(seed, "flossing_basis"), (n, k), jnp.float64).astype(dtype)
@@ -112,7 +116,8 @@ def train_flossing(params: Params, task: TrajectoryTask, k: int = 1, beta: float
                    iterations: int = 200, pre_iterations: int = 0,
                    learning_rate: float = 1e-2, trainable=TRAINABLE, dt: float = 0.1,
                    stepper: str = "rk4", qr_every: int = 1, seed: int = 0,
-                   clip: float | None = None) -> tuple[Params, xr.Dataset]:
+                   clip: float | None = None,
+                   schedule: str = "constant") -> tuple[Params, xr.Dataset]:
     """Adam on the flossing objective (module docstring); ``beta = 0`` is plain BPTT-scan.
 
     **Arguments:** ``params``, ``task`` (uniform grid); ``k`` ≥ 1 exponents floss​ed (≤ n);
@@ -121,7 +126,10 @@ def train_flossing(params: Params, task: TrajectoryTask, k: int = 1, beta: float
     training, the paper's Fig. 5); ``learning_rate`` > 0; ``trainable`` groups; ``dt``,
     ``stepper`` of the fixed-step scan; ``qr_every`` ≥ 1 sample intervals per QR; ``seed`` of
     Q⁽⁰⁾; ``clip``: None, or the global gradient norm the updates are clipped to
-    (``optax.clip_by_global_norm``; a common remedy of exploding gradients, for comparison).
+    (``optax.clip_by_global_norm``; a common remedy of exploding gradients, for comparison);
+    ``schedule`` ∈ SCHEDULES: "constant" learning rate, or "cosine" decay from
+    ``learning_rate`` to 0 over all iterations (``optax.cosine_decay_schedule``; it removes the
+    late loss spikes of a large constant rate).
 
     **Returns:** (trained params, Dataset over ``iteration`` with ``loss`` (L_task before update
     i), ``lyapunov`` (iteration, exponent; 1/τ) and ``grad_norm``, attrs with the options,
@@ -147,7 +155,10 @@ def train_flossing(params: Params, task: TrajectoryTask, k: int = 1, beta: float
     steps, step = uniform_steps(task, dt)
     dtype = params.net.J.dtype
     q0 = initial_basis(params.n, k, seed, dtype)
-    transform = optax.adam(learning_rate)
+    schedule = validation.choice("schedule", schedule, SCHEDULES)
+    rate = (learning_rate if schedule == "constant" else
+            optax.cosine_decay_schedule(learning_rate, pre_iterations + iterations))
+    transform = optax.adam(rate)
     if clip is not None:
         transform = optax.chain(optax.clip_by_global_norm(clip), transform)
     base = params.without_metadata()
@@ -195,7 +206,7 @@ def train_flossing(params: Params, task: TrajectoryTask, k: int = 1, beta: float
         attrs={"kind": "learning.flossing", "k": k, "beta": beta, "iterations": iterations,
                "pre_iterations": pre_iterations, "learning_rate": learning_rate,
                "trainable": list(trainable), "dt": step, "stepper": stepper,
-               "qr_every": qr_every, "seed": seed, "clip": "none" if clip is None else clip,
+               "qr_every": qr_every, "seed": seed, "schedule": schedule, "clip": "none" if clip is None else clip,
                "n": int(params.n), "duration": task.duration,
                "final_loss": float(final_loss),
                "final_lyapunov": [float(x) for x in np.asarray(final_exponents)],
@@ -203,4 +214,4 @@ def train_flossing(params: Params, task: TrajectoryTask, k: int = 1, beta: float
     return trained, ds
 
 
-__all__ = ["flossed_loss", "initial_basis", "loss_and_exponents", "train_flossing"]
+__all__ = ["SCHEDULES", "flossed_loss", "initial_basis", "loss_and_exponents", "train_flossing"]
