@@ -10,11 +10,9 @@ import numpy as np
 import pytest
 
 from neurodyn.errors import ParameterError
-from neurodyn.learning import Params, sine_generation
-from neurodyn.learning import flossing
+from neurodyn.learning import Params, _fixed_step, flossing, sine_generation
 from neurodyn.learning.params import vector_field
 from neurodyn.learning.tasks import uniform_steps
-from neurodyn.learning import _fixed_step
 
 N, DURATION, DT = 6, 4.0, 0.1
 

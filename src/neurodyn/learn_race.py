@@ -56,7 +56,6 @@ from .learning import (
     rule,
     sine_generation,
 )
-from .learning.force import measure as measure_online
 from .provenance import provenance
 
 RULE = "rule"

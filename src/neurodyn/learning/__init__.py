@@ -8,7 +8,10 @@ approximation). Fixed-point tasks (:class:`FixedPointTask`): ``implicit``,
 ``recurrent_backprop``, ``eqprop``. The table is :data:`RULES` (:mod:`.registry`); each rule is
 a final ``eqx.Module`` (:class:`AbstractRule`). Online rules, which train weights while the
 network runs instead of returning a gradient (:data:`ONLINE_RULES`, :mod:`.force`): ``force``
-and ``full_force``.
+and ``full_force``. Gradient flossing (Engelken 2023: BPTT-scan with the squared leading
+Lyapunov exponents added to the loss) is :mod:`neurodyn.learning.flossing` (imported on use:
+it loads :mod:`neurodyn.lyapunov`). Tasks: :func:`sine_generation`, :func:`flip_flop` (3-bit
+flip-flop, a task with memory).
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ CholeskyQR2), integrated with the same RK tableau as the state: an explicit RK s
 variational system is the Jacobian of the RK step (:mod:`._fixed_step`), so the product of the
 R factors is exactly the Jacobian of the discrete map applied to Q^{(0)}.
 
-The paper floss​es before training and/or during it; :func:`train_flossing` does both: an optional
+The paper flosses before training and/or during it; :func:`train_flossing` does both: an optional
 ``pre_iterations`` phase on β Σλ² alone, then the combined loss. Whether it works on a given
 problem is measured, not assumed: scripts/flossing_demo.py stores the comparison with plain
 BPTT in benchmarks/flossing.json.
@@ -46,7 +46,6 @@ from . import _fixed_step
 from ._groups import check_trainable, select
 from .params import TRAINABLE, Params, vector_field
 from .tasks import TrajectoryTask, uniform_steps
-
 
 SCHEDULES = ("constant", "cosine")
 """Learning-rate schedules of :func:`train_flossing`."""
@@ -120,7 +119,7 @@ def train_flossing(params: Params, task: TrajectoryTask, k: int = 1, beta: float
                    schedule: str = "constant") -> tuple[Params, xr.Dataset]:
     """Adam on the flossing objective (module docstring); ``beta = 0`` is plain BPTT-scan.
 
-    **Arguments:** ``params``, ``task`` (uniform grid); ``k`` ≥ 1 exponents floss​ed (≤ n);
+    **Arguments:** ``params``, ``task`` (uniform grid); ``k`` ≥ 1 exponents flossed (≤ n);
     ``beta`` ≥ 0 their weight (1/τ⁻² · loss units); ``iterations`` ≥ 1 Adam steps on the
     combined loss, preceded by ``pre_iterations`` ≥ 0 steps on β Σλ² alone (flossing before
     training, the paper's Fig. 5); ``learning_rate`` > 0; ``trainable`` groups; ``dt``,
@@ -206,7 +205,8 @@ def train_flossing(params: Params, task: TrajectoryTask, k: int = 1, beta: float
         attrs={"kind": "learning.flossing", "k": k, "beta": beta, "iterations": iterations,
                "pre_iterations": pre_iterations, "learning_rate": learning_rate,
                "trainable": list(trainable), "dt": step, "stepper": stepper,
-               "qr_every": qr_every, "seed": seed, "schedule": schedule, "clip": "none" if clip is None else clip,
+               "qr_every": qr_every, "seed": seed, "schedule": schedule,
+               "clip": "none" if clip is None else clip,
                "n": int(params.n), "duration": task.duration,
                "final_loss": float(final_loss),
                "final_lyapunov": [float(x) for x in np.asarray(final_exponents)],
