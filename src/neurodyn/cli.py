@@ -715,6 +715,39 @@ def _run_learn_bench(args) -> int:
     return 0
 
 
+# --- learn-race -------------------------------------------------------------------------------
+
+def _add_learn_race_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "learn-race", help="cost to criterion of the learning rules: time, memory, trials, loss",
+        description="Every rule that can train a trajectory task (the gradient rules with Adam, "
+                    "FORCE and full-FORCE online) trains the same networks on sine generation "
+                    "(g = 1.5) and a 3-bit flip-flop from the same initial weights, with a "
+                    "learning rate (or RLS alpha) tuned per rule, until the held-out NMSE "
+                    "reaches the criterion or the budget runs out; saves a zarr run and the "
+                    "Pareto PNG (cost vs final loss).")
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny grid (two rules, n = 8, one seed) instead of the default")
+    _add_job_output_flags(parser, "runs/learn_race.zarr")
+    parser.set_defaults(run=_run_learn_race, check=_check_learn_race)
+
+
+def _check_learn_race(args) -> None:
+    _default_figure(args)
+    _check_outputs(args)
+
+
+def _run_learn_race(args) -> int:
+    from .learn_race import learn_race, table
+
+    started = time.perf_counter()
+    ds = learn_race(grid="quick" if args.quick else "default", verbose=progress_enabled())
+    _save_run_and_figure(ds, args)
+    print(table(ds))
+    print(saved_message(args, started))
+    return 0
+
+
 # --- deep -------------------------------------------------------------------------------------
 
 def _add_deep_parser(subparsers) -> None:
@@ -850,6 +883,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_chaos_parser(subparsers)
     _add_deep_parser(subparsers)
     _add_learn_bench_parser(subparsers)
+    _add_learn_race_parser(subparsers)
     _add_plot_parser(subparsers)
     return parser
 

@@ -121,9 +121,14 @@ def orthonormalize(q, method: str = "cholesky"):
     return q2, jnp.diagonal(r2) * jnp.diagonal(r1)
 
 
-def _velocity(h, q, net: Network, tangents: str):
-    """dh/dt, dQ/dt = DF(h) Q and tr DF(h) of the augmented system (h: (N,), q: (N, k))."""
-    dh = drift(h, net)
+def tangent_velocity(h, q, net: Network, tangents: str = "gemm"):
+    """dQ/dt = DF(h) Q and tr DF(h) of the tangent vectors ``q`` (N, k) at the state ``h`` (N,).
+
+    Pure and traceable (differentiable in ``h``, ``q`` and the network's arrays): the one
+    tangent dynamics of the package, used by :func:`lyapunov` and by gradient flossing
+    (:mod:`neurodyn.learning.flossing`). A time-dependent input or θ is additive in the drift
+    and does not enter DF. ``tangents``: one of :data:`TANGENTS`.
+    """
     slope = jax.jvp(lambda x: rate(x, net), (h,), (jnp.ones_like(h),))[1]
     if tangents == "gemm":
         dq = -q + net.J @ (slope[:, None] * q)
@@ -131,7 +136,13 @@ def _velocity(h, q, net: Network, tangents: str):
         dq = jax.vmap(lambda v: jax.jvp(lambda x: drift(x, net), (h,), (v,))[1], in_axes=1,
                       out_axes=1)(q)
     trace = -h.shape[-1] + jnp.dot(jnp.diagonal(net.J), slope)
-    return dh, dq, trace
+    return dq, trace
+
+
+def _velocity(h, q, net: Network, tangents: str):
+    """dh/dt, dQ/dt = DF(h) Q and tr DF(h) of the augmented system (h: (N,), q: (N, k))."""
+    dq, trace = tangent_velocity(h, q, net, tangents)
+    return drift(h, net), dq, trace
 
 
 @eqx.filter_jit
@@ -341,4 +352,4 @@ def lyapunov(
 
 
 __all__ = ["LYAPUNOV_CONTROL", "LYAPUNOV_MAX_STEPS", "LYAPUNOV_SOLVER", "QR_METHODS", "TANGENTS",
-           "jacobian_trace", "lyapunov", "orthonormalize"]
+           "jacobian_trace", "lyapunov", "orthonormalize", "tangent_velocity"]

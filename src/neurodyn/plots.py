@@ -311,6 +311,75 @@ def learn_bench_figure(ds: xr.Dataset) -> Figure:
     return fig
 
 
+def _pareto(points):
+    """The indices of the non-dominated points (minimise both coordinates), by first coordinate."""
+    order = sorted(range(len(points)), key=lambda i: points[i])
+    front, best = [], float("inf")
+    for i in order:
+        if points[i][1] < best:
+            front.append(i)
+            best = points[i][1]
+    return front
+
+
+def learn_race_figure(ds: xr.Dataset) -> Figure:
+    """The Pareto figure of a learn-race run (:func:`neurodyn.learn_race.learn_race`): per task
+    (columns), training cost (top: warm wall time; bottom: peak working memory) against the
+    final held-out NMSE, log–log. Small markers: every (n, seed) run of a rule (marker size
+    grows with n); large outlined markers: the rule's medians over them; the black line joins
+    the medians on the Pareto front (no other rule is both cheaper and better). The dashed line
+    is the criterion; a run whose loss is not finite is drawn at the top edge.
+
+    **Arguments:** ``ds`` over (rule, task, n, seed) with ``time_s``, ``peak_bytes``,
+    ``final_loss`` and the attr ``criterion``. **Returns:** the Figure (not saved).
+    """
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    tasks = [str(t) for t in ds.task.values]
+    rules = [str(r) for r in ds.rule.values]
+    fig = Figure(figsize=(5.5 * len(tasks), 8), constrained_layout=True)
+    axes = np.atleast_2d(fig.subplots(2, len(tasks), squeeze=False))
+    finite = ds.final_loss.values[np.isfinite(ds.final_loss.values)]
+    top = float(finite.max()) * 2 if finite.size else 10.0
+    sizes = {int(n): 12 + 24 * k for k, n in enumerate(ds.n.values)}
+    for column, task in enumerate(tasks):
+        for row, (variable, label) in enumerate((("time_s", "training wall time (s)"),
+                                                 ("peak_bytes", "peak working memory (bytes)"))):
+            ax = axes[row, column]
+            medians = []
+            for k, rule in enumerate(rules):
+                cell = ds.sel(rule=rule, task=task)
+                loss = np.where(np.isfinite(cell.final_loss.values), cell.final_loss.values, top)
+                cost = cell[variable].values
+                for a, n in enumerate(ds.n.values):
+                    ax.scatter(loss[a], cost[a], s=sizes[int(n)], color=f"C{k}", alpha=0.5,
+                               edgecolors="none")
+                keep = np.isfinite(cost) & (cost > 0)
+                if keep.any():
+                    median = (float(np.median(loss[keep])), float(np.median(cost[keep])))
+                    medians.append((median, rule))
+                    ax.scatter(*median, s=110, color=f"C{k}", edgecolors="black",
+                               label=f"{rule} ({ds.kind.sel(rule=rule).values})", zorder=3)
+            front = _pareto([(cost, loss) for (loss, cost), _ in medians])
+            if len(front) > 1:
+                xs = [medians[i][0][0] for i in front]
+                ys = [medians[i][0][1] for i in front]
+                ax.plot(xs, ys, "-", color="black", lw=1, zorder=2)
+            ax.axvline(ds.attrs["criterion"], ls="--", color="gray", lw=1)
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.set(xlabel="final held-out NMSE", ylabel=label,
+                   title=f"{task}: {label.split(' (')[0]} vs final loss")
+            if row == 0:
+                ax.legend(fontsize=7)
+    fig.suptitle(f"learn-race ({ds.attrs.get('grid_name', '')} grid): cost to criterion "
+                 f"NMSE ≤ {ds.attrs['criterion']:g}, n = "
+                 f"{', '.join(str(int(n)) for n in ds.n.values)}, {ds.sizes['seed']} seed(s) "
+                 "(marker size: n)")
+    return fig
+
+
 def train_figure(ds: xr.Dataset) -> Figure:
     """The training curve of a :func:`neurodyn.learning.train` run: the loss before each
     update, and after the last one (attrs ``final_loss``, the open circle), and the gradient
@@ -343,6 +412,7 @@ _FIGURES: dict[str, Callable[[xr.Dataset], Figure]] = {
     "chaos": chaos_figure,
     "deep": deep_figure,
     "learn_bench": learn_bench_figure,
+    "learn_race": learn_race_figure,
     "learning.train": train_figure,
 }
 
@@ -403,4 +473,4 @@ def plot(ds_or_path: xr.Dataset | str | os.PathLike, figure_path: str | os.PathL
 
 
 __all__ = ["DPI", "FIGURE_KINDS", "chaos_figure", "check_kind", "deep_figure", "figure_kind",
-           "learn_bench_figure", "plot", "train_figure"]
+           "learn_bench_figure", "learn_race_figure", "plot", "train_figure"]

@@ -15,6 +15,8 @@ lyapunov_noise       SIMULATION, 3        :func:`lyapunov` with noise: the Brown
 input_weights        LEARNING, 0          :meth:`learning.Params.random`: B (n, n_in)
 readout_weights      LEARNING, 1          :meth:`learning.Params.random`: W_out (n_out, n)
 task_initial_state   LEARNING, 2          learning tasks (sine_generation, learn-bench): h0
+flossing_basis       LEARNING, 10         :mod:`learning.flossing`: the initial tangent basis
+task_pulses          LEARNING, 11         :func:`learning.flip_flop`: the input pulses
 deep_layers          DEEP                 :func:`deep.simulate_deep`: one key per layer
 sampling_dmft        SAMPLING_DMFT        :func:`dmft.sampling`: the single-site paths
 ===================  ===================  =============================================
@@ -63,6 +65,8 @@ PURPOSES: dict[str, tuple[int, ...]] = {
     "input_weights": (LEARNING, 0),
     "readout_weights": (LEARNING, 1),
     "task_initial_state": (LEARNING, 2),
+    "flossing_basis": (LEARNING, 10),
+    "task_pulses": (LEARNING, 11),
     "deep_layers": (DEEP,),
     "sampling_dmft": (SAMPLING_DMFT,),
 }

@@ -8,7 +8,10 @@ approximation). Fixed-point tasks (:class:`FixedPointTask`): ``implicit``,
 ``recurrent_backprop``, ``eqprop``. The table is :data:`RULES` (:mod:`.registry`); each rule is
 a final ``eqx.Module`` (:class:`AbstractRule`). Online rules, which train weights while the
 network runs instead of returning a gradient (:data:`ONLINE_RULES`, :mod:`.force`): ``force``
-and ``full_force``.
+and ``full_force``. Gradient flossing (Engelken 2023: BPTT-scan with the squared leading
+Lyapunov exponents added to the loss) is :mod:`neurodyn.learning.flossing` (imported on use:
+it loads :mod:`neurodyn.lyapunov`). Tasks: :func:`sine_generation`, :func:`flip_flop` (3-bit
+flip-flop, a task with memory).
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from .registry import (
 )
 from .rtrl import Rflo, Rtrl, RtrlDiscrete, alignment
 from .rule import AbstractAdaptiveRule, AbstractFixedStepRule, AbstractRule, AbstractTrajectoryRule
-from .tasks import AbstractTask, TrajectoryTask, sine_generation
+from .tasks import AbstractTask, TrajectoryTask, flip_flop, sine_generation
 from .train import train
 
 __all__ = [
@@ -65,6 +68,7 @@ __all__ = [
     "TrajectoryTask",
     "alignment",
     "fixed_point",
+    "flip_flop",
     "readout",
     "rule",
     "sine_generation",

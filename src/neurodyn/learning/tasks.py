@@ -200,3 +200,60 @@ def sine_generation(
     h0 = np.asarray(jax.random.normal(rng.key(seed, "task_initial_state"), (n,), jnp.float64))
     task = TrajectoryTask.create(times, np.zeros((K, 1)), target, weights, h0=h0, dtype=dtype)
     return params, task
+
+
+def flip_flop(
+    n: int = 100, bits: int = 3, g: float = 1.5, duration: float = 20.0,
+    pulse_rate: float = 0.1, pulse_width: float = 1.0, amplitude: float = 1.0,
+    dt_sample: float = 0.1, seed: int = 0, trial: int = 0, dtype: str = "float64",
+) -> tuple[Params, TrajectoryTask]:
+    """The ``bits``-bit flip-flop, a task with memory (Sussillo & Barak, Neural Comput. 25, 626
+    (2013)): each input channel receives brief pulses of ±``amplitude`` and the matching output
+    must hold the sign of that channel's last pulse until the next one.
+
+    Every channel gets a pulse of random sign in [0, ``pulse_width``) (so the target is defined
+    from t = ``pulse_width`` on; α = 0 before, the washout) and further pulses at the starts of
+    the sample intervals chosen with probability ``pulse_rate`` · ``dt_sample`` (a Bernoulli
+    approximation of a Poisson process of ``pulse_rate`` per τ), each lasting ``pulse_width``
+    (rounded to samples; a pulse starting while another runs on the same channel is dropped).
+    The target switches to a pulse's sign when it starts. The network is :meth:`Params.random`
+    (n, n_in = n_out = ``bits``, g, seed) and h0 ~ N(0, 1) as in :func:`sine_generation`; the
+    pulses are drawn from ``seed`` and ``trial`` (purpose ``task_pulses``), so ``trial`` gives
+    held-out trials for the same network.
+    """
+    n = validation.positive_int("n", n)
+    bits = validation.positive_int("bits", bits)
+    duration = validation.positive("duration", duration)
+    pulse_rate = validation.non_negative("pulse_rate", pulse_rate)
+    dt_sample = validation.positive("dt_sample", dt_sample)
+    pulse_width = validation.in_range("pulse_width", pulse_width, dt_sample, duration / 2)
+    amplitude = validation.positive("amplitude", amplitude)
+    trial = validation.seed("trial", trial)
+    if pulse_rate * dt_sample > 1:
+        raise ParameterError(f"pulse_rate={pulse_rate!r} exceeds 1/dt_sample = "
+                             f"{1 / dt_sample:g}; at most one pulse starts per sample")
+    K = int(round(duration / dt_sample)) + 1
+    times = np.linspace(0.0, duration, K)
+    width = max(1, int(round(pulse_width / dt_sample)))
+    key = jax.random.fold_in(rng.key(seed, "task_pulses"), trial)
+    key_sign, key_start, key_first = jax.random.split(key, 3)
+    signs = np.where(np.asarray(jax.random.bernoulli(key_sign, 0.5, (K, bits))), 1.0, -1.0)
+    starts = np.asarray(jax.random.uniform(key_start, (K, bits))) < pulse_rate * dt_sample
+    starts[0] = True  # the first pulse of every channel
+    first_signs = np.where(np.asarray(jax.random.bernoulli(key_first, 0.5, (bits,))), 1.0, -1.0)
+    signs[0] = first_signs
+    inputs = np.zeros((K, bits))
+    targets = np.zeros((K, bits))
+    for channel in range(bits):
+        busy_until, state = -1, 0.0
+        for k in range(K):
+            if starts[k, channel] and k >= busy_until:
+                state = signs[k, channel]
+                busy_until = k + width
+                inputs[k:min(K, k + width), channel] = amplitude * state
+            targets[k, channel] = state
+    weights = (times >= width * dt_sample).astype(np.float64)
+    params = Params.random(n, n_in=bits, n_out=bits, g=g, seed=seed, dtype=dtype)
+    h0 = np.asarray(jax.random.normal(rng.key(seed, "task_initial_state"), (n,), jnp.float64))
+    task = TrajectoryTask.create(times, inputs, targets, weights, h0=h0, dtype=dtype)
+    return params, task
