@@ -120,10 +120,10 @@ def default_window(model: MeanFieldModel) -> float:
     stationary solver's ∫(Δ − Δ∞)/(Δ0 − Δ∞) for tanh at η = 0 (9.45, 6.51, 5.02 at g = 1.5,
     2, 3; the fit gives 9.5, 6.5, 5.0), times F(η) = ETA_FACTOR(η) for the slowing of the
     partially symmetric network (measured; see ``_eta_factor``). For x ≤ 1 (a fixed point,
-    or a φ with φ′(0) = 0) the minimum, 40 τ. Measured with scripts/sampling_dmft_check.py
-    (benchmarks/sampling_dmft_check.json): at these defaults tanh agrees with the stationary
-    solver within its reported error at g = 1.5, 2, 3; with t1 = 40, transient 13.3 at
-    g = 1.5 Δ0 was low by 1.7 % (z = −2.2)."""
+    or a φ with φ′(0) = 0) the minimum, 40 τ. Why: with t1 = 40, transient 13.3 at g = 1.5
+    Δ0 was low by 1.7 % (z = −2.2) and t1 = 60, transient 30 gave z = −0.1 (earlier runs of
+    scripts/sampling_dmft_check.py). NOT YET MEASURED at these adapted defaults (t1 70,
+    transient 35 at g = 1.5; 50, 25 at g = 2; 40, 20 at g = 3): run that script with --out."""
     guess = _tau_guess(model)
     return float(min(max(_WINDOW[0], 10.0 * math.ceil(_WINDOW_PER_TAU * guess / 10.0)),
                      _WINDOW[1]))
