@@ -238,8 +238,23 @@ def test_chaos_job_contract_figure_and_cli(tmp_path, capsys):
     run = nd.open_run(tmp_path / "e.zarr")  # the store holds the per-point results and theory
     np.testing.assert_allclose(run.autocorrelation.isel(g=0).values,
                                ds.delta_sim.sel(g=2.0).values, rtol=1e-12)
-    assert main(["dmft", "--g", "2", "--phi", "relu"]) == 2
-    assert "relu" in capsys.readouterr().err
+    assert main(["dmft", "--g", "2", "--phi", "relu", "--two-time", "5"]) == 2
+    assert "relu" in capsys.readouterr().err  # the two-time march needs a bounded phi
+
+
+def test_chaos_job_with_relu_draws_the_relu_theory():
+    """relu (unbounded) in the chaos job: the stationary DMFT's relu solution per g. g = 1.2 <
+    √2 (the relu chaos threshold at zero bias): the trivial fixed point, h = 0 in theory and
+    in the simulated networks; the theory column is the solver's own (not NaN)."""
+    ds = chaos(g=[1.2], phi="relu", seeds=[0, 1], N=100, t1=100.0, transient=50.0,
+               max_lag=5.0)
+    # the job's theory grid (tau_max 40, dtau = dt_save/5): the solve compiled by the job
+    theory = nd.dmft.stationary(g=1.2, phi="relu", critical_gain=False, tau_max=40.0,
+                                dtau=0.02)
+    assert ds.attrs["phi"] == "relu"
+    assert float(ds.delta0_theory.item()) == pytest.approx(float(theory.delta0), abs=1e-12)
+    assert float(ds.lambda_theory.item()) == pytest.approx(float(theory.lambda_max), rel=1e-9)
+    assert bool(ds.quiescent.item())
 
 
 KILLED = ["--g", "1.5", "2.5", "--seeds", "0", "1", "2", "3", "--N", "30", "--t1", "300",

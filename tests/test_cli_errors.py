@@ -139,7 +139,7 @@ def test_read_only_directory_is_refused_before_any_work(capsys, workdir):
 JOB_MISTAKES = [
     (["dmft", "--g", "-1"], ("--g=-1", ">= 0")),
     (["dmft", "--phi", "sin"], ("--phi='sin'",)),
-    (["dmft", "--phi", "relu"], ("--phi='relu'", "tanh, erf")),
+    (["dmft", "--phi", "relu", "--two-time", "5"], ("--phi='relu'", "tanh, erf")),
     (["dmft", "--two-time", "5", "--J-mean", "0.5"], ("--two-time", "--J-mean")),
     (["dmft", "--two-time", "4", "--dt", "2"], ("--dt=2", "--two-time/4")),
     (["dmft", "--q0", "2"], ("--q0", "--two-time")),
@@ -148,7 +148,8 @@ JOB_MISTAKES = [
     (["chaos", "--g", "-1", "1"], ("--g=-1", ">= 0")),
     (["chaos", "--seeds", "0", "-1"], ("--seeds=-1",)),
     (["chaos", "--max-lag", "200", "--t1", "100"], ("--max-lag=200", "--t1/2")),
-    (["chaos", "--phi", "relu"], ("--phi='relu'", "tanh, erf")),
+    (["chaos", "--phi", "softplus"], ("--phi='softplus'",)),
+    (["chaos", "--symmetry", "1.5"], ("--symmetry=1.5",)),
     (["chaos", "--g-min", "2", "--g-max", "1"], ("--g-max=1", "--g-min=2")),
     (["chaos", "--out", "c.zarr", "--figure", "chaos.txt"], ("--figure", ".png")),
     (["chaos", "--out", "c.zarr", "--figure", "data", "--overwrite"], ("--figure", ".png")),
@@ -187,8 +188,8 @@ TIMED = [
     ["simulate", "--atol", "-1e-6"],
     ["simulate", "--out", "notes.txt", "--overwrite"],
     ["dmft", "--two-time", "5", "--J-mean", "0.5"],
-    ["chaos", "--phi", "relu"],
-    ["dmft", "--phi", "relu"],
+    ["chaos", "--symmetry", "1.5"],
+    ["dmft", "--phi", "relu", "--two-time", "5"],
 ]
 
 

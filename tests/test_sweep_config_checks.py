@@ -216,9 +216,16 @@ def test_parse_config_refuses_the_same_without_a_file():
         parse_config(document)
 
 
-def test_dmft_with_an_unbounded_phi_is_refused(tmp_path):
-    """The DMFT needs a bounded φ: a capability read from nonlinearity_names, not a name list."""
-    message = refused(tmp_path, config_text('phi = ["tanh", "relu"]', quantities='"dmft"'))
-    assert "'dmft' needs a bounded phi (tanh and erf); phi='relu' is unbounded" in message
-    accepted(tmp_path, config_text('phi = ["tanh", "relu"]', quantities='"summary"'))
-    accepted(tmp_path, config_text('phi = ["tanh", "erf"]', quantities='"dmft"'))
+def test_dmft_takes_relu_and_refuses_symmetry(tmp_path):
+    """The stationary DMFT takes an unbounded φ (relu: a divergent point raises there), not
+    partially symmetric couplings: those are refused before anything is written."""
+    accepted(tmp_path, config_text('phi = ["tanh", "relu"]', quantities='"dmft"'))
+    message = refused(tmp_path, config_text('symmetry = [0.0, 0.5]', quantities='"dmft"'))
+    assert "'dmft' needs symmetry = 0 ([grid] symmetry = 0.5)" in message
+    assert "neurodyn.dmft.sampling" in message
+    accepted(tmp_path, config_text('symmetry = [0.0, 0.5]', quantities='"summary"'))
+    message = refused(tmp_path, config_text('g = [1.0]', quantities='"dmft"',
+                                            extra="[network]\nsymmetry = -0.5\n"))
+    assert "[network] symmetry = -0.5" in message
+
+

@@ -25,6 +25,9 @@ finite-time error over 100 τ, and the tangent integration is the largest part o
 time (benchmarks/RESULTS.md, chaos job wall time)."""
 THEORY_TAU_MAX = 40.0
 """Largest lag of the DMFT solve (τ), at least ``max_lag``: long enough for its τ_corr."""
+SAMPLING: dict[str, Any] = {}
+"""Keywords of :func:`neurodyn.dmft.sampling` for the theory of η ≠ 0 (empty: its defaults,
+whose statistical error is ≤ 1 % of Δ0; the tests set a small grid here)."""
 
 
 def _gains(g, g_min, g_max, g_num) -> list[float]:
@@ -60,12 +63,17 @@ def chaos_config(
     noise: float = 0.0,
     spectrum: int | None = None,
     out: str | os.PathLike | None = None,
+    symmetry: float = 0.0,
 ) -> tuple[SweepConfig, dict[str, Any]]:
     """Check the job's arguments and return its sweep (a :class:`SweepConfig` over
     (g, [N,] seed)) and its settings (the ``attrs["chaos"]`` of the store); see :func:`chaos`.
-    With noise, the exponent is the conditional one (``nd.lyapunov(..., noise=σ)``)."""
+    With noise, the exponent is the conditional one (``nd.lyapunov(..., noise=σ)``).
+    An unbounded φ (relu) is taken: its stationary DMFT reports a divergent network as such;
+    ``symmetry`` η ≠ 0 draws the theory from the sampling DMFT."""
     gains = _gains(g, g_min, g_max, g_num)
-    name = model_parameters.theory_phi("phi", phi if isinstance(phi, str) else phi.name)
+    name = model_parameters.theory_phi("phi", phi if isinstance(phi, str) else phi.name,
+                                       unbounded=True)
+    symmetry = model_parameters.symmetry("symmetry", symmetry)
     if name not in nonlinearity_names.NAMES:
         raise ParameterError(f"phi={name!r} is not a registered nonlinearity; the chaos job's "
                              "points are built by name on the workers")
@@ -97,6 +105,8 @@ def chaos_config(
     if noise > 0:
         simulate["noise"] = noise
     network: dict[str, Any] = {"phi": name}
+    if symmetry != 0:  # absent at η = 0: a store of the η = 0 job keeps its fingerprint
+        network["symmetry"] = symmetry
     if len(sizes) == 1:
         network["N"] = sizes[0]
     document = {
@@ -111,6 +121,7 @@ def chaos_config(
         # fingerprint (a store made with other theory settings is another run)
         "dmft": {"tau_max": max(max_lag, THEORY_TAU_MAX), "dtau": dt_save / 5},
     }
+
     try:
         config = parse_config(document, where="chaos")
     except ParameterError as error:  # name the job's arguments, not the sweep's TOML keys
@@ -119,7 +130,8 @@ def chaos_config(
     settings = {
         "phi": name, "N": sizes[0] if len(sizes) == 1 else sizes, "N_values": sizes, "t1": t1,
         "transient": transient, "dt_save": dt_save, "max_lag": max_lag,
-        "lyapunov_t1": lyapunov_t1, "noise": noise, "spectrum": k,
+        "lyapunov_t1": lyapunov_t1, "noise": noise, "spectrum": k, "symmetry": symmetry,
+        "theory": "dmft.sampling" if symmetry != 0 else "dmft.stationary",
         "g_values": gains, "seeds": seed_list,
         "tau_corr_definition": "integral of Delta(tau)/Delta0 over [0, max_lag]",
     }

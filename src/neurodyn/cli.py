@@ -455,9 +455,6 @@ def _run_sweep(args) -> int:
 
 # --- dmft -------------------------------------------------------------------------------------
 
-_THEORY_PHI_HELP = ("a bounded nonlinearity: "
-                    f"{', '.join(nonlinearity_names.names_with(bounded=True))} (default tanh)")
-
 
 def _theory_checks() -> dict:
     """The shared parameters of the dmft and chaos commands, by the rules of
@@ -469,6 +466,19 @@ def _theory_checks() -> dict:
             "theta_std": model_parameters.theta_std, "noise": model_parameters.noise}
 
 
+_DMFT_PHI_HELP = (f"nonlinearity: {', '.join(nonlinearity_names.NAMES)} (default tanh); the "
+                  "stationary DMFT takes an unbounded one (relu) and reports a divergent "
+                  "network as such; --two-time needs a bounded one: "
+                  f"{', '.join(nonlinearity_names.names_with(bounded=True))}")
+
+
+def _unbounded_theory_phi(name, value):
+    """φ for the stationary and sampling DMFT: bounded or not (relu)."""
+    from . import model_parameters
+
+    return model_parameters.theory_phi(name, value, unbounded=True)
+
+
 def _add_dmft_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "dmft", help="solve the stationary (and optionally two-time) mean-field theory",
@@ -476,7 +486,7 @@ def _add_dmft_parser(subparsers) -> None:
                     "autocorrelation Delta(tau), static mean, lambda_max) and optionally march the "
                     "two-time C(t, t') from h(0) ~ N(0, q0). Prints a summary; --out saves it.")
     parser.add_argument("--g", type=_number, default=2.0, help="gain inside phi, >= 0 (default 2.0)")
-    parser.add_argument("--phi", default="tanh", help=_THEORY_PHI_HELP)
+    parser.add_argument("--phi", default="tanh", help=_DMFT_PHI_HELP)
     parser.add_argument("--J-mean", type=_number, default=0.0, help="mean coupling times N")
     parser.add_argument("--theta-mean", type=_number, default=0.0, help="mean bias")
     parser.add_argument("--theta-std", type=_number, default=0.0, help="std of the biases")
@@ -499,7 +509,7 @@ def _check_dmft(args) -> None:
     from .errors import ParameterError
 
     _apply(args, {
-        **_theory_checks(),
+        **_theory_checks(), "phi": _unbounded_theory_phi,
         "tau_max": validation.positive, "dtau": validation.positive,
         "two_time": validation.positive, "q0": validation.non_negative, "dt": validation.positive,
         "window": validation.positive,
@@ -507,6 +517,9 @@ def _check_dmft(args) -> None:
     if args.dtau > args.tau_max:
         raise ParameterError(f"--dtau={args.dtau!r} is larger than --tau-max={args.tau_max!r}")
     if args.two_time is not None:
+        from . import model_parameters
+
+        model_parameters.theory_phi("--phi", args.phi)  # the two-time march: bounded φ only
         if args.J_mean or args.theta_mean or args.theta_std:
             raise ParameterError(
                 f"--two-time supports --J-mean = --theta-mean = --theta-std = 0 only; got "
@@ -567,6 +580,11 @@ def _merge_two_time(stationary_ds, two_time_ds):
 
 # --- chaos ------------------------------------------------------------------------------------
 
+_CHAOS_PHI_HELP = (f"nonlinearity: {', '.join(nonlinearity_names.NAMES)} (default tanh); an "
+                   "unbounded one (relu) gets the stationary DMFT, which reports a divergent "
+                   "network as such")
+
+
 def _add_chaos_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "chaos", help="the order-to-chaos job: simulation vs DMFT over a grid of g",
@@ -597,7 +615,11 @@ def _add_chaos_parser(subparsers) -> None:
                              "and h_KS/N (default: the largest only)")
     parser.add_argument("--noise", type=_number, default=0.0,
                         help="sigma of additive white noise, simulation and DMFT (default 0)")
-    parser.add_argument("--phi", default="tanh", help=_THEORY_PHI_HELP)
+    parser.add_argument("--phi", default="tanh", help=_CHAOS_PHI_HELP)
+    parser.add_argument("--symmetry", type=_number, default=0.0,
+                        help="corr(J_ij, J_ji) in [-1, 1] (default 0); != 0 draws the theory "
+                             "from the sampling DMFT (slower: ~20-60 s CPU per gain, no "
+                             "lambda_max)")
     parser.add_argument("--workers", type=_number, default=None,
                         help="LocalCluster worker processes (default: one per CPU); 1 computes "
                              "in this process without dask")
@@ -614,7 +636,8 @@ def _check_chaos(args) -> None:
 
     theory = _theory_checks()
     _apply(args, {
-        "g": theory["g"], "g_min": theory["g"], "g_max": theory["g"], "phi": theory["phi"],
+        "g": theory["g"], "g_min": theory["g"], "g_max": theory["g"],
+        "phi": _unbounded_theory_phi, "symmetry": _network_checks()["symmetry"],
         "g_num": validation.positive_int, "seeds": validation.seed, "N": validation.positive_int,
         "t1": validation.positive, "transient": validation.non_negative,
         "max_lag": validation.positive, "lyapunov_t1": validation.positive,
@@ -631,7 +654,8 @@ def _check_chaos(args) -> None:
     args.config_checked, _ = _flagged(lambda: chaos_config(
         g=args.g, g_min=args.g_min, g_max=args.g_max, g_num=args.g_num, seeds=args.seeds,
         N=args.N, t1=args.t1, transient=args.transient, phi=args.phi, max_lag=args.max_lag,
-        lyapunov_t1=args.lyapunov_t1, noise=args.noise, spectrum=args.spectrum, out=args.out))
+        lyapunov_t1=args.lyapunov_t1, noise=args.noise, spectrum=args.spectrum, out=args.out,
+        symmetry=args.symmetry))
     _default_figure(args)
     try:
         args.resume = store_matches(args.out, args.config_checked)
@@ -653,7 +677,8 @@ def _flagged(build):
         return build()
     except ParameterError as error:
         text = re.sub(r"^seed=", "seeds=", str(error))  # the sweep's grid key is 'seed'
-        text = re.sub(r"^(g_min|g_max|g_num|max_lag|lyapunov_t1|seeds|spectrum|t1|N|g|noise)=",
+        text = re.sub(r"^(g_min|g_max|g_num|max_lag|lyapunov_t1|seeds|spectrum|t1|N|g|noise|"
+                      r"symmetry)=",
                       lambda m: f"--{m.group(1).replace('_', '-')}=", text)
         raise ParameterError(text) from None
 
@@ -667,7 +692,8 @@ def _run_chaos(args) -> int:
                N=args.N if len(args.N) > 1 else args.N[0], t1=args.t1, transient=args.transient,
                phi=args.phi, max_lag=args.max_lag, lyapunov_t1=args.lyapunov_t1,
                noise=args.noise, spectrum=args.spectrum, out=args.out, workers=args.workers,
-               scheduler=args.scheduler, overwrite=args.overwrite, verbose=progress_enabled())
+               scheduler=args.scheduler, overwrite=args.overwrite, verbose=progress_enabled(),
+               symmetry=args.symmetry)
     plots.plot(args.out, args.figure)  # drawn from the store, as `neurodyn plot` does
     print(table(ds))
     computed, points = ds.attrs["sweep_computed"], ds.attrs["sweep_points"]

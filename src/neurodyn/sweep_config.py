@@ -36,7 +36,7 @@ stored array all raise :class:`~neurodyn.errors.ParameterError` naming the key. 
 that the computation would refuse at a point of the grid: a solver that cannot take the point's
 noise (the ODE solvers need noise = 0, the SDE solvers noise > 0; an absent solver is the
 default for the noise, tsit5 or shark), ``dt`` for an adaptive solver, ``rtol``/``atol`` for a
-fixed-step one, an unbounded φ with ``dmft``, and a ``[lyapunov] k`` above N (every pair of values
+fixed-step one, symmetry ≠ 0 with ``dmft``, and a ``[lyapunov] k`` above N (every pair of values
 that occurs is checked: zipped lists as they pair up, product grids in every combination).
 The network parameters shared with the theory (g ≥ 0, J_mean, θ, η, σ, φ) are checked by the
 rules of :mod:`neurodyn.model_parameters`, the ones Network.random and the DMFT use; g = 0 is a
@@ -365,20 +365,25 @@ def _check_solvers(grid: list[tuple[str, tuple[Any, ...]]], grid_mode: str,
 
 def _check_dmft(grid: list[tuple[str, tuple[Any, ...]]], fixed: dict[str, dict[str, Any]],
                 where: str) -> None:
-    """Refuse settings dmft.stationary refuses at a point: an unbounded φ (the theory's rule,
-    :func:`neurodyn.model_parameters.theory_phi`; every g ≥ 0 is solved, g = 0 in closed form)
-    and a [dmft] dtau coarser than tau_max / 4."""
+    """Refuse settings dmft.stationary refuses at a point: a φ it cannot take (the theory's
+    rule, :func:`neurodyn.model_parameters.theory_phi` with ``unbounded=True``: relu is
+    solved, a divergent network raises DivergenceError at its point), partially symmetric
+    couplings (symmetry ≠ 0: the stationary DMFT covers independent J_ij, J_ji only; the
+    sampling DMFT, neurodyn.dmft.sampling, is not a sweep quantity) and a [dmft] dtau coarser
+    than tau_max / 4."""
     swept = dict(grid).get("phi")
     source = "[grid] phi" if swept is not None else "[network] phi"
     for phi in swept if swept is not None else (fixed["network"].get("phi", "tanh"),):
-        try:
-            model_parameters.theory_phi(source, phi)
-        except ParameterError:  # phi is a registered name here (checked above): unbounded
-            allowed = " and ".join(model_parameters.THEORY_PHI)
+        model_parameters.theory_phi(source, phi, unbounded=True)
+    symmetries = dict(grid).get("symmetry")
+    source = "[grid] symmetry" if symmetries is not None else "[network] symmetry"
+    for symmetry in (symmetries if symmetries is not None
+                     else (fixed["network"].get("symmetry", 0.0),)):
+        if symmetry != 0:
             raise ParameterError(
-                f"{where}: 'dmft' needs a bounded phi ({allowed}); phi={phi!r} is unbounded "
-                f"({source}; its DMFT is homogeneous in Delta, the energy condition fixes no "
-                "amplitude)") from None
+                f"{where}: 'dmft' needs symmetry = 0 ({source} = {symmetry!r}): the stationary "
+                "DMFT covers independent J_ij and J_ji only; for symmetry != 0 use "
+                "neurodyn.dmft.sampling (or the chaos job, which draws its theory from it)")
     theory = fixed["dmft"]
     if "tau_max" in theory and "dtau" in theory and theory["dtau"] > theory["tau_max"] / 4:
         raise ParameterError(f"{where}: [dmft] dtau={theory['dtau']!r} must be <= tau_max/4 = "

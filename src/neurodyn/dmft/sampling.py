@@ -77,6 +77,10 @@ g φ′(0)(1 + η) = 1 (the elliptic law for the spectrum of J).
 Discretisation: the solver is consistent to O(dt²) for η = 0 (step 2); the memory term's
 tangent and trapezoid end points make it O(dt) in η. The test file measures the bias at the
 default dt against :func:`neurodyn.dmft.stationary` and against a closed form (linear φ).
+For tanh the O(dt) bias of the memory term is large: at η = −0.5, g = 3 (t1 40) Δ0 = 0.0917,
+0.0828, 0.0773 at dt = 0.2, 0.1, 0.05, whose first-order extrapolation 0.0718 is the simulated
+0.0722 ± 0.0004 (N = 2000, benchmarks/sampling_vs_simulation.json): at the default dt 0.1 Δ0
+is 15 % high there. A second-order memory step is still to be written.
 """
 
 from __future__ import annotations
@@ -101,6 +105,51 @@ if TYPE_CHECKING:
 _LIMIT = 1e12  # |h| beyond this counts as divergence (well before float64 overflow)
 _JITTER = 1e-10  # relative diagonal jitter: the sample C_φ of few paths is only semi-definite
 _PHASE_FLOOR = 1e-4  # Δ0 below this × (q0 + theta_std²) (+3 SE) at late times: quiescent
+_WINDOW = (40.0, 100.0)  # the default t1's range (τ): 100 τ is 1001 grid points at dt = 0.1
+_WINDOW_PER_TAU = 6.5  # default t1 in units of the guessed τ_corr (transient t1/2: 3.25 τ_corr)
+
+
+def default_window(model: MeanFieldModel) -> float:
+    """The default t1 (τ units) of :func:`sampling` for ``model``: 6.5 guessed correlation
+    times, rounded up to a multiple of 10 τ, within [40, 100] τ; the transient is then t1/2.
+
+    Why: the reading needs the late, stationary part of the paths and the iteration's slow
+    mode is the tail of C; both are as slow as the correlations, which grow without bound at
+    the transition. The guess uses the distance from the elliptic-law transition,
+    x = g |φ′(0)| (1 + η): τ_guess = (3.5 + 3/(x − 1)) F(η) for x > 1, a fit to the analytic
+    stationary solver's ∫(Δ − Δ∞)/(Δ0 − Δ∞) for tanh at η = 0 (9.45, 6.51, 5.02 at g = 1.5,
+    2, 3; the fit gives 9.5, 6.5, 5.0), times F(η) = ETA_FACTOR(η) for the slowing of the
+    partially symmetric network (measured; see ``_eta_factor``). For x ≤ 1 (a fixed point,
+    or a φ with φ′(0) = 0) the minimum, 40 τ. Why: with t1 = 40, transient 13.3 at g = 1.5
+    Δ0 was low by 1.7 % (z = −2.2) and t1 = 60, transient 30 gave z = −0.1 (earlier runs of
+    scripts/sampling_dmft_check.py). NOT YET MEASURED at these adapted defaults (t1 70,
+    transient 35 at g = 1.5; 50, 25 at g = 2; 40, 20 at g = 3): run that script with --out."""
+    guess = _tau_guess(model)
+    return float(min(max(_WINDOW[0], 10.0 * math.ceil(_WINDOW_PER_TAU * guess / 10.0)),
+                     _WINDOW[1]))
+
+
+def _tau_guess(model: MeanFieldModel) -> float:
+    """The guessed correlation time of :func:`default_window` (τ units; 0 for x ≤ 1)."""
+    x = model.g * abs(model.phi.slope_at_zero) * (1.0 + model.symmetry)
+    if not x > 1.0:
+        return 0.0
+    return (3.5 + 3.0 / (x - 1.0)) * _eta_factor(model.symmetry)
+
+
+def _eta_factor(eta: float) -> float:
+    """How much longer the correlations of an η-network are than at η = 0 and the same x:
+    ((1 + η)/(1 − η))^0.8, capped at 10 (measured with this solver at t1 = 120, dt = 0.2:
+    τ_corr 10.7 and 11.4 at η = 0.5, g = 3 and 2, 2.4× and 2.3× the η = 0 fit at the same x;
+    3.0 and 2.3 at η = −0.5, g = 3 and 4, 0.32× and 0.35×; the formula gives 2.4 and 0.42)."""
+    return min(((1.0 + eta) / max(1.0 - eta, 1e-12)) ** 0.8, 10.0)
+
+
+def default_probe_span(model: MeanFieldModel) -> float:
+    """The default response window (τ): the guessed correlation time, within [6, 15] τ (R_φ
+    decays on the time scale of the correlations; at η = 0.5, g = 2-3 a 6 τ window cut R_φ
+    where it was still 10-14 % of its largest value, ``response_tail``)."""
+    return float(min(max(6.0, _tau_guess(model)), 15.0))
 
 def _resolve_model(model: MeanFieldModel | None, keywords: dict) -> MeanFieldModel:
     given = {name: value for name, value in keywords.items() if value is not None}
@@ -408,7 +457,7 @@ def sampling(
     theta_std: float | None = None,
     noise: float | None = None,
     symmetry: float | None = None,
-    t1: float = 40.0,
+    t1: float | None = None,
     dt: float = 0.1,
     paths: int = 4096,
     batches: int = 8,
@@ -421,7 +470,7 @@ def sampling(
     tau_max: float | None = None,
     q0: float = 1.0,
     response_paths: int = 256,
-    probe_span: float = 6.0,
+    probe_span: float | None = None,
     seed: int = 0,
     key: jax.Array | None = None,
     input: np.ndarray | Callable[[jax.Array], jax.Array] | None = None,  # noqa: A002
@@ -432,7 +481,8 @@ def sampling(
     - ``model``: a :class:`neurodyn.MeanFieldModel` (any φ, any η ∈ [−1, 1]), or instead its
       keywords ``g``, ``phi``, ``J_mean``, ``theta_mean``, ``theta_std``, ``noise`` σ,
       ``symmetry`` η (defaults of MeanFieldModel).
-    - ``t1``, ``dt``: the grid [0, t1] (τ units), dt ≤ t1/8 and ≤ 0.5.
+    - ``t1``, ``dt``: the grid [0, t1] (τ units), dt ≤ t1/8 and ≤ 0.5. t1 [None: adapted
+      to the model, :func:`default_window`: 40 τ far from the transition, up to 100 τ near it].
     - ``paths``: single-site paths per iteration, split into ``batches`` ≥ 2 independent
       replicas (paths divisible by batches, ≥ 4 paths each).
     - ``iterations``: at most this many iterations before the residual must be ≤ ``tol`` (the
@@ -440,12 +490,13 @@ def sampling(
       weight of the old C_φ, m, R in each update; ``average``: iterations averaged at the end;
       ``min_iterations`` [40]: iterations before convergence is tested (the first starts from
       a guess).
-    - ``transient``: the stationary reading uses t ≥ transient [t1/3]; ``tau_max``: its
-      largest lag [(t1 − transient)/2].
+    - ``transient``: the stationary reading uses t ≥ transient [t1/3 for a given t1, t1/2
+      for the adapted one]; ``tau_max``: its largest lag [(t1 − transient)/2]; a given
+      tau_max with the adapted t1 makes t1 ≥ 3 tau_max.
     - ``q0`` ≥ 0: variance of h(0) [h²]. ``response_paths``: paths whose tangents give R_φ
       (η ≠ 0 only; ≥ batches, ≤ paths, divisible by batches); ``probe_span``: the response
-      window (τ units): R_φ(t, s) is measured and used for t − s < probe_span, with
-      S = ⌈probe_span/dt⌉ tangent probes per path (cost ∝ S).
+      window (τ units) [None: :func:`default_probe_span`, 6-15 τ]: R_φ(t, s) is measured and
+      used for t − s < probe_span, with S = ⌈probe_span/dt⌉ tangent probes per path (cost ∝ S).
     - ``seed`` (or a jax ``key``): the random stream. ``input``: I(t), an array on the grid
       (t1/dt + 1,) or a callable of the times (jnp array) returning such an array [none].
 
@@ -462,6 +513,12 @@ def sampling(
     model = _resolve_model(model, {"g": g, "phi": phi, "J_mean": J_mean,
                                    "theta_mean": theta_mean, "theta_std": theta_std,
                                    "noise": noise, "symmetry": symmetry})
+    if t1 is None:
+        t1 = default_window(model)
+        if tau_max is not None:
+            t1 = max(t1, 10.0 * math.ceil(3.0 * validation.positive("tau_max", tau_max) / 10.0))
+        if transient is None:
+            transient = t1 / 2
     t1 = validation.positive("t1", t1)
     dt = validation.positive("dt", dt)
     if dt > t1 / 8 or dt > 0.5:
@@ -497,7 +554,8 @@ def sampling(
     if response_paths > paths or response_paths % batches:
         raise ParameterError(f"response_paths={response_paths!r} must be <= paths={paths} and "
                              f"a multiple of batches={batches}")
-    probe_span = validation.positive("probe_span", probe_span)
+    probe_span = validation.positive(
+        "probe_span", default_probe_span(model) if probe_span is None else probe_span)
     if key is None:
         key = rng.key(validation.seed("seed", seed), "sampling_dmft")
     steps = int(round(t1 / dt))
@@ -634,4 +692,4 @@ def sampling(
     return xr.Dataset(data, coords=coords, attrs=attrs)
 
 
-__all__ = ["sampling"]
+__all__ = ["default_probe_span", "default_window", "sampling"]
