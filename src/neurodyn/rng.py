@@ -15,6 +15,8 @@ lyapunov_noise       SIMULATION, 3        :func:`lyapunov` with noise: the Brown
 input_weights        LEARNING, 0          :meth:`learning.Params.random`: B (n, n_in)
 readout_weights      LEARNING, 1          :meth:`learning.Params.random`: W_out (n_out, n)
 task_initial_state   LEARNING, 2          learning tasks (sine_generation, learn-bench): h0
+uoro                 LEARNING, 3          :class:`learning.Uoro`: the signs of every step
+kf_rtrl              LEARNING, 4          :class:`learning.KfRtrl`: the signs of every step
 deep_layers          DEEP                 :func:`deep.simulate_deep`: one key per layer
 sampling_dmft        SAMPLING_DMFT        :func:`dmft.sampling`: the single-site paths
 ===================  ===================  =============================================
@@ -63,6 +65,8 @@ PURPOSES: dict[str, tuple[int, ...]] = {
     "input_weights": (LEARNING, 0),
     "readout_weights": (LEARNING, 1),
     "task_initial_state": (LEARNING, 2),
+    "uoro": (LEARNING, 3),
+    "kf_rtrl": (LEARNING, 4),
     "deep_layers": (DEEP,),
     "sampling_dmft": (SAMPLING_DMFT,),
 }
@@ -72,14 +76,20 @@ PURPOSES: dict[str, tuple[int, ...]] = {
 def key(seed: int, purpose: str) -> jax.Array:
     """The key of the random stream ``purpose`` of ``seed``.
 
-    **Arguments:** ``seed``: a non-negative integer; ``purpose``: a name in :data:`PURPOSES`.
+    **Arguments:** ``seed``: a non-negative integer, or a traced integer scalar (inside
+    ``jit``/``vmap``, e.g. the seed field of a stochastic learning rule: one compilation for
+    every seed; its value cannot be checked there); ``purpose``: a name in :data:`PURPOSES`.
 
     **Returns:** a raw key, uint32 of shape (2,) (the format of ``jax.random.PRNGKey``).
 
     **Raises:** :class:`ParameterError` for a negative or non-integer seed or an unknown
     purpose.
     """
-    seed = validation.seed("seed", seed)
+    if isinstance(seed, jax.core.Tracer):
+        if seed.shape != () or not jax.numpy.issubdtype(seed.dtype, jax.numpy.integer):
+            raise ParameterError(f"seed must be an integer scalar, got {seed.dtype}{seed.shape}")
+    else:
+        seed = validation.seed("seed", seed)
     if not isinstance(purpose, str) or purpose not in PURPOSES:
         raise ParameterError(f"purpose={purpose!r} is unknown; allowed: {', '.join(PURPOSES)}")
     stream = jax.random.PRNGKey(seed)

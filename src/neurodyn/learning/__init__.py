@@ -3,12 +3,13 @@
 Trajectory tasks (:class:`TrajectoryTask`): ``bptt`` (reverse mode through diffrax with
 checkpointing), ``bptt_scan`` (through a fixed-step ``lax.scan``), ``adjoint`` (continuous
 adjoint solved backwards, memory flat in T), ``rtrl`` (exact forward sensitivities, augmented
-ODE), ``rtrl_discrete`` (the same in discrete time), ``rflo`` (diagonal eligibility traces, an
-approximation). Fixed-point tasks (:class:`FixedPointTask`): ``implicit``,
-``recurrent_backprop``, ``eqprop``. The table is :data:`RULES` (:mod:`.registry`); each rule is
-a final ``eqx.Module`` (:class:`AbstractRule`). Online rules, which train weights while the
-network runs instead of returning a gradient (:data:`ONLINE_RULES`, :mod:`.force`): ``force``
-and ``full_force``.
+ODE), ``rtrl_discrete`` (the same in discrete time), ``rflo`` (leak-only eligibility traces, an
+approximation), ``eprop`` (the same rule for rate units), ``snap1`` (own-unit influence traces),
+``uoro`` and ``kf_rtrl`` (unbiased stochastic rank-one / Kronecker estimates of RTRL).
+Fixed-point tasks (:class:`FixedPointTask`): ``implicit``, ``recurrent_backprop``, ``eqprop``.
+The table is :data:`RULES` (:mod:`.registry`); each rule is a final ``eqx.Module``
+(:class:`AbstractRule`). Online rules, which train weights while the network runs instead of
+returning a gradient (:data:`ONLINE_RULES`, :mod:`.force`): ``force`` and ``full_force``.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from __future__ import annotations
 from . import fixed_point
 from .adjoint import Adjoint
 from .bptt import Bptt, BpttScan
+from .eprop import Eprop
 from .fixed_point import AbstractFixedPointRule, Eqprop, FixedPointTask, Implicit, RecurrentBackprop
 from .force import ONLINE_RULES, AbstractOnlineRule, Force, FullForce, OnlineResult
+from .kf_rtrl import KfRtrl
 from .params import TRAINABLE, Params, readout, vector_field
 from .registry import (
     APPROXIMATE_METHODS,
@@ -28,10 +31,12 @@ from .registry import (
     rule,
     value_and_grad,
 )
-from .rtrl import Rflo, Rtrl, RtrlDiscrete, alignment
+from .rtrl import AbstractDiagonalTraceRule, Rflo, Rtrl, RtrlDiscrete, alignment
 from .rule import AbstractAdaptiveRule, AbstractFixedStepRule, AbstractRule, AbstractTrajectoryRule
+from .snap1 import Snap1
 from .tasks import AbstractTask, TrajectoryTask, sine_generation
 from .train import train
+from .uoro import Uoro
 
 __all__ = [
     "APPROXIMATE_METHODS",
@@ -42,6 +47,7 @@ __all__ = [
     "TRAINABLE",
     "TRAJECTORY_METHODS",
     "AbstractAdaptiveRule",
+    "AbstractDiagonalTraceRule",
     "AbstractFixedPointRule",
     "AbstractFixedStepRule",
     "AbstractOnlineRule",
@@ -51,18 +57,22 @@ __all__ = [
     "Adjoint",
     "Bptt",
     "BpttScan",
+    "Eprop",
     "Eqprop",
     "FixedPointTask",
     "Force",
     "FullForce",
     "Implicit",
+    "KfRtrl",
     "OnlineResult",
     "Params",
     "RecurrentBackprop",
     "Rflo",
     "Rtrl",
     "RtrlDiscrete",
+    "Snap1",
     "TrajectoryTask",
+    "Uoro",
     "alignment",
     "fixed_point",
     "readout",
