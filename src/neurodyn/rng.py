@@ -17,6 +17,7 @@ readout_weights      LEARNING, 1          :meth:`learning.Params.random`: W_out 
 task_initial_state   LEARNING, 2          learning tasks (sine_generation, learn-bench): h0
 uoro                 LEARNING, 3          :class:`learning.Uoro`: the signs of every step
 kf_rtrl              LEARNING, 4          :class:`learning.KfRtrl`: the signs of every step
+online_weights       LEARNING, 5          learn-bench: the online rules' random weights
 deep_layers          DEEP                 :func:`deep.simulate_deep`: one key per layer
 sampling_dmft        SAMPLING_DMFT        :func:`dmft.sampling`: the single-site paths
 ===================  ===================  =============================================
@@ -67,6 +68,7 @@ PURPOSES: dict[str, tuple[int, ...]] = {
     "task_initial_state": (LEARNING, 2),
     "uoro": (LEARNING, 3),
     "kf_rtrl": (LEARNING, 4),
+    "online_weights": (LEARNING, 5),
     "deep_layers": (DEEP,),
     "sampling_dmft": (SAMPLING_DMFT,),
 }
