@@ -64,7 +64,12 @@ matrices, its symmetric part).
 The fitted exponents are least-squares slopes of log cost vs log n (at the smallest T) or vs
 log T (at one n) over the grid points; small n are dominated by per-step overhead, which pulls
 the time exponents below theory, so the n grids start where the O(n²)/O(n⁴) work dominates.
-The default grid took 3.0 min on an idle 2-core machine. The ``quick`` grid (35 s) is a smoke
+The default grid took 3.0 min on an idle 2-core machine with eight rules; with every rule of the
+registry and the two online rules it took 13.4 min (2026-12-01, a 2-core VM shared at load 5–8;
+697 CPU s). The ``quick`` grid (`neurodyn learn-bench --quick`, saving and drawing included:
+34.6 s wall, 41.8 CPU s, 2026-12-01 at load 0.5–2.5; 43 s of cells alone before the fixed-point
+reference was compiled as one function; where the time goes: compiling each cell's gradient
+~50 %, compiling the reference per shape most of the rest, running < 2 %) is a smoke
 test of the pipeline: its n ranges are in the overhead regime and its time exponents are not
 comparable with theory (measured 1.3 and 2.3 for BPTT-scan and RTRL); only the default grid is.
 """
