@@ -32,6 +32,7 @@ NAMES = {
     "recurrent_backprop": "recurrent_backprop (Almeida–Pineda)",
     "eqprop": "eqprop (symmetric ±β)",
 }
+APPROXIMATE = ("rflo", "eprop", "snap1", "uoro", "kf_rtrl")
 EXACT_TRAJECTORY = ("bptt_scan", "rtrl_discrete")
 """Exact gradients of the discretised loss: their error is the reference's rk4 difference."""
 
@@ -85,8 +86,19 @@ def error_sentence(ds) -> tuple[str, dict]:
         f"{ds.attrs['eqprop_beta']:g}: {numbers['eqprop']:.1g}, its O(β²) bias), the adjoint's "
         f"backward instability (n = {n_T}: {adjoint_text}) and RFLO's bias "
         f"({rflo.min():.1f}–{rflo.max():.1f}: an approximation).")
+    cosines = {}
+    if "alignment" in ds:
+        for method in APPROXIMATE:
+            if method in ds.rule.values:
+                values = ds.alignment.sel(rule=method).values
+                values = values[np.isfinite(values)]
+                cosines[method] = [float(values.min()), float(values.max())]
+        text += (" Alignment (cosine of the J, θ, B gradient with the reference's) of the "
+                 "approximations: " + "; ".join(f"{m} {lo:.2f}–{hi:.2f}"
+                                                for m, (lo, hi) in cosines.items())
+                 + " (uoro and kf_rtrl: one random estimate each, unbiased over seeds).")
     return text, {"max_rel_err": numbers, "adjoint_at_n_T": adjoint,
-                  "rflo_range": [float(rflo.min()), float(rflo.max())]}
+                  "rflo_range": [float(rflo.min()), float(rflo.max())], "alignment": cosines}
 
 
 def replace_block(text: str, name: str, body: str) -> str:

@@ -139,13 +139,13 @@ def trajectory_case():
     return params, task, directions, jnp.asarray(differences), float(loss), scan
 
 
-# The rules whose code reads the Nonlinearity itself (rflo: φ′ in its eligibility trace;
+# The rules whose code reads the Nonlinearity itself (snap1: φ′ in its eligibility trace;
 # eqprop: φ, Φ and φ′ in its energy and metric), and one rule of each kind that sees φ only
 # through network.drift (bptt_scan, implicit). The others (bptt, adjoint, rtrl, rtrl_discrete,
 # recurrent_backprop) differentiate that same drift with jax, so a φ that works here works there;
 # tests/test_learning_registry.py checks every registered rule against finite differences. Walking
 # them all with a new φ cost ~35 s more of compilation (a new static φ shares no compile).
-READS_PHI = {"rflo", "eqprop"}
+READS_PHI = {"snap1", "eqprop"}
 TRAJECTORY_RULES = [name for name, cls in L.RULES.items()
                     if cls.kind == "trajectory" and (name in READS_PHI or name == "bptt_scan")]
 FIXED_POINT_RULES = [name for name, cls in L.RULES.items()

@@ -136,3 +136,28 @@ def test_the_rule_dimension_is_no_xarray_keyword(monkeypatch):
     assert keyword_clashes(legacy) == {"method"}  # the check sees the former name
     xr.testing.assert_identical(lb.upgrade(legacy), ds)
     assert repr(lb.fit_exponents(legacy)) == repr(lb.fit_exponents(ds))  # NaN slopes: repr
+
+
+def test_every_registered_rule_is_in_the_default_grid_with_a_theory():
+    """Walks the registries: every gradient rule (neurodyn.learning.RULES) and every online
+    rule (ONLINE_RULES) has a cell of its class on the default grid, with theory exponents."""
+    import neurodyn.learning as L
+
+    grid = lb.GRIDS["default"]
+    for registry in (L.RULES, L.ONLINE_RULES):
+        for name, cls in registry.items():
+            cells = [method for method in grid if type(lb.RULES[method]) is cls]
+            assert cells, f"{name} is not on the default grid"
+            assert all(method in lb.THEORY and lb.THEORY[method] for method in cells), name
+    assert set(lb.THEORY) <= set(grid)
+
+
+def test_online_cells_hold_the_rls_matrix_and_have_no_gradient():
+    """A FORCE cell is one online run measured as a gradient is (compiled run, XLA memory): it
+    holds the n × n RLS matrix P (≥ 8 n² bytes, counted by hand) and has no gradient, so its
+    error and alignment columns are NaN."""
+    n = 16
+    result = lb.measure("force", n, 2.0, repeats=1)
+    assert result["peak_bytes"] >= 8 * n * n
+    assert result["time_s"] > 0
+    assert np.isnan(result["grad_rel_err"]) and np.isnan(result["alignment"])

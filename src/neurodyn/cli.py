@@ -708,9 +708,11 @@ def _run_chaos(args) -> int:
 def _add_learn_bench_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "learn-bench", help="cost of the learning rules: time, memory, gradient error vs n and T",
-        description="For each learning rule (BPTT-scan, discrete RTRL, continuous adjoint, RFLO), "
-                    "network size n and horizon T: warm median time per gradient, peak memory "
-                    "from XLA's memory analysis and gradient error vs a float64 reference; fits "
+        description="For each learning rule of the registry (exact gradients, RTRL "
+                    "approximations, fixed-point rules) and the online FORCE rules, network size n "
+                    "and horizon T: warm median time per gradient (per run for FORCE), peak memory "
+                    "from XLA's memory analysis, gradient error and alignment vs a float64 "
+                    "reference; fits "
                     "the scaling exponents against theory; saves a zarr run and a log-log PNG.")
     parser.add_argument("--quick", action="store_true",
                         help="reduced grid (under a minute) instead of the default (< 10 min)")

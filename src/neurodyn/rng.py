@@ -15,6 +15,9 @@ lyapunov_noise       SIMULATION, 3        :func:`lyapunov` with noise: the Brown
 input_weights        LEARNING, 0          :meth:`learning.Params.random`: B (n, n_in)
 readout_weights      LEARNING, 1          :meth:`learning.Params.random`: W_out (n_out, n)
 task_initial_state   LEARNING, 2          learning tasks (sine_generation, learn-bench): h0
+uoro                 LEARNING, 3          :class:`learning.Uoro`: the signs of every step
+kf_rtrl              LEARNING, 4          :class:`learning.KfRtrl`: the signs of every step
+online_weights       LEARNING, 5          learn-bench: the online rules' random weights
 flossing_basis       LEARNING, 10         :mod:`learning.flossing`: the initial tangent basis
 task_pulses          LEARNING, 11         :func:`learning.flip_flop`: the input pulses
 deep_layers          DEEP                 :func:`deep.simulate_deep`: one key per layer
@@ -65,6 +68,9 @@ PURPOSES: dict[str, tuple[int, ...]] = {
     "input_weights": (LEARNING, 0),
     "readout_weights": (LEARNING, 1),
     "task_initial_state": (LEARNING, 2),
+    "uoro": (LEARNING, 3),
+    "kf_rtrl": (LEARNING, 4),
+    "online_weights": (LEARNING, 5),
     "flossing_basis": (LEARNING, 10),
     "task_pulses": (LEARNING, 11),
     "deep_layers": (DEEP,),
@@ -76,14 +82,20 @@ PURPOSES: dict[str, tuple[int, ...]] = {
 def key(seed: int, purpose: str) -> jax.Array:
     """The key of the random stream ``purpose`` of ``seed``.
 
-    **Arguments:** ``seed``: a non-negative integer; ``purpose``: a name in :data:`PURPOSES`.
+    **Arguments:** ``seed``: a non-negative integer, or a traced integer scalar (inside
+    ``jit``/``vmap``, e.g. the seed field of a stochastic learning rule: one compilation for
+    every seed; its value cannot be checked there); ``purpose``: a name in :data:`PURPOSES`.
 
     **Returns:** a raw key, uint32 of shape (2,) (the format of ``jax.random.PRNGKey``).
 
     **Raises:** :class:`ParameterError` for a negative or non-integer seed or an unknown
     purpose.
     """
-    seed = validation.seed("seed", seed)
+    if isinstance(seed, jax.core.Tracer):
+        if seed.shape != () or not jax.numpy.issubdtype(seed.dtype, jax.numpy.integer):
+            raise ParameterError(f"seed must be an integer scalar, got {seed.dtype}{seed.shape}")
+    else:
+        seed = validation.seed("seed", seed)
     if not isinstance(purpose, str) or purpose not in PURPOSES:
         raise ParameterError(f"purpose={purpose!r} is unknown; allowed: {', '.join(PURPOSES)}")
     stream = jax.random.PRNGKey(seed)

@@ -38,10 +38,14 @@ def check_stepper(name: str) -> str:
     return validation.choice("stepper", name, TABLEAUX)
 
 
-def rk_step(f, t, y, dt, stepper: str):
-    """One explicit RK step of dy/dt = f(t, y) (y any pytree) with the named tableau."""
+def rk_stages(f, t, y, dt, stepper: str, perturbations=None):
+    """One explicit RK step of dy/dt = f(t, y) (y any pytree) with the named tableau, and its
+    stages: (y after the step, [(t_j, y_j) of every stage]). ``perturbations`` (one pytree like
+    y per stage, or None) are added to the stage derivatives, k_j = f(t_j, y_j) + δ_j: the
+    derivative of the step with respect to δ_j is how a parameter entering stage j moves the
+    step (the approximate RTRL rules need it stage by stage)."""
     a_lower, b, c = TABLEAUX[stepper]
-    stages = []
+    stages, points = [], []
     for i in range(len(b)):
         y_stage = y
         if i > 0:
@@ -49,9 +53,24 @@ def rk_step(f, t, y, dt, stepper: str):
                 lambda y0, *ks, row=a_lower[i - 1]: y0 + dt * sum(
                     coefficient * k for coefficient, k in zip(row, ks, strict=True) if coefficient != 0.0),
                 y, *stages)
-        stages.append(f(t + c[i] * dt, y_stage))
-    return jax.tree.map(
+        k = f(t + c[i] * dt, y_stage)
+        if perturbations is not None:
+            k = jax.tree.map(jnp.add, k, perturbations[i])
+        stages.append(k)
+        points.append((t + c[i] * dt, y_stage))
+    y_next = jax.tree.map(
         lambda y0, *ks: y0 + dt * sum(weight * k for weight, k in zip(b, ks, strict=True)), y, *stages)
+    return y_next, points
+
+
+def rk_step(f, t, y, dt, stepper: str):
+    """One explicit RK step of dy/dt = f(t, y) (y any pytree) with the named tableau."""
+    return rk_stages(f, t, y, dt, stepper)[0]
+
+
+def stage_count(stepper: str) -> int:
+    """Number of stages of the named tableau (euler 1, heun 2, rk4 4)."""
+    return len(TABLEAUX[stepper][1])
 
 
 def integrate_samples(f, task, y0, steps: int, dt: float, stepper: str, on_sample, acc0):
@@ -61,16 +80,24 @@ def integrate_samples(f, task, y0, steps: int, dt: float, stepper: str, on_sampl
     accumulation point (loss, gradient). Returns (y(t_{K−1}), acc). Memory is O(size of y) —
     nothing per step is stored unless a caller differentiates through it (BPTT-scan).
     """
+    return march(lambda t, y, s: rk_step(f, t, y, dt, stepper), task, y0, steps, dt, on_sample,
+                 acc0)
+
+
+def march(step, task, y0, steps: int, dt: float, on_sample, acc0):
+    """:func:`integrate_samples` with any step map: ``step(t, y, s) -> y`` advances y by ``dt``
+    from time t, s the global index of the step (0, 1, …; a stochastic rule folds it into its
+    key so that every step draws afresh)."""
     acc0 = on_sample(jnp.asarray(0), y0, acc0)
 
     def interval(carry, k):
         y, acc = carry
         t_start = task.times[k]
 
-        def step(y, i):
-            return rk_step(f, t_start + i * dt, y, dt, stepper), None
+        def one(y, i):
+            return step(t_start + i * dt, y, k * steps + i), None
 
-        y, _ = jax.lax.scan(step, y, jnp.arange(steps))
+        y, _ = jax.lax.scan(one, y, jnp.arange(steps))
         acc = on_sample(k + 1, y, acc)
         return (y, acc), None
 

@@ -15,11 +15,15 @@ from types import MappingProxyType
 from ..errors import ParameterError
 from .adjoint import Adjoint
 from .bptt import Bptt, BpttScan
+from .eprop import Eprop
 from .fixed_point import Eqprop, Implicit, RecurrentBackprop
+from .kf_rtrl import KfRtrl
 from .params import TRAINABLE, Params
 from .rtrl import Rflo, Rtrl, RtrlDiscrete
 from .rule import AbstractRule
+from .snap1 import Snap1
 from .tasks import AbstractTask
+from .uoro import Uoro
 
 RULES = MappingProxyType({rule.name: rule for rule in (
     Bptt,
@@ -28,6 +32,10 @@ RULES = MappingProxyType({rule.name: rule for rule in (
     Rtrl,
     RtrlDiscrete,
     Rflo,
+    Eprop,
+    Snap1,
+    Uoro,
+    KfRtrl,
     Implicit,
     RecurrentBackprop,
     Eqprop,

@@ -19,11 +19,12 @@ written into the diagonal i = k in O(n²) instead of forming an n × m matrix, a
 - :class:`RtrlDiscrete` (``rtrl_discrete``): the same augmented system stepped by the fixed-step
   tableau of BPTT-scan; explicit RK steps commute with differentiation, so this is exactly the
   gradient of BPTT-scan's discretised loss.
-- :class:`Rflo` (``rflo``): random-feedback-free RFLO / e-prop-style diagonal approximation
-  (Murray, eLife 2019; Bellec et al., Nat. Commun. 2020): keep only the diagonal of ∂F/∂h in the
-  sensitivity equation and only the entries p_{i,(i,l)} (the parameter's own row), so the
-  eligibility trace e_il obeys de_il/dt = (∂F_i/∂h_i) e_il + ∂F_i/∂w_il: memory O(m), time O(m)
-  per step. It is an approximation; :func:`alignment` reports its cosine with the exact gradient.
+- :class:`Rflo` (``rflo``): RFLO (Murray, eLife 2019) without its random feedback: eligibility
+  traces of each parameter on its own unit that decay at the leak rate,
+  de_kl/dt = −e_kl + ∂F_k/∂w_kl: memory O(m), time O(n²) per step. It is an approximation;
+  :func:`alignment` reports its cosine with the exact gradient. e-prop (:mod:`.eprop`) is the
+  same rule here and SnAp-1 (:mod:`.snap1`) adds the self-coupling to the decay; UORO
+  (:mod:`.uoro`) and KF-RTRL (:mod:`.kf_rtrl`) keep random low-rank estimates of the whole p.
 """
 
 from __future__ import annotations
@@ -159,19 +160,28 @@ class RtrlDiscrete(AbstractFixedStepRule):
         return loss, grads, None
 
 
-@final
-class Rflo(AbstractFixedStepRule):
-    """Approximate gradient by diagonal eligibility traces (RFLO / e-prop style).
+class AbstractDiagonalTraceRule(AbstractFixedStepRule):
+    """Approximate gradient by eligibility traces of the parameter's own unit (the shared code
+    of RFLO, e-prop and SnAp-1).
 
-    Trace e_w (same shape as w): de_(i,l)/dt = (∂F_i/∂h_i) e_(i,l) + s_l with
-    ∂F_i/∂h_i = −1 + J_ii g φ′(g h_i) and s the row factor of ∂F/∂w; the gradient estimate is
-    Σ_k q_k α_k (∂ℓ/∂h_i)(t_k) e_(i,l)(t_k). The W_out gradient is exact (no dynamics).
-    The loss is exact for the fixed-step discretisation. Memory O(m), time O(n²) per step.
+    Exact RTRL keeps p_{i,(k,l)} = dh_i/dw_(k,l) for every unit i. These rules keep only the
+    entries i = k, the trace e_(k,l) (the shape of w: memory O(m)), and drop the paths through
+    the other units: with D_k the kept part of ∂F_k/∂h_k,
+
+        de_(k,l)/dt = D_k e_(k,l) + s_l,    s the row factor of ∂F/∂w (φ(g h) for J, 1 for θ,
+                                            x for B),
+
+    stepped with the state by the fixed-step tableau; the estimate is
+    Σ_j q_j α_j (∂ℓ/∂h_k)(t_j) e_(k,l)(t_j). The W_out gradient is exact (no dynamics) and the
+    loss is the exact fixed-step loss. Memory O(m), time O(n²) per step.
+
+    **Class attribute** ``self_coupling``: whether D_k includes the unit's coupling to itself
+    through the network, D_k = −1 + J_kk g φ′(g h_k) (SnAp-1), or only the leak, D_k = −1
+    (RFLO, e-prop).
     """
 
-    name: ClassVar[str] = "rflo"
     approximate: ClassVar[bool] = True
-    description: ClassVar[str] = "diagonal eligibility traces (RFLO / e-prop), an approximation"
+    self_coupling: ClassVar[bool]
 
     def gradient(self, params, task, trainable, static):
         dynamic = tuple(name for name in trainable if name in DYNAMIC)
@@ -180,7 +190,11 @@ class Rflo(AbstractFixedStepRule):
         def f(t, state):
             h, traces = state
             x = task.input_at(t)
-            diagonal = -1.0 + jnp.diagonal(params.net.J) * params.net.g * dphi(params.net.g * h)
+            if self.self_coupling:
+                diagonal = (-1.0 + jnp.diagonal(params.net.J) * params.net.g
+                            * dphi(params.net.g * h))
+            else:
+                diagonal = -jnp.ones_like(h)
             out = {}
             for name, e in traces.items():
                 source = _source(name, h, params, x)
@@ -207,6 +221,23 @@ class Rflo(AbstractFixedStepRule):
             f, task, y0, static, self.step(task, static), self.stepper, on_sample,
             _zero_acc(params, trainable))
         return loss, grads, None
+
+
+@final
+class Rflo(AbstractDiagonalTraceRule):
+    """RFLO, random-feedback-free (Murray, eLife 2019): the eligibility trace of w_(k,l)
+    decays at the leak rate alone, de_(k,l)/dt = −e_(k,l) + s_l
+    (:class:`AbstractDiagonalTraceRule`); the error reaches unit k through W_outᵀ (∂ℓ/∂h_k)
+    instead of Murray's fixed random feedback matrix. Murray's discrete update
+    e ← (1 − α) e + α φ′(u_k) a_l is this trace for the rate form r = φ(u); in our
+    pre-activation form h the factor φ′ sits in ∂ℓ/∂h. Until 2026-12-01 ``rflo`` also kept the
+    unit's self-coupling J_kk g φ′(g h_k) in the decay: that rule is SnAp-1, now
+    :class:`~.snap1.Snap1`.
+    """
+
+    name: ClassVar[str] = "rflo"
+    description: ClassVar[str] = "RFLO: leak-only eligibility traces (Murray 2019), an approximation"
+    self_coupling: ClassVar[bool] = False
 
 
 def alignment(approximate: dict, exact: dict) -> float:
