@@ -36,7 +36,13 @@ from .registry import (
     value_and_grad,
 )
 from .rtrl import AbstractDiagonalTraceRule, Rflo, Rtrl, RtrlDiscrete, alignment
-from .rule import AbstractAdaptiveRule, AbstractFixedStepRule, AbstractRule, AbstractTrajectoryRule
+from .rule import (
+    AbstractAdaptiveRule,
+    AbstractFixedStepRule,
+    AbstractRule,
+    AbstractSeededFixedStepRule,
+    AbstractTrajectoryRule,
+)
 from .snap1 import Snap1
 from .tasks import AbstractTask, TrajectoryTask, flip_flop, sine_generation
 from .train import train
@@ -56,6 +62,7 @@ __all__ = [
     "AbstractFixedStepRule",
     "AbstractOnlineRule",
     "AbstractRule",
+    "AbstractSeededFixedStepRule",
     "AbstractTask",
     "AbstractTrajectoryRule",
     "Adjoint",

@@ -30,17 +30,18 @@ from typing import ClassVar, final
 import jax
 import jax.numpy as jnp
 
-from .. import rng, validation
+from .. import rng
 from ..network import rate
 from . import _fixed_step
 from ._groups import DYNAMIC
 from .params import vector_field
-from .rule import AbstractFixedStepRule
-from .uoro import _TINY, accumulate_readout, zero_acc
+from .rtrl import zero_accumulator
+from .rule import AbstractSeededFixedStepRule
+from .uoro import _TINY, accumulate_readout
 
 
 @final
-class KfRtrl(AbstractFixedStepRule):
+class KfRtrl(AbstractSeededFixedStepRule):
     """KF-RTRL: an unbiased Kronecker-factored estimate of the discrete RTRL sensitivity
     (module docstring). **Options:** ``dt``, ``stepper`` (as BPTT-scan), ``seed`` ≥ 0 (the
     random signs; traced)."""
@@ -48,11 +49,6 @@ class KfRtrl(AbstractFixedStepRule):
     name: ClassVar[str] = "kf_rtrl"
     approximate: ClassVar[bool] = True
     description: ClassVar[str] = "KF-RTRL: unbiased Kronecker-factored RTRL estimate (Mujika et al. 2018)"
-
-    seed: int = 0
-
-    def __check_init__(self):
-        validation.seed("seed", self.seed)
 
     def gradient(self, params, task, trainable, static):
         dynamic = tuple(name for name in trainable if name in DYNAMIC)
@@ -103,5 +99,5 @@ class KfRtrl(AbstractFixedStepRule):
         y0 = (task.h0, jnp.zeros((n, n), dtype), u0)
         _, (loss, grads) = _fixed_step.march(
             advance, task, y0, static, dt, accumulate_readout(task, params, trainable, add_dynamic),
-            zero_acc(params, trainable))
+            zero_accumulator(params, trainable))
         return loss, grads, None

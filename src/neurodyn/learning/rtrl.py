@@ -100,7 +100,8 @@ def _accumulate(params, task, trainable):
     return on_sample
 
 
-def _zero_acc(params, trainable):
+def zero_accumulator(params, trainable):
+    """(0 loss, zero gradient per trainable group): the start of a forward rule's online sum."""
     return (jnp.zeros((), params.net.J.dtype),
             {name: jnp.zeros_like(params.get(name)) for name in trainable})
 
@@ -125,7 +126,7 @@ class Rtrl(AbstractAdaptiveRule):
         f = augmented_field(params, task, dynamic)
         on_sample = _accumulate(params, task, trainable)
         y0 = (task.h0, _initial_sensitivities(params, dynamic))
-        acc0 = on_sample(0, y0, _zero_acc(params, trainable))
+        acc0 = on_sample(0, y0, zero_accumulator(params, trainable))
 
         def interval(carry, k):
             y, acc = carry
@@ -156,7 +157,7 @@ class RtrlDiscrete(AbstractFixedStepRule):
         y0 = (task.h0, _initial_sensitivities(params, dynamic))
         _, (loss, grads) = _fixed_step.integrate_samples(
             augmented_field(params, task, dynamic), task, y0, static, self.step(task, static),
-            self.stepper, _accumulate(params, task, trainable), _zero_acc(params, trainable))
+            self.stepper, _accumulate(params, task, trainable), zero_accumulator(params, trainable))
         return loss, grads, None
 
 
@@ -219,7 +220,7 @@ class AbstractDiagonalTraceRule(AbstractFixedStepRule):
         y0 = (task.h0, {name: jnp.zeros_like(params.get(name)) for name in dynamic})
         _, (loss, grads) = _fixed_step.integrate_samples(
             f, task, y0, static, self.step(task, static), self.stepper, on_sample,
-            _zero_acc(params, trainable))
+            zero_accumulator(params, trainable))
         return loss, grads, None
 
 

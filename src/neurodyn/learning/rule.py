@@ -194,3 +194,14 @@ class AbstractFixedStepRule(AbstractTrajectoryRule):
         """The step used, (t_1 − t_0) / steps (≤ dt)."""
         return (task.times[1] - task.times[0]) / steps
 
+
+
+class AbstractSeededFixedStepRule(AbstractFixedStepRule):
+    """A fixed-step rule whose result is a random, unbiased estimate (UORO, KF-RTRL): the
+    random signs of every step come from ``seed`` (an int ≥ 0, traced, so one compilation
+    serves every seed); the mean over seeds is the gradient of the discretised loss."""
+
+    seed: int = 0
+
+    def __check_init__(self):
+        validation.seed("seed", self.seed)

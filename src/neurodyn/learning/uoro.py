@@ -26,11 +26,12 @@ from typing import ClassVar, final
 import jax
 import jax.numpy as jnp
 
-from .. import rng, validation
+from .. import rng
 from . import _fixed_step
 from ._groups import DYNAMIC
 from .params import vector_field
-from .rule import AbstractFixedStepRule
+from .rtrl import zero_accumulator
+from .rule import AbstractSeededFixedStepRule
 
 _TINY = 1e-30
 """Added to the norms of the ρ's: at the first step u = v = 0 (ρ₀ = 1 then) and a zero νᵀΨ
@@ -70,13 +71,8 @@ def accumulate_readout(task, params, trainable, add_dynamic):
     return on_sample
 
 
-def zero_acc(params, trainable):
-    return (jnp.zeros((), params.net.J.dtype),
-            {name: jnp.zeros_like(params.get(name)) for name in trainable})
-
-
 @final
-class Uoro(AbstractFixedStepRule):
+class Uoro(AbstractSeededFixedStepRule):
     """UORO: an unbiased rank-one estimate of the discrete RTRL sensitivity (module docstring).
 
     **Options:** ``dt``, ``stepper`` (as BPTT-scan), ``seed`` ≥ 0 (the random signs; traced).
@@ -86,11 +82,6 @@ class Uoro(AbstractFixedStepRule):
     name: ClassVar[str] = "uoro"
     approximate: ClassVar[bool] = True
     description: ClassVar[str] = "UORO: unbiased rank-one RTRL estimate (Tallec & Ollivier 2018)"
-
-    seed: int = 0
-
-    def __check_init__(self):
-        validation.seed("seed", self.seed)
 
     def gradient(self, params, task, trainable, static):
         dynamic = tuple(name for name in trainable if name in DYNAMIC)
@@ -123,5 +114,5 @@ class Uoro(AbstractFixedStepRule):
         y0 = (task.h0, jnp.zeros_like(task.h0), jax.tree.map(jnp.zeros_like, groups))
         _, (loss, grads) = _fixed_step.march(
             advance, task, y0, static, dt, accumulate_readout(task, params, trainable, add_dynamic),
-            zero_acc(params, trainable))
+            zero_accumulator(params, trainable))
         return loss, grads, None
