@@ -123,6 +123,13 @@ def main():
             "tau_half_theory": tau_half(np.asarray(theory.delta), dt, n_lags),
             "tau_half_simulation": tau_half(mean_curve, dt, n_lags),
             "delta_inf_theory": float(theory.delta_inf),
+            # the curves every 0.5 τ up to tau_max, for the README's figure (scripts/eta_figure.py)
+            "curve_lags": (np.arange(0, n_lags, 5) * dt).tolist(),
+            "simulation_curve": curves[:, :n_lags:5].mean(0).tolist(),
+            "simulation_curve_se": (curves[:, :n_lags:5].std(0, ddof=1)
+                                    / math.sqrt(len(curves))).tolist(),
+            "theory_curve": np.asarray(theory.delta)[:n_lags:5].tolist(),
+            "theory_curve_se": np.asarray(theory.delta_sem)[:n_lags:5].tolist(),
             "response_tail": theory.attrs["response_tail"],
             "theory_iterations": int(theory.iterations),
             "theory_seconds": theory_seconds, "simulation_seconds": simulated["seconds"],

@@ -1,0 +1,90 @@
+"""The README's figure and paragraph for partially symmetric couplings (η ≠ 0), from the stored
+run benchmarks/sampling_vs_simulation.json (written by scripts/sampling_vs_simulation.py).
+
+    python scripts/eta_figure.py [benchmarks/sampling_vs_simulation.json]
+
+Draws docs/eta.png: for each (η, g) of the run, the simulated Δ(τ) (mean over network seeds,
+error bars one standard error over seeds) and the sampling DMFT's Δ(τ) (band: one standard
+error over its replicas). Rewrites the README block between ``<!-- eta:begin -->`` and
+``<!-- eta:end -->`` with the z-scores at the stored lags and the correlation times, every
+number read from the JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def figure(points, path):
+    fig, axes = plt.subplots(1, len(points), figsize=(3.4 * len(points), 3.0), squeeze=False)
+    for ax, p in zip(axes[0], points, strict=True):
+        lags = np.asarray(p["curve_lags"])
+        theory, theory_se = np.asarray(p["theory_curve"]), np.asarray(p["theory_curve_se"])
+        ax.fill_between(lags, theory - theory_se, theory + theory_se, color="C1", alpha=0.35,
+                        lw=0)
+        ax.plot(lags, theory, color="C1", label="sampling DMFT")
+        ax.errorbar(lags, p["simulation_curve"], yerr=p["simulation_curve_se"], fmt="o", ms=2.5,
+                    color="C0", elinewidth=0.8, label=f"simulation, N={p['N']}, {p['seeds']} seeds")
+        ax.set_title(f"η = {p['eta']:g}, g = {p['g']:g}  (g(1+η) = {p['g_times_1_plus_eta']:g})",
+                     fontsize=9)
+        ax.set_xlabel("τ (membrane times)")
+        ax.axhline(0.0, color="0.7", lw=0.5)
+    axes[0][0].set_ylabel("Δ(τ) = ⟨δh(t) δh(t+τ)⟩")
+    axes[0][0].legend(fontsize=7, frameon=False)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def paragraph(points, source):
+    lines = [f"From `{source}` (written by scripts/sampling_vs_simulation.py; this block by "
+             "scripts/eta_figure.py). z = (simulation − theory)/√(se_sim² + se_theory²), "
+             "standard errors over network seeds and over the solver's replicas:", "",
+             "| η | g | g(1+η) | N × seeds | z at τ = " + ", ".join(
+                 f"{lag:g}" for lag in points[0]["lags"]) + " | τ_corr simulation | "
+             "τ_corr theory |", "|---|---|---|---|---|---|---|"]
+    for p in points:
+        z = ", ".join(f"{value:+.1f}" for value in p["z"])
+        lines.append(
+            f"| {p['eta']:g} | {p['g']:g} | {p['g_times_1_plus_eta']:g} | {p['N']} × "
+            f"{p['seeds']} | {z} | {p['tau_corr_simulation']:.2f} ± "
+            f"{p['tau_corr_simulation_se']:.2f} | {p['tau_corr_theory']:.2f} ± "
+            f"{p['tau_corr_theory_se']:.2f} |")
+    worst = max(abs(value) for p in points for value in p["z"])
+    lines += ["", f"Largest |z|: {worst:.1f}."]
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    source = Path(argv[0]) if argv else ROOT / "benchmarks" / "sampling_vs_simulation.json"
+    data = json.loads(source.read_text())
+    points = data["points"] if isinstance(data, dict) else data
+    points = [p for p in points if "curve_lags" in p]
+    if not points:
+        raise SystemExit(f"{source} holds no curves; rerun scripts/sampling_vs_simulation.py")
+    points.sort(key=lambda p: (p["eta"], p["g"]))
+    figure(points, ROOT / "docs" / "eta.png")
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    block = paragraph(points, source.relative_to(ROOT) if source.is_absolute() else source)
+    new, count = re.subn(r"(<!-- eta:begin -->\n).*?(\n<!-- eta:end -->)",
+                         lambda m: m.group(1) + block + m.group(2), text, flags=re.S)
+    if count != 1:
+        raise SystemExit("README.md has no <!-- eta:begin --> … <!-- eta:end --> block")
+    readme.write_text(new)
+    print(block)
+
+
+if __name__ == "__main__":
+    main()
