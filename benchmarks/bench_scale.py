@@ -1,0 +1,279 @@
+"""Dense networks at scale (issue 18): time per τ and peak memory vs N in float64 and float32,
+the bandwidth the simulation's J·φ products reach against a bare J @ r of the same shape in the
+same process, the machine's memory bandwidth (a large NumPy copy: the physical limit), and the
+layout of the state h on 2 forced CPU devices with J sharded by rows (neurodyn.sharding).
+
+Each (dtype, N) case runs in its own subprocess, so ``resource.getrusage(RUSAGE_SELF).ru_maxrss``
+is that case's peak resident memory (after building J, and at the end). A case simulates
+``nd.simulate(net, t1=T, dt_save=T)`` for g = 2, tanh, one trial, tsit5 at the default
+tolerances, after a first call of the same shapes (t1 = dt_save = 0.1) that compiles; time
+per τ is the second call's wall time / T, time per evaluation its wall time / right-hand
+sides. Bytes streamed per evaluation are N² × itemsize (J is read once per product; the state
+vectors are N-sized). The bare product is a jitted ``fori_loop`` of 10 dependent
+``tanh(J @ v)`` (the best of 3 runs): the best XLA streams J here.
+
+Construction: Network.random when its estimated peak (resources.network_bytes: a float64 draw
+and temporaries) stays under 8 GB; above that (the largest N) J is drawn with NumPy directly in
+the target dtype and scaled in place, then handed to Network.from_arrays: the same
+distribution, not the same network, and much less memory while building.
+
+    nice -n 10 python benchmarks/bench_scale.py [--quick] [--no-write]
+
+Writes benchmarks/bench_scale.json and the section "bench_scale" of benchmarks/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "bench_scale.json"
+FULL = {"float64": [1000, 4000, 10000, 20000], "float32": [1000, 4000, 10000, 20000, 30000]}
+QUICK = {"float64": [500, 1000], "float32": [500, 1000]}
+RANDOM_LIMIT = 8e9
+"""Largest estimated construction peak (bytes) for which a case uses Network.random."""
+
+
+def _maxrss_bytes() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
+
+
+def case(dtype: str, N: int, t1: float) -> dict:
+    """One (dtype, N) case, in this (fresh) process."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    import neurodyn as nd
+    from neurodyn import resources
+
+    started = time.perf_counter()
+    if resources.network_bytes(N, dtype) <= RANDOM_LIMIT:
+        net, built = nd.Network.random(N=N, g=2.0, seed=0, dtype=dtype), "Network.random"
+    else:
+        X = np.random.default_rng(0).standard_normal((N, N), dtype=np.dtype(dtype))
+        X *= np.asarray(1.0 / np.sqrt(N), dtype)
+        J = jnp.asarray(X)
+        del X
+        net, built = nd.Network.from_arrays(J, g=2.0), "numpy draw + Network.from_arrays"
+        del J
+    jax.block_until_ready(net.J)
+    build_s = time.perf_counter() - started
+    rss_built = _maxrss_bytes()
+
+    started = time.perf_counter()
+    nd.simulate(net, t1=0.1, dt_save=0.1, transient=0.0, seed=1)  # same shapes: compiles
+    first_s = time.perf_counter() - started
+    ds = nd.simulate(net, t1=t1, dt_save=t1, transient=0.0, seed=1)
+    wall = ds.attrs["wall_time_s"]
+    evaluations = ds.attrs["rhs_evaluations"]
+    per_eval = wall / evaluations
+
+    loops = 10
+
+    @jax.jit
+    def chain(J, v):
+        return jax.lax.fori_loop(0, loops, lambda i, v: jnp.tanh(J @ v), v)
+
+    v = jnp.ones(N, dtype)
+    jax.block_until_ready(chain(net.J, v))
+    bare = []
+    for _ in range(3):
+        t = time.perf_counter()
+        jax.block_until_ready(chain(net.J, v))
+        bare.append((time.perf_counter() - t) / loops)
+    bare_s = min(bare)
+    nbytes = N * N * np.dtype(dtype).itemsize
+    return {
+        "dtype": dtype, "N": N, "construction": built, "build_s": build_s,
+        "first_call_s": first_s, "t1": t1, "wall_s": wall, "time_per_tau_s": wall / t1,
+        "rhs_evaluations": evaluations, "num_steps": ds.attrs["num_steps"],
+        "time_per_evaluation_s": per_eval, "J_bytes": nbytes,
+        "simulate_GBps": nbytes / per_eval / 1e9,
+        "bare_matvec_s": bare_s, "bare_GBps": nbytes / bare_s / 1e9,
+        "fraction_of_bare": bare_s / per_eval,
+        "peak_rss_after_build_bytes": rss_built, "peak_rss_bytes": _maxrss_bytes(),
+        "network_bytes_estimate": resources.network_bytes(N, dtype),
+    }
+
+
+def layout(N: int, t1: float, repeats: int) -> dict:
+    """On 2 forced CPU devices (this process must start with XLA_FLAGS set): the compiled solve
+    with J row-sharded and h(0) replicated or sharded by neuron, against one device."""
+    import importlib
+    import re
+
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+    from jax.sharding import NamedSharding
+    from jax.sharding import PartitionSpec as P
+
+    import neurodyn as nd
+    from neurodyn import sharding, solvers
+
+    simulate_module = importlib.import_module("neurodyn.simulate")
+    dtype = "float64"
+    net = nd.Network.random(N=N, g=2.0, seed=0, dtype=dtype).without_metadata()
+    sharded = sharding.shard_network(net, 2)
+    mesh = sharding.network_mesh(sharded)
+    spec = solvers.resolve(None, noisy=False, noise=0.0)
+    times = jnp.asarray([0.0, t1], dtype)
+    rows = []
+    for trials in (1, 8):
+        h0 = simulate_module.initial_condition(N, trials, 0, 1.0, dtype)
+        cases = {
+            "one device": (net, h0),
+            "h replicated": (sharded, jax.device_put(h0, NamedSharding(mesh, P()))),
+            "h sharded by neuron": (sharded, jax.device_put(h0, NamedSharding(mesh,
+                                                                              P(None, "neuron")))),
+        }
+        reference = None
+        for name, (network, state) in cases.items():
+            args = (network, state, times, simulate_module.simulation_key(0, 1),
+                    jnp.asarray(0.0, dtype), jnp.asarray(0.01, dtype), jnp.asarray(1e-6, dtype),
+                    jnp.asarray(1e-6, dtype), simulate_module._Input(dtype=dtype),
+                    jnp.asarray(0.0, dtype), spec, 10**7, False)
+            text = simulate_module._integrate.lower(*args).compile().compiled.as_text()
+            collectives = {kind: len(re.findall(rf"\b{kind}\(", text))
+                           for kind in ("all-gather", "all-reduce", "all-to-all",
+                                        "collective-permute", "reduce-scatter")}
+            jax.block_until_ready(simulate_module._integrate(*args))
+            walls = []
+            for _ in range(repeats):
+                t = time.perf_counter()
+                out = jax.block_until_ready(simulate_module._integrate(*args))
+                walls.append(time.perf_counter() - t)
+            ys = np.asarray(out[0])
+            reference = ys if reference is None else reference
+            steps = int(out[2]["num_steps"])
+            rows.append({
+                "trials": trials, "layout": name, "best_s": min(walls), "walls_s": walls,
+                "num_steps": steps, "time_per_evaluation_s": min(walls) / spec.rhs_evaluations(steps),
+                "max_diff_vs_one_device": float(np.max(np.abs(ys - reference))),
+                "collectives": collectives, "saved_sharding": str(out[0].sharding.spec)
+                if hasattr(out[0].sharding, "spec") else "one device",
+            })
+    return {"N": N, "dtype": dtype, "t1": t1, "devices": len(jax.devices()), "rows": rows}
+
+
+def copy_bandwidth(gigabytes: float = 1.0, repeats: int = 5) -> dict:
+    """Memory bandwidth of a large NumPy copy (read + write = 2 × size per copy), one thread and
+    two threads each copying one half (numpy releases the GIL in copyto); best of ``repeats``."""
+    import numpy as np
+
+    n = int(gigabytes * 1e9 / 8)
+    src = np.ones(n)
+    dst = np.empty_like(src)
+    np.copyto(dst, src)
+    one = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        np.copyto(dst, src)
+        one.append(time.perf_counter() - t)
+    half = n // 2
+    pieces = [(dst[:half], src[:half]), (dst[half:], src[half:])]
+    two = []
+    with ThreadPoolExecutor(2) as pool:
+        for _ in range(repeats):
+            t = time.perf_counter()
+            list(pool.map(lambda p: np.copyto(*p), pieces))
+            two.append(time.perf_counter() - t)
+    moved = 2 * src.nbytes
+    return {"bytes_per_copy": moved, "one_thread_GBps": moved / min(one) / 1e9,
+            "two_threads_GBps": moved / min(two) / 1e9}
+
+
+def _child(args: list[str], env: dict | None = None) -> dict:
+    run = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True,
+                         env=env)
+    if run.returncode != 0:
+        raise RuntimeError(f"{args} failed:\n{run.stderr[-3000:]}")
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def markdown(results: dict) -> str:
+    sys.path.insert(0, str(HERE))
+    from _common import table
+
+    copy = results["memory_bandwidth"]
+    peak = max(copy["one_thread_GBps"], copy["two_threads_GBps"])
+    lines = [
+        "## Dense networks at scale (bench_scale.py)",
+        "",
+        "g = 2, tanh, 1 trial, tsit5 (rtol = atol = 1e-6), window T after a compiling call. "
+        "Bandwidth = N² × itemsize bytes of J per right-hand side / time per right-hand side; "
+        "bare = jitted `tanh(J @ v)` loop on the same J in the same process; limit = a 1 GB "
+        f"NumPy copy (read + write): {copy['one_thread_GBps']:.3g} GB/s on one thread, "
+        f"{copy['two_threads_GBps']:.3g} GB/s on two (limit = the larger). Peak memory = "
+        "ru_maxrss of the case's own process.",
+        "",
+    ]
+    rows = [[c["dtype"], c["N"], c["t1"], c["time_per_tau_s"], c["time_per_evaluation_s"] * 1e3,
+             c["simulate_GBps"], c["bare_GBps"], c["fraction_of_bare"],
+             c["simulate_GBps"] / peak, c["peak_rss_bytes"] / 2**30, c["J_bytes"] / 2**30,
+             c["construction"]] for c in results["cases"]]
+    lines.append(table(["dtype", "N", "T (τ)", "s per τ", "ms per rhs", "GB/s", "bare GB/s",
+                        "of bare", "of copy limit", "peak GiB", "J GiB", "built by"], rows))
+    lay = results.get("layout")
+    if lay:
+        lines += ["", f"Layout on {lay['devices']} forced CPU devices, N = {lay['N']} "
+                  f"{lay['dtype']}, T = {lay['t1']} τ, best of the repeats (J row-sharded "
+                  "in both sharded layouts):", ""]
+        lines.append(table(
+            ["trials", "layout", "best s", "ms per rhs", "max |Δh| vs one device",
+             "all-gather", "all-reduce", "saved h sharding"],
+            [[r["trials"], r["layout"], r["best_s"], r["time_per_evaluation_s"] * 1e3,
+              r["max_diff_vs_one_device"], r["collectives"]["all-gather"],
+              r["collectives"]["all-reduce"], r["saved_sharding"]] for r in lay["rows"]]))
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--case", nargs=2, metavar=("DTYPE", "N"), help=argparse.SUPPRESS)
+    parser.add_argument("--layout", type=int, metavar="N", help=argparse.SUPPRESS)
+    parser.add_argument("--t1", type=float, default=1.0)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args()
+    if args.case:
+        print(json.dumps(case(args.case[0], int(args.case[1]), args.t1)))
+        return
+    if args.layout:
+        print(json.dumps(layout(args.layout, args.t1, args.repeats)))
+        return
+
+    sizes = QUICK if args.quick else FULL
+    results = {"memory_bandwidth": copy_bandwidth(0.2 if args.quick else 1.0), "cases": []}
+    for dtype, Ns in sizes.items():
+        for N in Ns:
+            t1 = args.t1 if N <= 10000 else min(args.t1, 0.5)
+            found = _child(["--case", dtype, str(N), "--t1", str(t1)])
+            print(json.dumps(found), flush=True)
+            results["cases"].append(found)
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
+    results["layout"] = _child(["--layout", "500" if args.quick else "4000", "--t1",
+                                "1.0" if args.quick else "2.0", "--repeats", str(args.repeats)],
+                               env=env)
+    sys.path.insert(0, str(HERE))
+    from _common import machine, publish
+
+    results["machine"] = machine()
+    text = markdown(results)
+    if not args.no_write:
+        OUT.write_text(json.dumps(results, indent=1) + "\n")
+    publish("bench_scale", text, write=not args.no_write)
+
+
+if __name__ == "__main__":
+    main()
