@@ -4,7 +4,9 @@ same process, the machine's memory bandwidth (a large NumPy copy: the physical l
 layout of the state h on 2 forced CPU devices with J sharded by rows (neurodyn.sharding).
 
 Each (dtype, N) case runs in its own subprocess, so ``resource.getrusage(RUSAGE_SELF).ru_maxrss``
-is that case's peak resident memory (after building J, and at the end). A case simulates
+is that case's peak resident memory (after building J, and at the end). Linux carries
+ru_maxrss over a fork and exec, so the parent process stays small: it imports no JAX and
+allocates nothing before its children finish (the copy measurement runs in a child too). A case simulates
 ``nd.simulate(net, t1=T, dt_save=T)`` for g = 2, tanh, one trial, tsit5 at the default
 tolerances, after a first call of the same shapes (t1 = dt_save = 0.1) that compiles; time
 per τ is the second call's wall time / T, time per evaluation its wall time / right-hand
@@ -241,6 +243,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--case", nargs=2, metavar=("DTYPE", "N"), help=argparse.SUPPRESS)
     parser.add_argument("--layout", type=int, metavar="N", help=argparse.SUPPRESS)
+    parser.add_argument("--copy", type=float, metavar="GB", help=argparse.SUPPRESS)
     parser.add_argument("--t1", type=float, default=1.0)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--quick", action="store_true")
@@ -249,12 +252,16 @@ def main() -> None:
     if args.case:
         print(json.dumps(case(args.case[0], int(args.case[1]), args.t1)))
         return
+    if args.copy:
+        print(json.dumps(copy_bandwidth(args.copy)))
+        return
     if args.layout:
         print(json.dumps(layout(args.layout, args.t1, args.repeats)))
         return
 
     sizes = QUICK if args.quick else FULL
-    results = {"memory_bandwidth": copy_bandwidth(0.2 if args.quick else 1.0), "cases": []}
+    results = {"memory_bandwidth": _child(["--copy", "0.2" if args.quick else "1.0"]),
+               "cases": []}
     for dtype, Ns in sizes.items():
         for N in Ns:
             t1 = args.t1 if N <= 10000 else min(args.t1, 0.5)
