@@ -84,10 +84,32 @@ def shard_network(net: Network, devices: int | str | Sequence[Any] | None = None
             f"N={net.N} is not divisible by the {len(chosen)} devices; J is split by rows into "
             f"equal shards, so N must be a multiple of {len(chosen)}")
     mesh = Mesh(np.asarray(chosen), (AXIS,))
-    J = jax.device_put(net.J, NamedSharding(mesh, PartitionSpec(AXIS, None)))
-    theta = jax.device_put(net.theta, NamedSharding(mesh, PartitionSpec(AXIS)))
-    g = jax.device_put(net.g, NamedSharding(mesh, PartitionSpec()))
+    J = _place(net.J, NamedSharding(mesh, PartitionSpec(AXIS, None)))
+    theta = _place(net.theta, NamedSharding(mesh, PartitionSpec(AXIS)))
+    g = _place(net.g, NamedSharding(mesh, PartitionSpec()))
     return eqx.tree_at(lambda n: (n.J, n.theta, n.g), net, (J, theta, g))
+
+
+def _place(value: jax.Array, sharding: NamedSharding) -> jax.Array:
+    """``value`` laid out by ``sharding``, each shard cut from this process's copy.
+
+    ``jax.make_array_from_callback`` asks only for the shards of this process's devices, so the
+    same call also builds a global array when the mesh spans several processes
+    (``jax.distributed.initialize``; every process holds the same J, drawn from the same seed).
+    """
+    return jax.make_array_from_callback(value.shape, sharding, lambda index: value[index])
+
+
+def to_host(value: jax.Array) -> np.ndarray:
+    """A NumPy copy of ``value``: directly when this process holds all of it, else (a mesh over
+    several processes) gathered from every process with
+    ``jax.experimental.multihost_utils.process_allgather``. Single-process use is tested; the
+    multi-process branch is not (no multi-host machine here)."""
+    if getattr(value, "is_fully_addressable", True):
+        return np.asarray(value)
+    from jax.experimental import multihost_utils
+
+    return np.asarray(multihost_utils.process_allgather(value, tiled=True))
 
 
 def network_mesh(net: Network) -> Mesh | None:

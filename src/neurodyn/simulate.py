@@ -460,7 +460,7 @@ def simulate(
             jnp.asarray(rtol, dtype), jnp.asarray(atol, dtype),
             external, jnp.asarray(input_scale, dtype), spec, max_steps, show_progress,
         )
-    finite, max_abs = np.asarray(finite), np.asarray(max_abs)
+    finite, max_abs = sharding.to_host(finite), sharding.to_host(max_abs)
     bound, scale = float(bound), float(scale)
     wall_time = time.perf_counter() - started
     check_trajectory(save_times, finite, max_abs, bound, scale, result, net.phi,
@@ -486,7 +486,7 @@ def simulate(
         "provenance": provenance(),
     }
     attrs = {k: v for k, v in attrs.items() if v is not None}
-    return _to_dataset(np.asarray(ys), save_times, attrs)
+    return _to_dataset(sharding.to_host(ys), save_times, attrs)
 
 
 def check_trajectory(times, finite, max_abs, bound, scale, result, phi, max_steps=None,
