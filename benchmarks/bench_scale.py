@@ -194,6 +194,51 @@ def copy_bandwidth(gigabytes: float = 1.0, repeats: int = 5) -> dict:
             "two_threads_GBps": moved / min(two) / 1e9}
 
 
+ASSUMED_DEVICES = {
+    "GPU, A100 80 GB (HBM2e)": {"GBps": 2000.0, "link_GBps": 300.0, "link": "NVLink 3"},
+    "GPU, H100 SXM 80 GB (HBM3)": {"GBps": 3350.0, "link_GBps": 450.0, "link": "NVLink 4"},
+    "CPU node, 2 sockets x 8 DDR4-3200 channels": {"GBps": 400.0, "link_GBps": 25.0,
+                                                   "link": "InfiniBand HDR 200 Gb/s"},
+}
+"""Vendor peak figures, ASSUMED (not measured here): memory bandwidth of one device (a whole
+node for the CPU row) and of the link between devices (hosts for the CPU row)."""
+COLLECTIVE_LATENCY_S = 20e-6
+"""Assumed latency of one small collective (all-gather of φ, all-reduce of the error norm)."""
+
+
+def projection(results: dict, N: int = 100_000, dtype: str = "float32", trials: int = 1) -> dict:
+    """On paper: time per τ of ``simulate`` for a dense N = 1e5 float32 network on the
+    ASSUMED_DEVICES, from what was measured here: tsit5's right-hand sides and steps per τ
+    (g = 2, largest measured N of ``dtype``: N-independent statistics of the SCS dynamics) and
+    the fraction of the bare product's bandwidth that simulate reaches (the same number there,
+    assumed). Per right-hand side: N² itemsize / (d × B × fraction) to stream J, plus an
+    all-gather of φ (trials × N × itemsize × (d − 1)/d over the link + one latency) when d > 1;
+    per step one all-reduce latency (the error norm) when d > 1."""
+    itemsize = {"float64": 8, "float32": 4}[dtype]
+    measured = max((c for c in results["cases"] if c["dtype"] == dtype), key=lambda c: c["N"])
+    rhs_per_tau = measured["rhs_evaluations"] / measured["t1"]
+    steps_per_tau = measured["num_steps"] / measured["t1"]
+    fraction = measured["fraction_of_bare"]
+    rows = []
+    for name, device in ASSUMED_DEVICES.items():
+        for d in (1, 8):
+            per_device = N * N * itemsize / d
+            if name.startswith("GPU") and per_device > 0.9 * 80e9:
+                continue
+            stream = per_device / (device["GBps"] * 1e9 * fraction)
+            gather = 0.0 if d == 1 else (trials * N * itemsize * (d - 1) / d
+                                         / (device["link_GBps"] * 1e9) + COLLECTIVE_LATENCY_S)
+            reduce = 0.0 if d == 1 else COLLECTIVE_LATENCY_S
+            per_tau = rhs_per_tau * (stream + gather) + steps_per_tau * reduce
+            rows.append({"device": name, "devices": d, "J_per_device_GB": per_device / 1e9,
+                         "stream_ms_per_rhs": stream * 1e3, "gather_ms_per_rhs": gather * 1e3,
+                         "s_per_tau": per_tau, "link": device["link"]})
+    return {"N": N, "dtype": dtype, "trials": trials, "rhs_per_tau": rhs_per_tau,
+            "steps_per_tau": steps_per_tau, "fraction_of_bare": fraction,
+            "measured_at_N": measured["N"], "collective_latency_s": COLLECTIVE_LATENCY_S,
+            "assumed_devices": ASSUMED_DEVICES, "rows": rows}
+
+
 def _child(args: list[str], env: dict | None = None) -> dict:
     run = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True,
                          env=env)
@@ -236,6 +281,19 @@ def markdown(results: dict) -> str:
             [[r["trials"], r["layout"], r["best_s"], r["time_per_evaluation_s"] * 1e3,
               r["max_diff_vs_one_device"], r["collectives"]["all-gather"],
               r["collectives"]["all-reduce"], r["saved_sharding"]] for r in lay["rows"]]))
+    plan = results.get("projection")
+    if plan:
+        lines += ["", f"**On paper** (not measured: vendor bandwidths assumed, see "
+                  f"ASSUMED_DEVICES in the script): N = {plan['N']:,} {plan['dtype']}, "
+                  f"{plan['trials']} trial, J row-sharded over d devices, with this machine's "
+                  f"{plan['rhs_per_tau']:.3g} right-hand sides and {plan['steps_per_tau']:.3g} "
+                  f"steps per τ and simulate at {plan['fraction_of_bare']:.2f} of the bare "
+                  f"product (measured at N = {plan['measured_at_N']}), "
+                  f"{plan['collective_latency_s'] * 1e6:g} µs per collective:", ""]
+        lines.append(table(
+            ["device", "d", "J per device GB", "stream ms/rhs", "all-gather ms/rhs", "s per τ"],
+            [[r["device"], r["devices"], r["J_per_device_GB"], r["stream_ms_per_rhs"],
+              r["gather_ms_per_rhs"], r["s_per_tau"]] for r in plan["rows"]]))
     return "\n".join(lines)
 
 
@@ -248,6 +306,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--render", action="store_true",
+                        help="recompute the projection and the section from bench_scale.json "
+                             "without measuring")
     args = parser.parse_args()
     if args.case:
         print(json.dumps(case(args.case[0], int(args.case[1]), args.t1)))
@@ -259,6 +320,18 @@ def main() -> None:
         print(json.dumps(layout(args.layout, args.t1, args.repeats)))
         return
 
+    if args.render:
+        results = json.loads(OUT.read_text())
+        results["projection"] = projection(results)
+        OUT.write_text(json.dumps(results, indent=1) + "\n")
+        sys.path.insert(0, str(HERE))
+        from _common import write_section
+
+        text = markdown(results)
+        machine = "\n".join(f"- {k}: {v}" for k, v in results["machine"].items())
+        write_section("bench_scale", text + "\n\nMachine (of the measurement):\n\n" + machine + "\n")
+        print(text)
+        return
     sizes = QUICK if args.quick else FULL
     results = {"memory_bandwidth": _child(["--copy", "0.2" if args.quick else "1.0"]),
                "cases": []}
@@ -276,6 +349,7 @@ def main() -> None:
     from _common import machine, publish
 
     results["machine"] = machine()
+    results["projection"] = projection(results)
     text = markdown(results)
     if not args.no_write:
         OUT.write_text(json.dumps(results, indent=1) + "\n")
