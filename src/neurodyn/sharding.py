@@ -9,10 +9,11 @@ N²/d couplings. So ``simulate(shard_network(net))`` is the same computation as
 
 The state h (trial, neuron) enters the solve replicated on every device (:func:`place_state`);
 the partitioner then shards the saved trajectory by neuron itself. Measured on 2 forced CPU
-devices (benchmarks/bench_scale.py, the "layout" part; benchmarks/bench_scale.json): h(0)
-replicated or sharded by neuron compile to the same all-gathers, the replicated one to fewer
-all-reduces, and run within the timing noise of each other; replicated is kept as the
-simpler layout (a user's h0 needs no re-slicing).
+devices (benchmarks/bench_scale.py, the "layout" part, benchmarks/bench_scale.json; N = 4000,
+float64, 2 τ): h(0) replicated or sharded by neuron compile to the same all-gathers and to
+8 vs 9 all-reduces, and took 1.92 vs 1.72 s (1 trial) and 3.83 vs 4.17 s (8 trials) on a
+loaded VM: no consistent winner, so replicated is kept as the layout with fewer collectives
+(and a user's h0 needs no re-slicing).
 
 Checked: jax.sharding (Mesh, NamedSharding, PartitionSpec) does the placement and partitioning;
 ``jax.make_mesh`` builds the same 1-d mesh but takes a device count, not a device list, so the
