@@ -64,6 +64,10 @@ SIMULATE_MISTAKES = [
     (["--N", "1.5"], ("--N=1.5", "positive integer")),
     (["--N", "abc"], ("--N", "'abc' is not a number")),
     (["--N", "10000000"], ("--N=10000000", "memory")),
+    # the example: a dense float64 N = 200000 (J alone 320 GB) is refused at once, the
+    # message naming N, dtype, trials, the estimate and the available memory
+    (["--N", "200000"], ("--N=200000", "--dtype=float64", "--trials=1", "TiB of memory",
+                         "available", "--dtype float32")),
     (["--trials", "100", "--N", "2000", "--t1", "1000", "--dt-save", "0.01"],
      ("--trials=100", "memory")),
     (["--g", "-1"], ("--g=-1", ">= 0")),
@@ -183,8 +187,18 @@ def test_a_sweep_config_is_checked_before_the_store_exists(capsys, workdir):
     assert_refused(capsys, workdir, ["sweep", "bad.toml", "--workers", "0"], ("--workers=0",))
 
 
+def test_a_sweep_too_large_for_memory_is_refused_before_the_store_exists(capsys, workdir):
+    (workdir / "big.toml").write_text('out = "s.zarr"\n[grid]\ng = [1.0, 2.0]\n[compute]\n'
+                                      'quantities = ["summary"]\n[network]\nN = 200000\n'
+                                      '[simulate]\ntrials = 4\n')
+    assert_refused(capsys, workdir, ["sweep", "big.toml"],
+                   ("N=200000", "dtype=float64", "trials=4", "TiB of memory", "available",
+                    'dtype = "float32"'))
+
+
 TIMED = [
     ["simulate", "--N", "1.5"],
+    ["simulate", "--N", "200000", "--out", "run.zarr"],
     ["simulate", "--atol", "-1e-6"],
     ["simulate", "--out", "notes.txt", "--overwrite"],
     ["dmft", "--two-time", "5", "--J-mean", "0.5"],

@@ -52,7 +52,7 @@ _EXPORTS = {
 }
 """Public name → the module that defines it."""
 
-_SUBMODULES = ("deep", "dmft", "gaussian", "learning", "nonlinearity", "plots")
+_SUBMODULES = ("deep", "dmft", "gaussian", "learning", "nonlinearity", "plots", "sharding")
 """Public subpackages and modules, used as ``nd.dmft.stationary`` etc."""
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])

@@ -142,12 +142,15 @@ def _network_checks() -> dict:
     }
 
 
-def _check_network(args) -> None:
+def _check_network(args, memory: bool = True) -> None:
+    """The network flags; with ``memory``, also whether building J fits (a caller that adds
+    other arrays to the estimate checks the total itself)."""
     from . import resources
 
     _apply(args, _network_checks())
-    resources.check_memory(f"--N={args.N} with --dtype={args.dtype}",
-                           resources.network_bytes(args.N, args.dtype), hint="reduce --N")
+    if memory:
+        resources.check_memory(f"--N={args.N} with --dtype={args.dtype}",
+                               resources.network_bytes(args.N, args.dtype), hint="reduce --N")
 
 
 def _check_outputs(args) -> None:
@@ -280,7 +283,7 @@ def _check_simulate(args) -> None:
     from . import model_parameters, resources, solvers, validation
     from .errors import ParameterError
 
-    _check_network(args)
+    _check_network(args, memory=False)  # J and the trajectory are checked together below
     _apply(args, {
         "t1": validation.positive, "dt_save": validation.positive,
         "transient": validation.non_negative, "trials": validation.positive_int,
@@ -293,13 +296,15 @@ def _check_simulate(args) -> None:
     spec = solvers.resolve(args.solver, noisy=args.noise > 0, noise=args.noise)
     solvers.check_step_settings(spec, rtol=args.rtol, atol=args.atol, dt=args.dt)
     n_save = math.floor(args.t1 / args.dt_save + 1e-9) + 1
+    # One estimate, J's construction and the saved trajectory, named by every flag that sets
+    # it; refused before JAX is imported or anything is written.
     resources.check_memory(
-        f"--trials={args.trials} x {n_save} saved times (--t1={args.t1}, "
-        f"--dt-save={args.dt_save}) x --N={args.N} with --dtype={args.dtype}",
+        f"--N={args.N} with --dtype={args.dtype}, --trials={args.trials} x {n_save} saved "
+        f"times (--t1={args.t1}, --dt-save={args.dt_save})",
         resources.trajectory_bytes(args.trials, n_save, args.N, args.dtype)
         + resources.network_bytes(args.N, args.dtype),
-        hint="reduce --trials or --t1, raise --dt-save, or use --dtype float32 (half the bytes "
-             "of the trajectory)")
+        hint="reduce --N, --trials or --t1, raise --dt-save, or use --dtype float32 (half the "
+             "bytes of J and of the trajectory once built)")
     _check_outputs(args)
 
 
@@ -436,12 +441,39 @@ def _check_sweep(args) -> None:
 
     _apply(args, {"workers": validation.positive_int})
     args.config_checked = load_config(args.config)
+    _check_sweep_memory(args.config_checked)
     store = Path(args.out if args.out is not None else args.config_checked.out)
     if not store.parent.is_dir():
         raise RunError(f"output directory {str(store.parent)!r} of the sweep store does not exist")
     if not os.access(store.parent, os.W_OK | os.X_OK):
         raise RunError(f"output directory {str(store.parent)!r} of the sweep store is not writable")
     check_unlocked(store)  # another sweep on this store: refused before JAX or dask start
+
+
+def _check_sweep_memory(config) -> None:
+    """Refuse a sweep whose largest point cannot fit in this machine's memory (J's construction
+    and, when a simulation runs, its saved trajectory), before the store is created: otherwise
+    every point would fail on its worker. Only sizes the config gives are checked (the defaults,
+    N = 1000 and one trial, fit anywhere); a dask worker on another machine has its own memory,
+    which its point's own check (Network.random, simulate) meets again there."""
+    from . import resources
+
+    grid, network, simulate = dict(config.grid), config.table("network"), config.table("simulate")
+    sizes = grid.get("N", (network["N"],) if "N" in network else ())
+    if not sizes:
+        return
+    N, dtype = max(sizes), network.get("dtype", "float64")
+    trials = max(grid.get("trials", (simulate.get("trials", 1),)))
+    needed = resources.network_bytes(N, dtype)
+    what = f"sweep point with N={N}, dtype={dtype}"
+    if {"simulate", "summary", "autocorrelation"} & set(config.quantities):
+        # the defaults of simulate() (sweep_config checks dt_save <= t1 with the same ones)
+        t1, dt_save = simulate.get("t1", 200.0), simulate.get("dt_save", 0.1)
+        n_save = math.floor(t1 / dt_save + 1e-9) + 1
+        needed += resources.trajectory_bytes(trials, n_save, N, dtype)
+        what += f", trials={trials} x {n_save} saved times (t1={t1:g}, dt_save={dt_save:g})"
+    resources.check_memory(what, needed, hint="reduce N or trials, or use [network] dtype = "
+                                              "\"float32\"")
 
 
 def _run_sweep(args) -> int:

@@ -30,7 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 
-from . import euler_maruyama, integrate, nonlinearity, resources, solvers, validation
+from . import euler_maruyama, integrate, nonlinearity, resources, sharding, solvers, validation
 from .errors import DivergenceError, ParameterError
 from .network import Network, drift
 from .provenance import provenance
@@ -354,6 +354,7 @@ def simulate(
     input_times: Any = None,
     max_steps: int = 10_000_000,
     progress: bool = False,
+    devices: Any = None,
 ) -> xr.Dataset:
     """Integrate ``net`` and return the trajectory as an xarray Dataset.
 
@@ -376,11 +377,16 @@ def simulate(
     - ``h0``: initial state, shape (neuron,) or (trial, neuron); default N(0, h0_std²).
     - ``inputs``: time-dependent input added to the drift: a jax-traceable callable
       t → (neuron,), or an array (len(input_times), neuron) interpolated linearly in time.
+    - ``devices``: split J by rows over this many devices (an int), these jax devices (a list)
+      or all of them (``"all"``) with :func:`neurodyn.sharding.shard_network`; None (default)
+      leaves ``net`` where it is (a network sharded beforehand stays sharded). N must be a
+      multiple of the device count.
 
     **Returns:** Dataset with ``h`` (trial, time, neuron) in units of h; coordinates ``trial``,
     ``time`` (τ units, absolute: the first saved time is ``transient``), ``neuron``; attrs with
     every parameter (the tolerances or step actually used), the network's construction
-    parameters, the ``divergence_bound`` the run stayed within, step statistics and provenance.
+    parameters, the ``divergence_bound`` the run stayed within, step statistics, the number of
+    ``devices`` J was split over (only when more than one) and provenance.
 
     Raises :class:`~neurodyn.errors.ParameterError` for bad arguments (before any work: also a
     trajectory that would not fit in memory) and :class:`~neurodyn.errors.DivergenceError`
@@ -431,6 +437,9 @@ def simulate(
         if not bool(jnp.all(jnp.isfinite(h0))):
             raise ParameterError("h0 contains NaN or inf; a finite initial state is required")
         h0_kind = "given"
+    if devices is not None:
+        net = sharding.shard_network(net, devices)
+    h0 = sharding.place_state(h0, net)  # a no-op unless J is split over devices
     external, input_kind, input_scale = _make_input(inputs, input_times, N, dtype)
     noise_key = simulation_key(seed, 1)
     show_progress = bool(progress) and sys.stderr.isatty()
@@ -451,7 +460,7 @@ def simulate(
             jnp.asarray(rtol, dtype), jnp.asarray(atol, dtype),
             external, jnp.asarray(input_scale, dtype), spec, max_steps, show_progress,
         )
-    finite, max_abs = np.asarray(finite), np.asarray(max_abs)
+    finite, max_abs = sharding.to_host(finite), sharding.to_host(max_abs)
     bound, scale = float(bound), float(scale)
     wall_time = time.perf_counter() - started
     check_trajectory(save_times, finite, max_abs, bound, scale, result, net.phi,
@@ -473,10 +482,11 @@ def simulate(
         "num_rejected_steps": int(stats["num_rejected_steps"]),
         "rhs_evaluations": spec.rhs_evaluations(num_steps),
         "wall_time_s": wall_time,
+        "devices": sharding.device_count(net) if sharding.device_count(net) > 1 else None,
         "provenance": provenance(),
     }
     attrs = {k: v for k, v in attrs.items() if v is not None}
-    return _to_dataset(np.asarray(ys), save_times, attrs)
+    return _to_dataset(sharding.to_host(ys), save_times, attrs)
 
 
 def check_trajectory(times, finite, max_abs, bound, scale, result, phi, max_steps=None,

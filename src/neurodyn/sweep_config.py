@@ -36,8 +36,10 @@ stored array all raise :class:`~neurodyn.errors.ParameterError` naming the key. 
 that the computation would refuse at a point of the grid: a solver that cannot take the point's
 noise (the ODE solvers need noise = 0, the SDE solvers noise > 0; an absent solver is the
 default for the noise, tsit5 or shark), ``dt`` for an adaptive solver, ``rtol``/``atol`` for a
-fixed-step one, symmetry ≠ 0 with ``dmft``, and a ``[lyapunov] k`` above N (every pair of values
-that occurs is checked: zipped lists as they pair up, product grids in every combination).
+fixed-step one, symmetry ≠ 0 with ``dmft``, a ``[lyapunov] k`` above N and a ``[simulate] devices``
+count that does not divide N (every pair of values that occurs is checked: zipped lists as they
+pair up, product grids in every combination). ``[simulate] devices = D`` (or ``"all"``) runs each
+point's simulation with J split by rows over D devices (:mod:`neurodyn.sharding`).
 The network parameters shared with the theory (g ≥ 0, J_mean, θ, η, σ, φ) are checked by the
 rules of :mod:`neurodyn.model_parameters`, the ones Network.random and the DMFT use; g = 0 is a
 point like any other, for the DMFT too (its closed-form solution).
@@ -86,6 +88,14 @@ _positive = _number(validation.positive)
 _non_negative = _number(validation.non_negative)
 
 
+def _devices(name: str, value: Any) -> int | str:
+    """A device count >= 1 or "all": how many devices simulate() splits J over (neurodyn.sharding).
+    Whether the worker has that many is known only there; its point fails naming the count."""
+    if isinstance(value, str):
+        return validation.choice(name, value, ("all",))
+    return validation.positive_int(name, value)
+
+
 _SOLVERS = tuple(dict.fromkeys([*solvers.ODE_SOLVERS, *solvers.SDE_SOLVERS]))
 """Every solver name (ODE and SDE, each once: euler is both), in the order solvers.py gives."""
 _DEFAULT_SOLVER = {False: solvers.DEFAULT_ODE_SOLVER, True: solvers.DEFAULT_SDE_SOLVER}
@@ -105,6 +115,9 @@ SIMULATE_KEYS: dict[str, Callable[[str, Any], Any]] = {
     "seed": validation.seed,
     "solver": _text(_SOLVERS), "rtol": _positive, "atol": _positive, "dt": _positive,
     "h0_std": _non_negative,
+    # J split by rows over devices (simulate(devices=...)); a property of the run, not a sweep
+    # dimension. The Lyapunov exponents of the same point run on one device.
+    "devices": _devices,
 }
 LYAPUNOV_KEYS: dict[str, Callable[[str, Any], Any]] = {
     "t1": _positive, "k": validation.positive_int, "transient": _non_negative,
@@ -121,10 +134,11 @@ DMFT_KEYS: dict[str, Callable[[str, Any], Any]] = {"tau_max": _positive, "dtau":
 GRID_KEYS: dict[str, Callable[[str, Any], Any]] = {
     **{key: check for key, check in NETWORK_KEYS.items() if key not in ("seed", "dtype")},
     "network_seed": validation.seed,
-    **{key: check for key, check in SIMULATE_KEYS.items() if key not in ("t1", "dt_save")},
+    **{key: check for key, check in SIMULATE_KEYS.items()
+       if key not in ("t1", "dt_save", "devices")},
 }
 """Sweepable parameters. t1 and dt_save fix the time axis and dtype the array type, so they are
-the same for every point of a store."""
+the same for every point of a store; devices is where the run happens, not what it computes."""
 
 _SHAPE_KEYS = {"simulate": ("N", "trials", "transient")}
 _TABLES = {"network": NETWORK_KEYS, "simulate": SIMULATE_KEYS, "lyapunov": LYAPUNOV_KEYS,
@@ -282,6 +296,14 @@ def parse_config(document: dict[str, Any], where: str = "sweep config",
             raise ParameterError(f"{where}: [lyapunov] k={k} exceeds {source}={min(sizes)}; an "
                                  "N-neuron network has at most N exponents")
     simulate = fixed["simulate"]
+    if isinstance(simulate.get("devices"), int):
+        count = simulate["devices"]
+        sizes = dict(grid).get("N", (fixed["network"]["N"],) if "N" in fixed["network"] else ())
+        if any(n % count for n in sizes):
+            source = "[grid] N" if "N" in dict(grid) else "[network] N"
+            raise ParameterError(f"{where}: [simulate] devices={count} does not divide {source}="
+                                 f"{[n for n in sizes if n % count][0]}; J is split by rows into "
+                                 "equal shards, so N must be a multiple of the device count")
     if simulate.get("dt_save", 0.1) > simulate.get("t1", 200.0):
         raise ParameterError(f"{where}: [simulate] dt_save={simulate.get('dt_save', 0.1)} exceeds "
                              f"t1={simulate.get('t1', 200.0)}")
