@@ -12,6 +12,7 @@ values, the theory and the settings are stored as a Dataset (zarr) at ``--out``.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import time
 
@@ -38,8 +39,10 @@ def main() -> None:
     parser.add_argument("--N", type=int, default=2000)
     parser.add_argument("--seeds", type=int, default=6)
     parser.add_argument("--out", default="runs/relu_check.zarr")
+    parser.add_argument("--json", default="benchmarks/relu_check.json",
+                        help="the z-scores and per-seed values, kept in git")
     args = parser.parse_args()
-    rows = []
+    rows, summary = [], []
     for g in GAINS:
         theory = nd.dmft.stationary(g=g, phi="relu", **BIAS, critical_gain=False)
         M, d0 = float(theory["mean"]), float(theory.delta0)
@@ -53,12 +56,18 @@ def main() -> None:
             rates.append(float(np.mean(g * np.maximum(h, 0.0))))
             print(f"g={g} seed={seed}: Delta0={delta0s[-1]:.4g} rate={rates[-1]:.4g} "
                   f"({time.perf_counter() - started:.1f} s)", flush=True)
+        zs = {}
         for name, values, target in (("delta0", delta0s, d0), ("rate", rates, rate)):
             error = np.std(values, ddof=1) / math.sqrt(len(values))
             z = (np.mean(values) - target) / error
+            zs[name] = float(z)
             print(f"g={g} ({theory.attrs['phase']}): {name} simulated {np.mean(values):.4g} "
                   f"+- {error:.2g}, theory {target:.4g}, z = {z:+.2f}")
         rows.append((g, theory.attrs["phase"], d0, rate, delta0s, rates))
+        summary.append({"g": g, "phase": theory.attrs["phase"], "N": args.N,
+                        "seeds": args.seeds, **BIAS, **WINDOW,
+                        "theory_delta0": d0, "theory_rate": rate,
+                        "delta0_per_seed": delta0s, "rate_per_seed": rates, "z": zs})
     ds = xr.Dataset(
         {"delta0": (("g", "seed"), np.array([r[4] for r in rows])),
          "rate": (("g", "seed"), np.array([r[5] for r in rows])),
@@ -68,7 +77,9 @@ def main() -> None:
         attrs={"N": args.N, "phi": "relu", **BIAS, **WINDOW,
                "phase": [r[1] for r in rows]})
     ds.to_zarr(args.out, mode="w")
-    print(f"stored {args.out}")
+    with open(args.json, "w") as handle:
+        json.dump(summary, handle, indent=1)
+    print(f"stored {args.out} and {args.json}")
 
 
 if __name__ == "__main__":

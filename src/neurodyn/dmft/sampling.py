@@ -82,13 +82,16 @@ Phase (attrs): "driven" with noise or an input; else "quiescent" when Δ0 is bel
 disorder only), otherwise "chaotic". For η ≠ 0 the trivial fixed point loses stability at
 g φ′(0)(1 + η) = 1 (the elliptic law for the spectrum of J).
 
-Discretisation: the solver is consistent to O(dt²) for η = 0 (step 2); the memory term's
-tangent and trapezoid end points make it O(dt) in η. The test file measures the bias at the
-default dt against :func:`neurodyn.dmft.stationary` and against a closed form (linear φ).
-For tanh the O(dt) bias of the memory term is large: at η = −0.5, g = 3 (t1 40) Δ0 = 0.0917,
-0.0828, 0.0773 at dt = 0.2, 0.1, 0.05, whose first-order extrapolation 0.0718 is the simulated
-0.0722 ± 0.0004 (N = 2000, benchmarks/sampling_vs_simulation.json): at the default dt 0.1 Δ0
-is 15 % high there. A second-order memory step is still to be written.
+Discretisation: second order in dt, with and without the memory term (steps 2 and 3).
+Measured, η = −0.5, g = 3, tanh, 16384 paths: Δ0 = 0.0652 ± 0.0007, 0.0681 ± 0.0003 at dt = 0.2,
+0.1 (t1 = 40) and 0.0676 ± 0.0008, 0.0681 ± 0.0006 at dt = 0.1, 0.05 (t1 = 20): converged at
+the default dt 0.1 to within its standard error. (With the probe as a jump of h, first order,
+the same point gave 0.0917, 0.0828, 0.0773 at dt = 0.2, 0.1, 0.05.) Linear φ against its closed
+form (g = 1.2, η = −0.5, σ = 1, 8192 paths): Δ0 −1.3 ± 0.3 % at dt = 0.2, −0.1 ± 0.3 % at 0.1.
+NOT RESOLVED: at that tanh point the simulated networks give Δ0 = 0.0722 ± 0.0004 (N = 2000, 4
+seeds; 0.0700 ± 0.0017 at N = 1000, 0.0686 ± 0.0028 at N = 500), 6 % above the converged
+theory; neither dt, the paths, the response paths (×4: no change), the window t1 nor the
+response window explains it (benchmarks/sampling_vs_simulation.json).
 """
 
 from __future__ import annotations
@@ -151,6 +154,18 @@ def _eta_factor(eta: float) -> float:
     τ_corr 10.7 and 11.4 at η = 0.5, g = 3 and 2, 2.4× and 2.3× the η = 0 fit at the same x;
     3.0 and 2.3 at η = −0.5, g = 3 and 4, 0.32× and 0.35×; the formula gives 2.4 and 0.42)."""
     return min(((1.0 + eta) / max(1.0 - eta, 1e-12)) ** 0.8, 10.0)
+
+
+_PATHS = 4096
+_LONG_TAU = 8.0  # guessed τ_corr (τ) above which the default paths double
+
+
+def default_paths(model: MeanFieldModel) -> int:
+    """The default number of paths of :func:`sampling`: 4096, or 8192 when the guessed
+    correlation time exceeds 8 τ (near the transition). Why: Δ0's standard error is ≤ 1 % of
+    Δ0 with 4096 paths at g = 2 and 3 (tanh, η = 0: 0.89 % and 0.75 %) but 1.35 % at g = 1.5
+    (τ_guess 9.5; benchmarks/sampling_dmft_check.json), and the error falls as 1/√paths."""
+    return 2 * _PATHS if _tau_guess(model) > _LONG_TAU else _PATHS
 
 
 def default_probe_span(model: MeanFieldModel) -> float:
@@ -474,7 +489,7 @@ def sampling(
     symmetry: float | None = None,
     t1: float | None = None,
     dt: float = 0.1,
-    paths: int = 4096,
+    paths: int | None = None,
     batches: int = 8,
     iterations: int = 60,
     tol: float = 0.01,
@@ -499,7 +514,8 @@ def sampling(
     - ``t1``, ``dt``: the grid [0, t1] (τ units), dt ≤ t1/8 and ≤ 0.5. t1 [None: adapted
       to the model, :func:`default_window`: 40 τ far from the transition, up to 100 τ near it].
     - ``paths``: single-site paths per iteration, split into ``batches`` ≥ 2 independent
-      replicas (paths divisible by batches, ≥ 4 paths each).
+      replicas (paths divisible by batches, ≥ 4 paths each) [None: :func:`default_paths`,
+      4096, or 8192 near the transition].
     - ``iterations``: at most this many iterations before the residual must be ≤ ``tol`` (the
       rms change of C_φ net of sampling noise, relative to rms C_φ); ``damping`` ∈ [0, 1) [0]: the
       weight of the old C_φ, m, R in each update; ``average``: iterations averaged at the end;
@@ -538,7 +554,7 @@ def sampling(
     dt = validation.positive("dt", dt)
     if dt > t1 / 8 or dt > 0.5:
         raise ParameterError(f"dt={dt!r} must be <= min(t1/8, 0.5) = {min(t1 / 8, 0.5)!r}")
-    paths = validation.positive_int("paths", paths)
+    paths = validation.positive_int("paths", default_paths(model) if paths is None else paths)
     batches = validation.positive_int("batches", batches)
     if batches < 2:
         raise ParameterError(f"batches={batches!r} must be >= 2 (the standard errors come "
@@ -707,4 +723,4 @@ def sampling(
     return xr.Dataset(data, coords=coords, attrs=attrs)
 
 
-__all__ = ["default_probe_span", "default_window", "sampling"]
+__all__ = ["default_paths", "default_probe_span", "default_window", "sampling"]
