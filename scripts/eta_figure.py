@@ -62,6 +62,31 @@ def paragraph(points, source):
             f"{p['tau_corr_theory_se']:.2f} |")
     worst = max(abs(value) for p in points for value in p["z"])
     lines += ["", f"Largest |z|: {worst:.1f}."]
+    check = ROOT / "benchmarks" / "sampling_dmft_check.json"
+    if check.exists():
+        records = json.loads(check.read_text())
+        parts = []
+        for r in records:
+            what = (f"relu (J_mean {r['J_mean']:g}, θ_mean {r['theta_mean']:g}) g = {r['g']:g}"
+                    if r.get("phi") == "relu" else f"tanh g = {r['g']:g}")
+            parts.append(f"{what}: Δ0 {r['delta0']:.4g} ± {r['delta0_sem']:.2g} "
+                         f"({100 * r['sem_over_delta0']:.2g} % of Δ0, {r['paths']} paths) vs "
+                         f"{r['delta0_stationary']:.4g}, z = {r['z_delta0']:+.1f}")
+        lines += ["", "The sampling solver at its defaults against the analytic stationary "
+                  f"solver (`{check.relative_to(ROOT)}`, scripts/sampling_dmft_check.py): "
+                  + "; ".join(parts) + "."]
+    relu = ROOT / "benchmarks" / "relu_check.json"
+    if relu.exists():
+        parts = []
+        for r in json.loads(relu.read_text()):
+            parts.append(f"g = {r['g']:g} ({r['phase']}): z(Δ0) = {r['z']['delta0']:+.1f}, "
+                         f"z(rate) = {r['z']['rate']:+.1f}")
+        first = json.loads(relu.read_text())[0]
+        lines += ["", f"relu with a bias (J_mean {first['J_mean']:g}, θ_mean "
+                  f"{first['theta_mean']:g}), simulated networks (N = {first['N']}, "
+                  f"{first['seeds']} seeds) against the stationary relu DMFT "
+                  f"(`{relu.relative_to(ROOT)}`, scripts/relu_check.py): " + "; ".join(parts)
+                  + "."]
     return "\n".join(lines)
 
 

@@ -265,7 +265,13 @@ def learn_bench_figure(ds: xr.Dataset) -> Figure:
 
     ds = upgrade(ds)  # a run stored with the former ``method`` dimension
     grid, exponents = ds.attrs["grid"], ds.attrs.get("exponents", {})
-    fig = Figure(figsize=(17, 4.6), constrained_layout=True)
+    import matplotlib
+
+    # 16+ rules: tab20's colours and a marker cycle keep every rule distinct (the default cycle
+    # repeats after 10), and the legends go below the panels so they hide no data
+    palette = matplotlib.colormaps["tab20"]
+    markers = "osD^v<>ph*"
+    fig = Figure(figsize=(17, 7.5), constrained_layout=True)
     axes = fig.subplots(1, 4)
     panels = (("time_s", "n", "time per gradient (s)", "time_vs_n", "trajectory tasks: time vs n"),
               ("time_s", "n", "time per gradient (s)", "time_vs_n", "fixed-point tasks: time vs n"),
@@ -295,19 +301,25 @@ def learn_bench_figure(ds: xr.Dataset) -> Figure:
                 keep = np.isfinite(y) & (y > 0)
                 measured = (float(np.polyfit(np.log(x[keep]), np.log(y[keep]), 1)[0])
                             if keep.sum() >= 2 else float("nan"))
-            color = f"C{k}"
+            color = palette(k % 20)
             text = f"{method}: {measured:.2f}" + ("" if theory is None else f" (theory {theory:g})")
-            ax.loglog(x, y, "o-", color=color, label=text)
+            ax.loglog(x, y, "-", marker=markers[k % len(markers)], ms=4, color=color, label=text)
             ticks.update(x.tolist())
             if theory is not None and np.isfinite(y[-1]):
                 ax.loglog(x, y[-1] * (x / x[-1]) ** theory, "--", color=color, alpha=0.5)
         ax.set_xlabel("n (neurons)" if axis == "n" else "T (τ)")
         ax.set_ylabel(label)
         ax.set_title(title)
-        ax.set_xticks(sorted(ticks), [f"{t:g}" for t in sorted(ticks)])
+        # label only ticks ≥ 1.6× apart (n = 128, 160, 192, 256 would overprint)
+        labels, last = [], -np.inf
+        for t in sorted(ticks):
+            labels.append(f"{t:g}" if np.log(t) - last >= np.log(1.6) else "")
+            last = np.log(t) if labels[-1] else last
+        ax.set_xticks(sorted(ticks), labels)
         ax.xaxis.set_minor_formatter(NullFormatter())
         if ticks:  # a panel without methods (e.g. no T sweep on the grid) has no legend
-            ax.legend(fontsize=7, title="fitted slope", title_fontsize=7)
+            ax.legend(fontsize=7, title="fitted slope", title_fontsize=7, loc="upper center",
+                      bbox_to_anchor=(0.5, -0.14), ncol=1, frameon=False)
     return fig
 
 
