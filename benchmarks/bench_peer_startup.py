@@ -3,15 +3,18 @@ from the warm run (issue 17, item 2).
 
 Each tool integrates the same network (N = 1000, g = 2, tanh, 1 trial, float64, 10 τ, at the
 equal-accuracy setting bench_peers.py found: neurodyn tsit5 rtol = atol = 1e-4, SciPy DOP853
-3e-5, NumPy/torch/BrainPy RK4 dt = 0.1, torchdiffeq dopri5 3e-6; Brian2 dt = 0.001, first
-order, not at equal accuracy) in a new Python process, ``--processes`` times in a row. Inside
+3e-5, NumPy/torch/BrainPy RK4 dt = 0.1, torchdiffeq dopri5 3e-6; Brian2 at dt = 0.01, first
+order and not at equal accuracy: its code generation, not its 10⁴ steps of dt = 0.001, is what
+this measures) in a new Python process, ``--processes`` times in a row. Inside
 each process three phases are timed: the imports, the first call (tracing and compiling for
 JAX-based tools, code generation for Brian2) and a second, warm call of the same run; the
 parent times the whole process (interpreter start included).
 
 Caches: neurodyn's persistent compilation cache (``NEURODYN_CACHE_DIR``, what the command line
 enables) starts empty in a temporary directory before process 1, so process 1 is a first run
-ever and process 10 finds the cache filled, as a user's tenth run does. BrainPy, torch and
+ever and process 10 finds the cache filled, as a user's tenth run does (every process after
+the first finds the same cache, so a shorter series, ``--processes 4``, measures the same
+"tenth run" with fewer samples). BrainPy, torch and
 SciPy keep no compilation cache between processes by default, so their first and tenth runs
 differ only by the operating system's file cache. Brian2 runs in its own venv
 (benchmarks/setup_peers.py).
@@ -121,7 +124,7 @@ d = np.load({data!r})
 b2.prefs.codegen.target = "numpy"
 def call():
     b2.start_scope()
-    b2.defaultclock.dt = 0.001 * b2.ms
+    b2.defaultclock.dt = 0.01 * b2.ms
     tau = 1 * b2.ms
     group = b2.NeuronGroup(len(d["h0"]), "dh/dt = (-h + I + theta)/tau : 1\\nI : 1\\ntheta : 1",
                            method="rk4")
@@ -204,7 +207,7 @@ def main(argv=None):
         "## Start-up: a first and a tenth run per tool (bench_peer_startup.py)",
         "",
         f"N = {N}, g = {G}, 1 trial, float64, {T1:g} τ, each tool at its equal-accuracy setting "
-        "(Brian2 dt = 0.001, first order); a new process per run, "
+        "(Brian2 dt = 0.01, first order); a new process per run, "
         f"{args.processes} in a row. Process = the whole process as the parent timed it "
         "(interpreter start, imports, both calls, exit); first call = imports done, the run "
         "once (compiling for JAX, code generation for Brian2); warm = the same run again in "
