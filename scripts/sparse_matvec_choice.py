@@ -1,3 +1,4 @@
+# ruff: noqa: B023  (the lambdas are called within the loop iteration that defines them)
 """Which sparse product to use in the sparse drift: measure three JAX formulations of
 y_i = Σ_k w_ik r_{idx_ik} at N = 10⁵, K ∈ {100, 1000}, float32, for one trajectory (r: (N,))
 and four trials (r: (4, N)).
