@@ -179,3 +179,24 @@ def test_sweep_config_takes_K(tmp_path):
                     '[network]\nN = 50\nK = 10\n[simulate]\nt1 = 1.0\n')
     config = sweep_config.load_config(path)
     assert config.table("network")["K"] == 10
+
+
+def test_sparse_delta_matches_dense_dmft():
+    # Small version of scripts/sparse_theory_check.py: N = 1000, K = 100, g = 2, four network
+    # seeds. Δ(0) and Δ(2) of the simulation (averaged over neurons and 40 τ after 20 τ) against
+    # the dense DMFT, within 3 standard errors over seeds: a z-score bound that a correct
+    # simulation fails 0.3 % of the time per lag if the seeds' spread is Gaussian (the
+    # t-distribution with 3 degrees of freedom makes it ~6 %, so the SE gets a 10 % floor of
+    # the finite-N, finite-T bias measured at N = 20 000: see benchmarks/sparse_theory_check.json).
+    theory = nd.dmft.stationary(g=2.0, phi="tanh")  # the defaults: shares the compilation
+    predicted = np.interp([0.0, 2.0], theory["tau"].values, theory["delta"].values)
+    samples = []
+    for seed in range(4):
+        net = nd.Network.random(N=1000, K=100, g=2.0, seed=seed, dtype="float32")
+        ds = nd.simulate(net, t1=40.0, transient=20.0, dt_save=0.5, solver="rk4", dt=0.25,
+                         seed=10 + seed)
+        ac = nd.autocorrelation(ds, max_lag=4.0)
+        samples.append(np.interp([0.0, 2.0], ac["lag"].values, ac.values))
+    samples = np.asarray(samples)
+    se = np.maximum(samples.std(0, ddof=1) / 2.0, 0.1 * 0.05 * predicted)
+    assert np.all(np.abs(samples.mean(0) - predicted) < 3 * se), (samples.mean(0), predicted, se)
