@@ -16,7 +16,8 @@ maxrss of that process) is the case's own. Per case:
 
     nice -n 10 python benchmarks/bench_sparse.py [--quick] [--big-t1 50] [--big-dt 0.5]
 
-Writes benchmarks/bench_sparse.json and the section "bench_sparse" of benchmarks/RESULTS.md.
+Writes benchmarks/bench_sparse.json; ``--report`` writes the section "bench_sparse" of
+benchmarks/RESULTS.md from it and benchmarks/sparse_theory_check.json.
 """
 
 from __future__ import annotations
@@ -85,14 +86,69 @@ def case(N: int, K: int, t1: float, dt: float, repeats: int, twice: bool) -> dic
     return row
 
 
+def report() -> str:
+    """The RESULTS.md section from the stored JSON (this script's and
+    scripts/sparse_theory_check.py's), written by ``--report``."""
+    sys.path.insert(0, str(HERE))
+    from _common import table, write_section
+
+    data = json.loads(OUT.read_text())
+    rows = [[r["N"], r["K"], r["build_s"], r["drift_s"] * 1e3, r["bare_s"] * 1e3,
+             r["drift_GBps"], r["bare_GBps"], r["drift_over_bare"], f"rk4 dt={r['dt']}",
+             r["t1"], r["per_tau_s"], r["peak_rss_gib"],
+             "yes" if r["compile_included"] else "no"] for r in data["cases"]]
+    text = ["## Sparse networks (bench_sparse.py)", "",
+            "Fixed in-degree K, float32, one trial, g = 2, tanh. drift = one jitted "
+            "`nd.drift`, bare = `(w * r[idx]).sum(-1)` on the same arrays in the same process; "
+            "bytes per evaluation N·K·12 (weight, int32 index, gathered rate). Time per τ: "
+            "`nd.simulate` wall time / t1 with fixed-step rk4 (4 evaluations per step). Peak "
+            "memory: maxrss of the case's own subprocess (it includes the bare gather's "
+            "(N, K) temporaries, which the drift itself does not allocate).", "",
+            table(["N", "K", "build s", "drift ms", "bare ms", "drift GB/s", "bare GB/s",
+                   "drift/bare", "solver", "t1 τ", "s per τ", "peak GiB",
+                   "compile in time"], rows), ""]
+    machine = data.get("machine", {})
+    text.append(f"Machine: {machine.get('cpu')}, {machine.get('cores')} cores, jax "
+                f"{machine.get('jax')}, {machine.get('date')}, load average "
+                f"{machine.get('load average (1, 5, 15 min) at the end')} (shared VM: other "
+                "jobs ran at the same time, so absolute times are inflated).")
+    theory_path = HERE / "sparse_theory_check.json"
+    if theory_path.exists():
+        theory = json.loads(theory_path.read_text())
+        text += ["", "### Sparse SCS vs dense DMFT (scripts/sparse_theory_check.py)", "",
+                 f"N = {theory['N']}, K = {theory['K']}, {theory['seeds']} network seeds, "
+                 f"{theory['solver']} dt = {theory['dt']}, {theory['t1']} τ after "
+                 f"{theory['transient']} τ, {theory['dtype']}; finite-K correction: "
+                 f"{theory['finite_K_correction']}. z = (seed mean − theory) / SE over seeds.", ""]
+        trows = []
+        for row in theory["gains"]:
+            for lag, m, se, th, z in zip(row["lags"], row["simulated_mean"],
+                                         row["standard_error"], row["theory"], row["z"], strict=True):
+                trows.append([row["g"], lag, m, se, th, z, (m - th) / th])
+        text.append(table(["g", "lag τ", "simulated Δ", "SE", "DMFT Δ", "z", "rel. diff"],
+                          trows))
+        if theory["transition"]:
+            text += ["", table(["g", "⟨h²⟩ late (one seed)", "DMFT Δ0"],
+                               [[t["g"], t["late_second_moment"], t["theory_delta0"]]
+                                for t in theory["transition"]])]
+    markdown = "\n".join(text)
+    write_section("bench_sparse", markdown)
+    return markdown
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="N up to 10⁵ only")
     parser.add_argument("--big-t1", type=float, default=50.0)
     parser.add_argument("--big-dt", type=float, default=0.5)
     parser.add_argument("--only-big", action="store_true")
+    parser.add_argument("--report", action="store_true",
+                        help="only write the RESULTS.md section from the stored JSON")
     parser.add_argument("--case", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.report:
+        print(report())
+        return
     if args.case:
         print(json.dumps(case(**json.loads(args.case))))
         return
