@@ -32,7 +32,7 @@ def main():
     parser.add_argument("--N", type=int, default=20_000)
     parser.add_argument("--K", type=int, default=500)
     parser.add_argument("--seeds", type=int, default=4)
-    parser.add_argument("--gains", type=float, nargs="+", default=[2.0, 3.0, 1.5])
+    parser.add_argument("--gains", type=float, nargs="*", default=[2.0, 3.0, 1.5])
     parser.add_argument("--t1", type=float, default=15.0)
     parser.add_argument("--transient", type=float, default=15.0)
     parser.add_argument("--dt", type=float, default=0.25)
@@ -40,6 +40,9 @@ def main():
     args = parser.parse_args()
     started = time.perf_counter()
     rows, transition = [], []
+    if not args.gains and OUT.exists():
+        # transition only (--gains with no values): keep the stored comparison
+        rows = json.loads(OUT.read_text())["gains"]
 
     def write():
         # after every gain, so a run cut short keeps what it measured
