@@ -34,6 +34,7 @@ _EXPORTS = {
     "MeanFieldModel": "mean_field",
     "Nonlinearity": "nonlinearity",
     "Network": "network",
+    "SparseNetwork": "sparse_network",
     "drift": "network",
     "simulate": "simulate",
     "autocorrelation": "analysis",

@@ -148,9 +148,34 @@ def _check_network(args, memory: bool = True) -> None:
     from . import resources
 
     _apply(args, _network_checks())
-    if memory:
+    K = getattr(args, "K", None)
+    if K is not None:
+        from .errors import ParameterError
+
+        if isinstance(K, bool) or K != int(K) or not 1 <= K <= args.N:
+            raise ParameterError(f"--K={K!r} must be an integer in [1, --N={args.N}] (the "
+                                 "in-degree)")
+        args.K = K = int(K)
+    if not memory:
+        return
+    if K is None:
         resources.check_memory(f"--N={args.N} with --dtype={args.dtype}",
                                resources.network_bytes(args.N, args.dtype), hint="reduce --N")
+        return
+    resources.check_memory(f"--N={args.N}, --K={args.K} with --dtype={args.dtype}",
+                           resources.sparse_network_bytes(args.N, args.K, args.dtype),
+                           hint="reduce --N or --K")
+
+
+def _network_bytes(args) -> int:
+    """Memory of the network during a run: J (dense) or the (N, K) arrays (sparse)."""
+    from . import resources
+
+    K = getattr(args, "K", None)
+    if K is None:
+        return resources.network_bytes(args.N, args.dtype)
+    return (args.N * K * (4 + resources.itemsize(args.dtype))
+            + resources.sparse_drift_bytes(args.trials, args.N, K, args.dtype))
 
 
 def _check_outputs(args) -> None:
@@ -260,6 +285,9 @@ def _add_simulate_parser(subparsers) -> None:
         description="Integrate dh = (-h + J phi(g h) + theta) dt + noise dW and summarise h.",
     )
     _add_network_flags(parser)
+    parser.add_argument("--K", type=_number, default=None,
+                        help="in-degree of a sparse network: K partners per neuron, weights "
+                             "N(J_mean/K, 1/K) (default: dense)")
     group = parser.add_argument_group("integration")
     group.add_argument("--t1", type=_number, default=100.0, help="saved window (tau units)")
     group.add_argument("--dt-save", type=_number, default=0.1, help="spacing of saved times")
@@ -299,10 +327,11 @@ def _check_simulate(args) -> None:
     # One estimate, J's construction and the saved trajectory, named by every flag that sets
     # it; refused before JAX is imported or anything is written.
     resources.check_memory(
-        f"--N={args.N} with --dtype={args.dtype}, --trials={args.trials} x {n_save} saved "
+        f"--N={args.N}{'' if args.K is None else f', --K={args.K}'} with "
+        f"--dtype={args.dtype}, --trials={args.trials} x {n_save} saved "
         f"times (--t1={args.t1}, --dt-save={args.dt_save})",
         resources.trajectory_bytes(args.trials, n_save, args.N, args.dtype)
-        + resources.network_bytes(args.N, args.dtype),
+        + _network_bytes(args),
         hint="reduce --N, --trials or --t1, raise --dt-save, or use --dtype float32 (half the "
              "bytes of J and of the trajectory once built)")
     _check_outputs(args)
@@ -315,6 +344,7 @@ def _run_simulate(args) -> int:
         N=args.N, g=args.g, phi=args.phi, J_mean=args.J_mean, symmetry=args.symmetry,
         theta_mean=args.theta_mean, theta_std=args.theta_std,
         seed=args.seed if args.network_seed is None else args.network_seed, dtype=args.dtype,
+        K=args.K,
     )
     started = time.perf_counter()
     ds = nd.simulate(
@@ -325,7 +355,8 @@ def _run_simulate(args) -> int:
     wall = time.perf_counter() - started
     stats = nd.summary(ds)
     print(
-        f"Simulated N={net.N} {net.phi.name} network, g={args.g}, {args.trials} trial(s), "
+        f"Simulated N={net.N}{'' if args.K is None else f', K={args.K}'} {net.phi.name} "
+        f"network, g={args.g}, {args.trials} trial(s), "
         f"window {args.t1} tau after a {args.transient} tau transient, solver "
         f"{ds.attrs['solver']}{' noise ' + str(args.noise) if args.noise else ''}: "
         f"variance of h {stats['variance']:.4g}, second moment <h^2> "

@@ -24,7 +24,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from .network import Network, drift
+from .network import AbstractNetwork, drift
 
 BLOCK_NUMBERS = 2**17
 """Most Gaussian numbers drawn in one block (1 MiB in float64): big enough to amortise the draw,
@@ -51,7 +51,7 @@ def _step(h, t, z, net, external, noise, dt):
 
 
 @eqx.filter_jit
-def run_transient(net: Network, h0, key, noise, dt, steps, external):
+def run_transient(net: AbstractNetwork, h0, key, noise, dt, steps, external):
     """h after ``steps`` steps of length ``dt`` from t = 0; shape of ``h0`` (trial, neuron).
     ``steps`` is traced (a sweep over transients does not recompile); per-step draws."""
     stream = jax.random.fold_in(key, 0)
@@ -64,7 +64,7 @@ def run_transient(net: Network, h0, key, noise, dt, steps, external):
 
 
 @eqx.filter_jit
-def run_intervals(net: Network, h, key, noise, dt, t_first, first_interval, external,
+def run_intervals(net: AbstractNetwork, h, key, noise, dt, t_first, first_interval, external,
                   intervals: int, steps_per_save: int, block: int):
     """Integrate ``intervals`` save intervals, the first numbered ``first_interval`` and
     starting at time ``t_first`` from state ``h`` (trial, neuron).

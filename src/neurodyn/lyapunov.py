@@ -24,7 +24,7 @@ import xarray as xr
 
 from . import integrate, solvers, validation
 from .errors import ParameterError
-from .network import Network, drift, rate
+from .network import AbstractNetwork, drift, rate
 from .provenance import provenance
 from .rng import key as random_key
 from .simulate import (
@@ -85,7 +85,7 @@ matrix–matrix product (φ′ = d rate/dh from one jvp of :func:`neurodyn.netwo
 k jvps of :func:`neurodyn.network.drift`, vmapped (no knowledge of the drift's form)."""
 
 
-def jacobian_trace(h: jax.Array, net: Network) -> jax.Array:
+def jacobian_trace(h: jax.Array, net: AbstractNetwork) -> jax.Array:
     """tr DF(h) of the drift F(h) = −h + J rate(h) + θ (+ input), shape () (1/τ).
 
     DF = −I + J diag(rate′(h)), so tr DF = −N + Σ_i J_ii rate′(h_i); θ, a time-dependent input
@@ -95,7 +95,7 @@ def jacobian_trace(h: jax.Array, net: Network) -> jax.Array:
     ``jnp.trace(jax.jacfwd(drift))``. ``h``: shape (neuron,).
     """
     slope = jax.jvp(lambda x: rate(x, net), (h,), (jnp.ones_like(h),))[1]
-    return -h.shape[-1] + jnp.dot(jnp.diagonal(net.J), slope)
+    return -h.shape[-1] + jnp.dot(net.diagonal(), slope)
 
 
 def _cholesky_qr(q):
@@ -121,7 +121,7 @@ def orthonormalize(q, method: str = "cholesky"):
     return q2, jnp.diagonal(r2) * jnp.diagonal(r1)
 
 
-def tangent_velocity(h, q, net: Network, tangents: str = "gemm"):
+def tangent_velocity(h, q, net: AbstractNetwork, tangents: str = "gemm"):
     """dQ/dt = DF(h) Q and tr DF(h) of the tangent vectors ``q`` (N, k) at the state ``h`` (N,).
 
     Pure and traceable (differentiable in ``h``, ``q`` and the network's arrays): the one
@@ -131,22 +131,23 @@ def tangent_velocity(h, q, net: Network, tangents: str = "gemm"):
     """
     slope = jax.jvp(lambda x: rate(x, net), (h,), (jnp.ones_like(h),))[1]
     if tangents == "gemm":
-        dq = -q + net.J @ (slope[:, None] * q)
+        # J (φ′·Q) through the network's recurrent product, with the k tangents as trials
+        dq = -q + net.recurrent((slope[:, None] * q).T).T
     else:
         dq = jax.vmap(lambda v: jax.jvp(lambda x: drift(x, net), (h,), (v,))[1], in_axes=1,
                       out_axes=1)(q)
-    trace = -h.shape[-1] + jnp.dot(jnp.diagonal(net.J), slope)
+    trace = -h.shape[-1] + jnp.dot(net.diagonal(), slope)
     return dq, trace
 
 
-def _velocity(h, q, net: Network, tangents: str):
+def _velocity(h, q, net: AbstractNetwork, tangents: str):
     """dh/dt, dQ/dt = DF(h) Q and tr DF(h) of the augmented system (h: (N,), q: (N, k))."""
     dq, trace = tangent_velocity(h, q, net, tangents)
     return drift(h, net), dq, trace
 
 
 @eqx.filter_jit
-def _lyapunov_scan(net: Network, h0, q0, interval, n_intervals: int, n_transient: int, rtol, atol,
+def _lyapunov_scan(net: AbstractNetwork, h0, q0, interval, n_intervals: int, n_transient: int, rtol, atol,
                    control: str = "pi", spec: solvers.SolverSpec = LYAPUNOV_SOLVER, dt=None,
                    noise=None, key=None, tangents: str = "gemm", qr: str = QR_METHOD):
     """Benettin's method: integrate h with k tangent vectors Q, re-orthonormalise by QR every
@@ -223,7 +224,7 @@ def _lyapunov_scan(net: Network, h0, q0, interval, n_intervals: int, n_transient
 
 
 def lyapunov(
-    net: Network,
+    net: AbstractNetwork,
     t1: float = 200.0,
     k: int = 1,
     seed: int = 0,
@@ -267,8 +268,9 @@ def lyapunov(
     solves' ``num_steps`` (attempted, all intervals) and ``rhs_evaluations`` (tangent-system
     evaluations: one drift and k tangent velocities each).
     """
-    if not isinstance(net, Network):
-        raise ParameterError(f"net must be a neurodyn.Network, got {type(net).__name__}")
+    if not isinstance(net, AbstractNetwork):
+        raise ParameterError(f"net must be a neurodyn.Network (dense or sparse), got "
+                             f"{type(net).__name__}")
     net.check_fields()
     t1 = validation.positive("t1", t1)
     transient = validation.non_negative("transient", transient)

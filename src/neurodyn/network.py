@@ -5,14 +5,20 @@ Model (time in units of the membrane time constant)::
     dh/dt = F(h) = −h + J φ(g h) + θ (+ input(t))
     J_ij ~ N(J_mean / N, 1 / N),   corr(J_ij, J_ji) = η (``symmetry``),   θ_i ~ N(θ̄, σ_θ²)
 
+or, with a fixed in-degree K (``Network.random(K=...)``, :mod:`neurodyn.sparse_network`), K
+nonzero couplings per row with J_ij ~ N(J_mean / K, 1 / K).
+
 The vector field :func:`drift` is defined once here; simulation, Lyapunov tangent dynamics and
-every learning rule call it (and differentiate it with jax) rather than re-deriving it.
+every learning rule call it (and differentiate it with jax) rather than re-deriving it. It asks the
+network for its recurrent input (:meth:`AbstractNetwork.recurrent`), so dense and sparse networks
+share every caller.
 """
 
 from __future__ import annotations
 
+import abc
 import math
-from typing import Any
+from typing import Any, ClassVar
 
 import equinox as eqx
 import jax
@@ -44,7 +50,69 @@ def _field_dtype(name: str, value: Any) -> str:
     return dtype
 
 
-class Network(eqx.Module):
+class AbstractNetwork(eqx.Module):
+    """What every network provides (an equinox Module): biases ``theta`` (neuron,), gain ``g``
+    (0-d), nonlinearity ``phi``, construction record ``params``, and the couplings only through
+    the methods below, so callers need not know whether J is stored dense or sparse.
+
+    - ``N``, ``dtype``: number of neurons and the float dtype name of the arrays.
+    - ``recurrent(r)``: Σ_j J_ij r_j for ``r`` of shape (..., N) → (..., N).
+    - ``abs_row_sum()``: Σ_j |J_ij|, shape (N,) (the a-priori bound of the divergence check).
+    - ``diagonal()``: J_ii, shape (N,) (the trace of the Jacobian).
+    - ``couplings``: the trainable coupling array (the learning group "J"): J (N, N) dense,
+      the weights (N, K) sparse.
+    - ``dense``: True if ``couplings`` is the full (N, N) matrix (rules that need the matrix
+      itself, e.g. RTRL's Jacobians, refuse networks without it).
+    - ``check_fields()``, ``describe()``, ``without_metadata()``.
+    """
+
+    # theta, g, phi and params are fields of each final network (declared there: equinox's
+    # AbstractVar would put them before the subclasses' own fields without defaults)
+    dense: ClassVar[bool]
+
+    @property
+    @abc.abstractmethod
+    def N(self) -> int:
+        """Number of neurons."""
+
+    @property
+    @abc.abstractmethod
+    def dtype(self) -> str:
+        """Float dtype name of the network's arrays."""
+
+    @property
+    @abc.abstractmethod
+    def couplings(self) -> jax.Array:
+        """The trainable coupling array."""
+
+    @abc.abstractmethod
+    def recurrent(self, r: jax.Array) -> jax.Array:
+        """Σ_j J_ij r_j for r of shape (..., N)."""
+
+    @abc.abstractmethod
+    def abs_row_sum(self) -> jax.Array:
+        """Σ_j |J_ij|, shape (N,)."""
+
+    @abc.abstractmethod
+    def diagonal(self) -> jax.Array:
+        """J_ii, shape (N,)."""
+
+    @abc.abstractmethod
+    def check_fields(self) -> AbstractNetwork:
+        """Refuse (ParameterError) inconsistent fields; returns the network."""
+
+    @abc.abstractmethod
+    def without_metadata(self) -> AbstractNetwork:
+        """The same network with ``params`` emptied (one jit compilation for many seeds)."""
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-ready description: the construction parameters plus N, g, φ and dtype."""
+        info = dict(self.params)
+        info.update(N=int(self.N), g=float(self.g), phi=self.phi.name, dtype=self.dtype)
+        return info
+
+
+class Network(AbstractNetwork):
     """An SCS random network (an equinox Module, hence a pytree: jit/vmap/grad see J, θ, g).
 
     **Fields:**
@@ -61,6 +129,7 @@ class Network(eqx.Module):
     g: jax.Array
     phi: nonlinearity.Nonlinearity = eqx.field(static=True, converter=nonlinearity.get)
     params: tuple[tuple[str, Any], ...] = eqx.field(static=True, default=())
+    dense: ClassVar[bool] = True
 
     @property
     def N(self) -> int:
@@ -70,6 +139,26 @@ class Network(eqx.Module):
     @property
     def dtype(self) -> str:
         return np.dtype(self.J.dtype).name
+
+    @property
+    def couplings(self) -> jax.Array:
+        """J itself, shape (N, N)."""
+        return self.J
+
+    def recurrent(self, r: jax.Array) -> jax.Array:
+        """J r for r of shape (..., N): a matrix–vector product, or one matrix–matrix product
+        for a batch of trials."""
+        # J is the left operand so the contraction streams J row by row in its stored layout:
+        # written as ``r @ J.T``, XLA:CPU handled the single-trajectory float64 case as a
+        # transposed matvec that ran 4.5x slower at N = 4000 (10.7 vs 2.2 ms per product,
+        # benchmarks/RESULTS.md); batched GEMMs take the same time either way.
+        return jnp.einsum("ij,...j->...i", self.J, r)
+
+    def abs_row_sum(self) -> jax.Array:
+        return jnp.sum(jnp.abs(self.J), axis=-1)
+
+    def diagonal(self) -> jax.Array:
+        return jnp.diagonal(self.J)
 
     def check_fields(self) -> Network:
         """Refuse (ParameterError) a network whose fields do not fit together: J square and
@@ -100,12 +189,6 @@ class Network(eqx.Module):
                                  "must share one dtype, float64 or float32 (cast them all)")
         return self
 
-    def describe(self) -> dict[str, Any]:
-        """JSON-ready description: the construction parameters plus N, g, φ and dtype."""
-        info = dict(self.params)
-        info.update(N=int(self.N), g=float(self.g), phi=self.phi.name, dtype=self.dtype)
-        return info
-
     def without_metadata(self) -> Network:
         """The same network with ``params`` emptied.
 
@@ -126,8 +209,9 @@ class Network(eqx.Module):
         theta_std: float = 0.0,
         seed: int = 0,
         dtype: str = "float64",
-    ) -> Network:
-        """Draw a network from ``seed``.
+        K: int | None = None,
+    ) -> AbstractNetwork:
+        """Draw a network from ``seed``: dense, or with fixed in-degree ``K``.
 
         The couplings are ``J = (a X + b Xᵀ)/√N + J_mean/N`` with X iid N(0, 1),
         ``a = (√(1+η) + √(1−η))/2`` and ``b = (√(1+η) − √(1−η))/2``: then a² + b² = 1 (so
@@ -139,8 +223,18 @@ class Network(eqx.Module):
         **Arguments:** N ≥ 1 neurons; g ≥ 0; ``phi`` a registered name (tanh, erf, relu) or a
         :class:`~neurodyn.nonlinearity.Nonlinearity`; ``J_mean`` (mean
         coupling × N); ``symmetry`` η ∈ [−1, 1]; ``theta_mean``, ``theta_std`` ≥ 0 of the biases;
-        ``seed`` ≥ 0; ``dtype`` ∈ {float64, float32}.
+        ``seed`` ≥ 0; ``dtype`` ∈ {float64, float32}; ``K``: None (dense) or the in-degree,
+        an integer in [1, N]: each neuron receives K partners drawn without replacement, with
+        weights N(J_mean / K, 1 / K), stored as (N, K) arrays — a
+        :class:`~neurodyn.sparse_network.SparseNetwork` (see
+        :func:`neurodyn.sparse_network.random_sparse`; η ≠ 0 is refused there).
         """
+        if K is not None:
+            from .sparse_network import random_sparse
+
+            return random_sparse(N=N, K=K, g=g, phi=phi, J_mean=J_mean, symmetry=symmetry,
+                                 theta_mean=theta_mean, theta_std=theta_std, seed=seed,
+                                 dtype=dtype)
         N = validation.positive_int("N", N)
         g = model_parameters.g("g", g)
         phi = nonlinearity.get(phi)
@@ -199,22 +293,18 @@ class Network(eqx.Module):
                    params=(("source", "from_arrays"),))
 
 
-def rate(h: jax.Array, net: Network) -> jax.Array:
+def rate(h: jax.Array, net: AbstractNetwork) -> jax.Array:
     """Firing rate φ(g h), same shape as h."""
     return net.phi.phi(net.g * h)
 
 
-def drift(h: jax.Array, net: Network, external: jax.Array | float = 0.0) -> jax.Array:
+def drift(h: jax.Array, net: AbstractNetwork, external: jax.Array | float = 0.0) -> jax.Array:
     """The vector field ``F(h) = −h + J φ(g h) + θ + external``.
 
     **Arguments:** ``h`` of shape (..., neuron) — a batch of trials is one matrix–matrix
-    product; ``external`` broadcastable to h (time-dependent input, already evaluated).
+    product (dense) or one gather (sparse); ``net`` any :class:`AbstractNetwork`; ``external``
+    broadcastable to h (time-dependent input, already evaluated).
 
     **Returns:** dh/dt with the shape of ``h``.
     """
-    # J is the left operand so the contraction streams J row by row in its stored layout: written
-    # as ``φ @ J.T``, XLA:CPU handled the single-trajectory float64 case as a transposed matvec that
-    # ran 4.5x slower at N = 4000 (10.7 vs 2.2 ms per product, benchmarks/RESULTS.md); batched
-    # GEMMs take the same time either way.
-    recurrent = jnp.einsum("ij,...j->...i", net.J, rate(h, net))
-    return -h + recurrent + net.theta + external
+    return -h + net.recurrent(rate(h, net)) + net.theta + external

@@ -33,6 +33,26 @@ def network_bytes(N: int, dtype: str) -> int:
     return (N * N + N) * (3 * 8 + itemsize(dtype))
 
 
+SPARSE_BLOCK_ELEMENTS = 2**22
+"""Entries (rows × K) drawn per block when a sparse network is built; the block's temporaries,
+not the (N, K) arrays, are what construction adds to the network itself."""
+
+
+def sparse_network_bytes(N: int, K: int, dtype: str) -> int:
+    """Peak memory of building a sparse network (Network.random with K): the (N, K) int32
+    partners and the (N, K) weights in ``dtype``, θ, and one block's temporaries (float64
+    weights, int32 draws, their sort and the redraws: ~8 words of 8 bytes per block entry)."""
+    block = min(N * K, SPARSE_BLOCK_ELEMENTS + K)
+    return N * K * (4 + itemsize(dtype)) + N * (8 + itemsize(dtype)) + 64 * block
+
+
+def sparse_drift_bytes(trials: int, N: int, K: int, dtype: str) -> int:
+    """Temporaries of one sparse drift evaluation: the gathered rates of one row block
+    (at most SPARSE_BLOCK_ELEMENTS entries per trial) and the (trial, N) result."""
+    block = min(N * K, SPARSE_BLOCK_ELEMENTS + K)
+    return trials * (block + N) * itemsize(dtype)
+
+
 def trajectory_bytes(trials: int, n_save: int, N: int, dtype: str) -> int:
     """Memory of a saved trajectory h (trial, time, neuron): on device, then as one host copy."""
     return 2 * trials * n_save * N * itemsize(dtype)

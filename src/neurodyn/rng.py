@@ -8,6 +8,7 @@ purpose              folded in            drawn by
 ===================  ===================  =============================================
 couplings            0                    :meth:`Network.random`: J (N, N)
 biases               1                    :meth:`Network.random`: θ (N,)
+sparse_partners      2                    :meth:`Network.random` with K: the (N, K) partners
 initial_state        SIMULATION, 0        :func:`simulate` / :func:`lyapunov`: h(0)
 noise                SIMULATION, 1        :func:`simulate`: the Brownian motion
 tangents             SIMULATION, 2        :func:`lyapunov`: the initial tangent vectors
@@ -61,6 +62,7 @@ SAMPLING_DMFT = 0x646D6673
 PURPOSES: dict[str, tuple[int, ...]] = {
     "couplings": (0,),
     "biases": (1,),
+    "sparse_partners": (2,),
     "initial_state": (SIMULATION, 0),
     "noise": (SIMULATION, 1),
     "tangents": (SIMULATION, 2),

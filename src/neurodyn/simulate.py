@@ -32,7 +32,7 @@ import xarray as xr
 
 from . import euler_maruyama, integrate, nonlinearity, resources, sharding, solvers, validation
 from .errors import DivergenceError, ParameterError
-from .network import Network, drift
+from .network import AbstractNetwork, drift
 from .provenance import provenance
 from .rng import key as random_key
 
@@ -138,7 +138,7 @@ def _make_input(inputs: Any, input_times: Any, N: int, dtype: str) -> tuple[_Inp
             float(np.max(np.abs(values))))
 
 
-def divergence_bound(net: Network, h0: jax.Array, input_scale, noise) -> tuple[jax.Array, jax.Array]:
+def divergence_bound(net: AbstractNetwork, h0: jax.Array, input_scale, noise) -> tuple[jax.Array, jax.Array]:
     """The |h| beyond which a trajectory counts as diverged, and the problem's scale.
 
     Traced (called inside the compiled solves): networks, initial states and noise levels of a
@@ -165,7 +165,7 @@ def divergence_bound(net: Network, h0: jax.Array, input_scale, noise) -> tuple[j
     scale = 1.0 + h0_max + theta_max + input_scale + noise
     phi = net.phi
     if phi.bounded:
-        row = jnp.max(jnp.sum(jnp.abs(net.J), axis=-1)) * phi.bound
+        row = jnp.max(net.abs_row_sum()) * phi.bound
         bound = BOUND_MARGIN * (h0_max + row + theta_max + input_scale) + NOISE_MARGIN * noise
     else:
         bound = scale / float(info.eps)
@@ -220,7 +220,7 @@ def diverged(t, y, args, **kwargs):
 
 @eqx.filter_jit
 def _integrate(
-    net: Network,
+    net: AbstractNetwork,
     h0: jax.Array,
     save_times: jax.Array,
     key: jax.Array,
@@ -337,7 +337,7 @@ def initial_condition(
 
 
 def simulate(
-    net: Network,
+    net: AbstractNetwork,
     t1: float = 200.0,
     dt_save: float = 0.1,
     transient: float = 0.0,
@@ -393,8 +393,9 @@ def simulate(
     naming the time if h crosses the divergence bound (:func:`divergence_bound`), grows
     exponentially without bound (:func:`sustained_growth`), or the drift becomes non-finite.
     """
-    if not isinstance(net, Network):
-        raise ParameterError(f"net must be a neurodyn.Network, got {type(net).__name__}")
+    if not isinstance(net, AbstractNetwork):
+        raise ParameterError(f"net must be a neurodyn.Network (dense or sparse), got "
+                             f"{type(net).__name__}")
     net.check_fields()
     t1 = validation.positive("t1", t1)
     dt_save = validation.positive("dt_save", dt_save)
@@ -417,12 +418,19 @@ def simulate(
     N = net.N
 
     n_save = int(math.floor(t1 / dt_save + 1e-9)) + 1
-    # The saved trajectory (the solver's buffer and the Dataset's array), next to J.
+    # The saved trajectory (the solver's buffer and the Dataset's array), next to J (dense) or
+    # the (N, K) arrays and one drift's gather temporaries (sparse).
+    if net.dense:
+        network_bytes, size = float(N) * N * resources.itemsize(dtype), f"N={N}"
+    else:
+        K = net.K
+        network_bytes = (float(N) * K * (4 + resources.itemsize(dtype))
+                         + resources.sparse_drift_bytes(trials, N, K, dtype))
+        size = f"N={N}, K={K}"
     resources.check_memory(
         f"simulate trials={trials}, t1={t1:g}, dt_save={dt_save:g} ({n_save} saved times), "
-        f"N={N}, dtype={dtype}",
-        resources.trajectory_bytes(trials, n_save, N, dtype)
-        + float(N) * N * resources.itemsize(dtype),
+        f"{size}, dtype={dtype}",
+        resources.trajectory_bytes(trials, n_save, N, dtype) + network_bytes,
         hint="reduce trials or t1, raise dt_save, or use a float32 network (half the bytes)")
     save_times = transient + dt_save * np.arange(n_save, dtype=np.float64)
     if h0 is None:

@@ -108,6 +108,8 @@ NETWORK_KEYS: dict[str, Callable[[str, Any], Any]] = {
     "theta_mean": _number(model_parameters.theta_mean),
     "theta_std": _number(model_parameters.theta_std), "seed": validation.seed,
     "dtype": _text(("float64", "float32")),
+    # the in-degree of a sparse network (Network.random(K=...)); absent: dense
+    "K": validation.positive_int,
 }
 SIMULATE_KEYS: dict[str, Callable[[str, Any], Any]] = {
     "t1": _positive, "dt_save": _positive, "transient": _non_negative,

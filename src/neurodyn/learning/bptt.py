@@ -72,6 +72,7 @@ class Bptt(AbstractAdaptiveRule):
 
     name: ClassVar[str] = "bptt"
     approximate: ClassVar[bool] = False
+    sparse: ClassVar[bool] = True
     description: ClassVar[str] = "reverse mode through an adaptive diffrax solve, checkpointed"
 
     checkpoints: int | None = eqx.field(static=True, default=None)
@@ -118,6 +119,7 @@ class BpttScan(AbstractFixedStepRule):
 
     name: ClassVar[str] = "bptt_scan"
     approximate: ClassVar[bool] = False
+    sparse: ClassVar[bool] = True
     description: ClassVar[str] = "reverse mode through a fixed-step lax.scan (textbook BPTT)"
 
     def gradient(self, params, task, trainable, static):

@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 
 from .. import rng
-from ..network import Network, drift, rate
+from ..network import AbstractNetwork, Network, drift, rate
 from ..nonlinearity import PhiLike
 
 TRAINABLE = ("J", "theta", "B", "W_out")
@@ -26,12 +26,15 @@ class Params(eqx.Module):
     """Network plus input and readout weights.
 
     **Fields:**
-    - ``net``: the :class:`~neurodyn.network.Network` (J (n, n), θ (n,), g, φ).
+    - ``net``: the network (J (n, n), θ (n,), g, φ): a dense
+      :class:`~neurodyn.network.Network`, or a sparse one
+      (:class:`~neurodyn.sparse_network.SparseNetwork`, whose group "J" is its (n, K) weights;
+      only the rules with ``sparse = True`` take it).
     - ``B``: input weights, shape (n, n_in).
     - ``W_out``: readout weights, shape (n_out, n).
     """
 
-    net: Network
+    net: AbstractNetwork
     B: jax.Array
     W_out: jax.Array
 
@@ -42,11 +45,12 @@ class Params(eqx.Module):
     @classmethod
     def random(
         cls, n: int, n_in: int = 1, n_out: int = 1, g: float = 0.8, phi: PhiLike = "tanh",
-        symmetry: float = 0.0, seed: int = 0, dtype: str = "float64",
+        symmetry: float = 0.0, seed: int = 0, dtype: str = "float64", K: int | None = None,
     ) -> Params:
         """Random network (see :meth:`Network.random`; ``phi`` a registered name or a
-        :class:`~neurodyn.nonlinearity.Nonlinearity`) with B, W_out ~ N(0, 1/n)."""
-        net = Network.random(N=n, g=g, phi=phi, symmetry=symmetry, seed=seed, dtype=dtype)
+        :class:`~neurodyn.nonlinearity.Nonlinearity`; ``K`` the in-degree of a sparse network,
+        None for dense) with B, W_out ~ N(0, 1/n)."""
+        net = Network.random(N=n, g=g, phi=phi, symmetry=symmetry, seed=seed, dtype=dtype, K=K)
         key_B, key_out = rng.key(seed, "input_weights"), rng.key(seed, "readout_weights")
         B = jax.random.normal(key_B, (n, n_in), jnp.float64) / jnp.sqrt(n)
         W_out = jax.random.normal(key_out, (n_out, n), jnp.float64) / jnp.sqrt(n)
@@ -59,15 +63,16 @@ class Params(eqx.Module):
         return eqx.tree_at(lambda p: p.net, self, self.net.without_metadata())
 
     def get(self, name: str) -> jax.Array:
-        """The array of parameter group ``name`` ∈ TRAINABLE."""
-        return {"J": self.net.J, "theta": self.net.theta, "B": self.B, "W_out": self.W_out}[name]
+        """The array of parameter group ``name`` ∈ TRAINABLE ("J": the network's couplings,
+        (n, n) dense or (n, K) sparse)."""
+        return {"J": self.net.couplings, "theta": self.net.theta, "B": self.B, "W_out": self.W_out}[name]
 
     def replace(self, **groups: jax.Array) -> Params:
         """A copy with some groups (names from TRAINABLE) replaced."""
         out = self
         for name, value in groups.items():
             where = {
-                "J": lambda p: p.net.J, "theta": lambda p: p.net.theta,
+                "J": lambda p: p.net.couplings, "theta": lambda p: p.net.theta,
                 "B": lambda p: p.B, "W_out": lambda p: p.W_out,
             }[name]
             out = eqx.tree_at(where, out, value)

@@ -47,6 +47,8 @@ class AbstractRule(eqx.Module):
       :func:`neurodyn.learning.alignment`.
     - ``symmetric_J_only``: True if the rule needs J = Jᵀ and returns the J-gradient within
       symmetric matrices (equilibrium propagation).
+    - ``sparse``: True if the rule takes a sparse network (it needs the drift and its
+      autodiff only, not the dense J: BPTT); the others refuse one with a ParameterError.
     - ``description``: one line for listings.
     """
 
@@ -56,6 +58,7 @@ class AbstractRule(eqx.Module):
     approximate: ClassVar[bool]
     symmetric_J_only: ClassVar[bool]
     description: ClassVar[str]
+    sparse: ClassVar[bool] = False
 
     @abc.abstractmethod
     def prepare(self, params: Params, task: AbstractTask) -> Hashable:
@@ -78,6 +81,13 @@ class AbstractRule(eqx.Module):
                 f"method={self.name!r} needs a {self.task_type.__name__}, got "
                 f"{type(task).__name__} (it is a {self.kind.replace('_', '-')} rule)")
         task.check_params(params)
+        if not params.net.dense and not self.sparse:
+            from .registry import RULES  # the registry imports the rules: not at module level
+
+            takes = [name for name, rule in RULES.items() if rule.sparse]
+            raise ParameterError(
+                f"method={self.name!r} needs a dense J (N x N); this network is sparse "
+                f"(K={params.net.K}); methods that take sparse networks: {', '.join(takes)}")
         return trainable, self.prepare(params, task)
 
     def value_and_grad(self, params: Params, task: AbstractTask,
