@@ -88,10 +88,13 @@ Measured, η = −0.5, g = 3, tanh, 16384 paths: Δ0 = 0.0652 ± 0.0007, 0.0681 
 the default dt 0.1 to within its standard error. (With the probe as a jump of h, first order,
 the same point gave 0.0917, 0.0828, 0.0773 at dt = 0.2, 0.1, 0.05.) Linear φ against its closed
 form (g = 1.2, η = −0.5, σ = 1, 8192 paths): Δ0 −1.3 ± 0.3 % at dt = 0.2, −0.1 ± 0.3 % at 0.1.
-NOT RESOLVED: at that tanh point the simulated networks give Δ0 = 0.0722 ± 0.0004 (N = 2000, 4
-seeds; 0.0700 ± 0.0017 at N = 1000, 0.0686 ± 0.0028 at N = 500), 6 % above the converged
-theory; neither dt, the paths, the response paths (×4: no change), the window t1 nor the
-response window explains it (benchmarks/sampling_vs_simulation.json).
+NOT RESOLVED: at that tanh point (g (1 + η) = 1.5) the simulated networks give Δ0 = 0.0722 ±
+0.0004 (N = 2000, 4 seeds; 0.0700 ± 0.0017 at N = 1000, 0.0686 ± 0.0028 at N = 500), 6 % above
+the converged theory; neither dt, the paths, the response paths (×4: no change), the window t1
+nor the response window explains it. Further from the transition, at η = −0.5, g = 4
+(g (1 + η) = 2), theory and simulation agree (|z| ≤ 1.3 at lags 0–4). A finite-N effect that
+grows towards the transition would look like this, but the N series above does not show it
+clearly (benchmarks/sampling_vs_simulation.json).
 """
 
 from __future__ import annotations
