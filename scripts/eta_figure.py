@@ -103,8 +103,8 @@ def main(argv=None):
     readme = ROOT / "README.md"
     text = readme.read_text()
     block = paragraph(points, source.relative_to(ROOT) if source.is_absolute() else source)
-    new, count = re.subn(r"(<!-- eta:begin -->\n).*?(\n<!-- eta:end -->)",
-                         lambda m: m.group(1) + block + m.group(2), text, flags=re.S)
+    new, count = re.subn(r"(<!-- eta:begin -->\n).*?(<!-- eta:end -->)",
+                         lambda m: m.group(1) + block + "\n" + m.group(2), text, flags=re.S)
     if count != 1:
         raise SystemExit("README.md has no <!-- eta:begin --> … <!-- eta:end --> block")
     readme.write_text(new)
