@@ -25,7 +25,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 CHAOS_PIXELS = (1100, 825)  # figsize (10, 7.5) inches at 110 dpi
 CHAOS_WIDE_PIXELS = (1650, 825)  # with the finite-size / spectrum panels: (15, 7.5) inches
 DEEP_PIXELS = (1210, 935)  # figsize (11, 8.5) inches at 110 dpi
-LEARN_BENCH_PIXELS = (1870, 506)  # figsize (17, 4.6) inches at 110 dpi
+LEARN_BENCH_PIXELS = (1870, 825)  # figsize (17, 7.5) inches at 110 dpi
 TRAIN_PIXELS = (1100, 440)  # figsize (10, 4) inches at 110 dpi
 
 

@@ -77,7 +77,8 @@ def shard_network(net: Network, devices: int | str | Sequence[Any] | None = None
     it is (jit keeps the placement; the result equals the unsharded one to rounding).
     """
     if not isinstance(net, Network):
-        raise ParameterError(f"net must be a neurodyn.Network, got {type(net).__name__}")
+        raise ParameterError(f"net must be a dense neurodyn.Network, got {type(net).__name__} "
+                             "(sparse networks are not sharded over devices)")
     net.check_fields()
     chosen = resolve_devices(devices)
     if net.N % len(chosen):
@@ -114,8 +115,9 @@ def to_host(value: jax.Array) -> np.ndarray:
 
 
 def network_mesh(net: Network) -> Mesh | None:
-    """The mesh J is sharded over, or None for a J on one device (or not a jax array)."""
-    sharding = getattr(net.J, "sharding", None)
+    """The mesh J is sharded over, or None for a J on one device (or not a jax array, or a
+    sparse network: its couplings are not sharded by :func:`shard_network`)."""
+    sharding = getattr(net.couplings, "sharding", None) if net.dense else None
     if isinstance(sharding, NamedSharding) and sharding.mesh.size > 1:
         return sharding.mesh
     return None

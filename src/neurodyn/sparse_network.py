@@ -29,7 +29,7 @@ import numpy as np
 
 from . import model_parameters, nonlinearity, resources, validation
 from .errors import ParameterError
-from .network import AbstractNetwork, _field_dtype, canonical_dtype
+from .network_base import AbstractNetwork, _field_dtype, canonical_dtype
 from .rng import key as random_key
 
 GATHER_BLOCK_ELEMENTS = resources.SPARSE_BLOCK_ELEMENTS

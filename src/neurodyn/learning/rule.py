@@ -82,9 +82,10 @@ class AbstractRule(eqx.Module):
                 f"{type(task).__name__} (it is a {self.kind.replace('_', '-')} rule)")
         task.check_params(params)
         if not params.net.dense and not self.sparse:
-            from .registry import RULES  # the registry imports the rules: not at module level
-
-            takes = [name for name, rule in RULES.items() if rule.sparse]
+            # the rules that take one, found among AbstractRule's subclasses (importing the
+            # registry here would make rule ↔ registry an import cycle)
+            takes = sorted({rule.name for rule in _subclasses(AbstractRule)
+                            if getattr(rule, "sparse", False) and hasattr(rule, "name")})
             raise ParameterError(
                 f"method={self.name!r} needs a dense J (N x N); this network is sparse "
                 f"(K={params.net.K}); methods that take sparse networks: {', '.join(takes)}")
@@ -215,3 +216,11 @@ class AbstractSeededFixedStepRule(AbstractFixedStepRule):
 
     def __check_init__(self):
         validation.seed("seed", self.seed)
+
+
+def _subclasses(cls: type) -> list[type]:
+    """Every subclass of ``cls``, recursively."""
+    out = []
+    for sub in cls.__subclasses__():
+        out += [sub, *_subclasses(sub)]
+    return out
