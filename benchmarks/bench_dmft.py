@@ -119,8 +119,8 @@ def main() -> None:
     else:
         sampling_cases = [(0.0, 20.0, 4096, 0), (0.0, 40.0, 4096, 0), (0.0, 80.0, 4096, 0),
                           (0.0, 40.0, 1024, 0), (0.0, 40.0, 16384, 0),
-                          (0.5, 20.0, 4096, 256), (0.5, 40.0, 4096, 256),
-                          (0.5, 20.0, 1024, 256), (0.5, 20.0, 4096, 64)]
+                          (0.5, 20.0, 1024, 256), (0.5, 40.0, 1024, 256),
+                          (0.5, 20.0, 4096, 256), (0.5, 20.0, 4096, 64)]
     stationary = bench_stationary(dtaus, orders, args.repeats)
     relu = bench_relu(dtaus, args.repeats)
     two_time = bench_two_time(cases, args.repeats)
