@@ -46,6 +46,18 @@ def figure(points, path):
     fig.savefig(path, dpi=120)
 
 
+def convergence_line(data) -> str:
+    """The dt-convergence record of the stored run, as one sentence (empty if absent)."""
+    record = data.get("dt_convergence_eta_-0.5_g_3") if isinstance(data, dict) else None
+    if not record:
+        return ""
+    values = ", ".join(f"{d0:.4f} ± {se:.4f} (dt {dt:g}, t1 {t1:g})" for d0, se, dt, t1 in zip(
+        record["delta0"], record["delta0_sem"], record["dt"], record["t1"], strict=True))
+    sim = record["simulation_delta0_by_N"]
+    sims = ", ".join(f"{v[0]:.4f} ± {v[1]:.4f} (N = {n}, {v[2]} seeds)" for n, v in sim.items())
+    return (f"η = −0.5, g = 3, theory Δ0 with 16384 paths: {values}; simulated: {sims}.")
+
+
 def paragraph(points, source):
     lines = [f"From `{source}` (written by scripts/sampling_vs_simulation.py; this block by "
              "scripts/eta_figure.py). z = (simulation − theory)/√(se_sim² + se_theory²), "
@@ -103,6 +115,8 @@ def main(argv=None):
     readme = ROOT / "README.md"
     text = readme.read_text()
     block = paragraph(points, source.relative_to(ROOT) if source.is_absolute() else source)
+    line = convergence_line(data)
+    block += f"\n\n{line}" if line else ""
     new, count = re.subn(r"(<!-- eta:begin -->\n).*?(<!-- eta:end -->)",
                          lambda m: m.group(1) + block + "\n" + m.group(2), text, flags=re.S)
     if count != 1:
