@@ -28,6 +28,7 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", str(os.cpu_count() or 1))
 
 import argparse  # noqa: E402
+import contextlib  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np
@@ -153,6 +154,32 @@ def tools(net64, net32, versions):
     ]
 
 
+PHASES: list[list] = []
+"""[phase, N, seconds] of this script's run, in order: where `make bench`'s time goes."""
+
+
+@contextlib.contextmanager
+def phase(name, N=None):
+    """Record the wall time of a block of this script as one row of PHASES."""
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        PHASES.append([name, N, time.perf_counter() - start])
+
+
+def phase_summary():
+    """PHASES summed by phase name (calibration and timed runs summed over tools), largest
+    first, with each one's share of the total."""
+    totals = {}
+    for name, N, seconds in PHASES:
+        key = (name.split(": ")[0], N)
+        totals[key] = totals.get(key, 0.0) + seconds
+    total = sum(totals.values())
+    return [[name, "—" if N is None else N, seconds, 100 * seconds / total]
+            for (name, N), seconds in sorted(totals.items(), key=lambda item: -item[1])]
+
+
 def calibrate(tool, h0, reference):
     """Loosest knob of the ladder with short-window max error ≤ TARGET: (knob, error)."""
     h0 = h0.astype(tool.dtype)
@@ -190,22 +217,26 @@ def ode_cases(sizes, trial_counts, t1_of, repeats, nest_version, rows, roof, cal
         J, theta = np.asarray(net64.J), np.asarray(net64.theta)
         h0_1 = np.asarray(initial_condition(N, 1, 1, 1.0, "float64"))
         start = time.perf_counter()
-        reference, _ = scipy_ivp(J, theta, G, h0_1, WINDOW, np.arange(0.0, WINDOW + 1e-9, 1.0),
-                                 "DOP853", 1e-12, 1e-12)
-        check = nd.simulate(net64, t1=WINDOW, dt_save=1.0, h0=h0_1, solver="dopri8",
-                            rtol=1e-12, atol=1e-12).h.values[0]
+        with phase("reference (SciPy DOP853 + neurodyn dopri8 at 1e-12)", N):
+            reference, _ = scipy_ivp(J, theta, G, h0_1, WINDOW,
+                                     np.arange(0.0, WINDOW + 1e-9, 1.0), "DOP853", 1e-12, 1e-12)
+            check = nd.simulate(net64, t1=WINDOW, dt_save=1.0, h0=h0_1, solver="dopri8",
+                                rtol=1e-12, atol=1e-12).h.values[0]
         print(f"N={N}: reference {time.perf_counter() - start:.1f} s; |DOP853 − neurodyn dopri8| "
               f"= {np.max(np.abs(check - reference[:, 0])):.1e}", flush=True)
         chosen = []
         for tool in tools(net64, net32, versions):
-            knob, error = calibrate(tool, h0_1, reference)
+            with phase(f"calibration: {tool.name} {tool.dtype}", N):
+                knob, error = calibrate(tool, h0_1, reference)
             calib_rows.append([N, tool.name, tool.dtype, knob if knob else "none ≤ 1e-4", error])
             print(calib_rows[-1], flush=True)
             if knob is not None:
                 chosen.append((tool, knob))
         nest_here = bool(nest_version) and N <= nest_max_N
         if nest_here:
-            out, wall, build = nest_tanh_rate_isolated(J, theta, G, h0_1, 2.0, 0.01, interval=1.0)
+            with phase("NEST (calibration = timed run)", N):
+                out, wall, build = nest_tanh_rate_isolated(J, theta, G, h0_1, 2.0, 0.01,
+                                                           interval=1.0)
             error = float(np.max(np.abs(out[:, 0] - reference[1:1 + len(out), 0])))
             calib_rows.append([N, "NEST tanh_rate_ipn", "float64", "dt = 0.01 (fixed)", error])
             nest_per_tau = wall / 2.0
@@ -214,7 +245,8 @@ def ode_cases(sizes, trial_counts, t1_of, repeats, nest_version, rows, roof, cal
         if versions.get("brian2"):
             # One trial, in its own venv and process; the calibration window is the timed run.
             for dt in BRIAN2_STEPS:
-                out, wall, build = brian2_rate(J, theta, G, h0_1, WINDOW, dt)
+                with phase("Brian2 (calibration = timed run)", N):
+                    out, wall, build = brian2_rate(J, theta, G, h0_1, WINDOW, dt)
                 error = float(np.max(np.abs(out[:, 0] - reference[:len(out), 0])))
                 calib_rows.append([N, "brian2 numpy", "float64", f"dt = {dt:g} (fixed)", error])
                 print(calib_rows[-1], wall, build, flush=True)
@@ -234,14 +266,16 @@ def ode_cases(sizes, trial_counts, t1_of, repeats, nest_version, rows, roof, cal
                          last=last):
                     last["saved"], count = tool.run(h0_t, t1, knob)
                     evaluations.append(count)
-                if tool.jitted:
-                    first, median, _ = warm_median(call, repeats)
-                else:
-                    # Peers are warm from calibration. Only --full's N = 4000, 64-trial, T = 200
-                    # runs (minutes each) are timed once; every default case gets `repeats`.
-                    work = t1 * N * N * trials
-                    times = [timed(call) for _ in range(repeats if work < 2e10 else 1)]
-                    first, median = None, float(np.median(times))
+                with phase(f"timed runs, {trials} trial(s): {tool.name} {tool.dtype}", N):
+                    if tool.jitted:
+                        first, median, _ = warm_median(call, repeats)
+                    else:
+                        # Peers are warm from calibration. Only --full's N = 4000, 64-trial,
+                        # T = 200 runs (minutes each) are timed once; every default case gets
+                        # `repeats`.
+                        work = t1 * N * N * trials
+                        times = [timed(call) for _ in range(repeats if work < 2e10 else 1)]
+                        first, median = None, float(np.median(times))
                 per_traj_tau = median / t1 / trials
                 case.append([N, trials, t1, tool.name, tool.dtype, knob, median,
                              None if first is None else first - median, evaluations[-1],
@@ -251,14 +285,14 @@ def ode_cases(sizes, trial_counts, t1_of, repeats, nest_version, rows, roof, cal
                     nbytes = J.size * np.dtype(tool.dtype).itemsize
                     per_eval = median / evaluations[-1]
                     Jd = J.astype(tool.dtype)
+                    with phase("roofline (bare products)", N):
+                        limit = bare_matvec(Jd) if trials == 1 else bare_gemm(Jd, trials)
                     if trials == 1:
-                        limit = bare_matvec(Jd)
                         achieved = nbytes / per_eval / 1e9
                         roof.append([N, trials, tool.name, tool.dtype, "GB/s (J·φ)", achieved,
                                      limit["numpy_GBps"], limit["jax_GBps"],
                                      achieved / max(limit["numpy_GBps"], limit["jax_GBps"])])
                     else:
-                        limit = bare_gemm(Jd, trials)
                         achieved = 2.0 * trials * N * N / per_eval / 1e9
                         roof.append([N, trials, tool.name, tool.dtype, "GFLOP/s", achieved,
                                      limit["numpy_GFLOPs"], limit["jax_GFLOPs"],
@@ -441,9 +475,12 @@ def main(argv=None):
     ode_cases(sizes, (1, 64), t1_of, repeats, nest_version, rows, roof, calib, versions,
               nest_max_N=10**9 if args.full else 1000)
     sde_rows = []
-    sde_case(1000, sde_t1, 1, repeats, sde_rows, nest_version)
-    sde_case(1000, sde_t1 // 10, 64, 3, sde_rows)
-    scale_rows, slope_all, slope_large = scaling(scaling_sizes, scaling_t1, 3, 1e-5)
+    with phase("SDE, 1 trial", 1000):
+        sde_case(1000, sde_t1, 1, repeats, sde_rows, nest_version)
+    with phase("SDE, 64 trials", 1000):
+        sde_case(1000, sde_t1 // 10, 64, 3, sde_rows)
+    with phase("scaling (tsit5, N = " + ", ".join(map(str, scaling_sizes)) + ")"):
+        scale_rows, slope_all, slope_large = scaling(scaling_sizes, scaling_t1, 3, 1e-5)
     elapsed = time.perf_counter() - started
 
     ds = xr.Dataset(
@@ -520,6 +557,18 @@ def main(argv=None):
         "",
         f"log–log slope of time per τ vs N: {slope_all:.2f} over all N, {slope_large:.2f} for "
         "N ≥ 1000 (2 = streaming J, N² bytes per evaluation).",
+        "",
+        "### Where this script's time goes",
+        "",
+        "Wall time of each phase (calibration and timed runs summed over tools and dtypes; "
+        "network construction and imports are the remainder of the total).",
+        "",
+        table(["phase", "N", "s", "% of phases"], phase_summary()),
+        "",
+        "The slowest single phases:",
+        "",
+        table(["phase", "N", "s"], [[name, "—" if N is None else N, seconds] for name, N, seconds
+                                     in sorted(PHASES, key=lambda row: -row[2])[:12]]),
     ])
     publish("bench_peers", text, not args.no_write)
 

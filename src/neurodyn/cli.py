@@ -174,8 +174,7 @@ def _network_bytes(args) -> int:
     K = getattr(args, "K", None)
     if K is None:
         return resources.network_bytes(args.N, args.dtype)
-    return (args.N * K * (4 + resources.itemsize(args.dtype))
-            + resources.sparse_drift_bytes(args.trials, args.N, K, args.dtype))
+    return resources.sparse_run_bytes(args.trials, args.N, K, args.dtype)
 
 
 def _check_outputs(args) -> None:

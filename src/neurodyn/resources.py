@@ -53,6 +53,12 @@ def sparse_drift_bytes(trials: int, N: int, K: int, dtype: str) -> int:
     return trials * (block + N) * itemsize(dtype)
 
 
+def sparse_run_bytes(trials: int, N: int, K: int, dtype: str) -> int:
+    """Memory a sparse network holds during a run: the (N, K) int32 index and weights in
+    ``dtype``, and one drift evaluation's temporaries (:func:`sparse_drift_bytes`)."""
+    return N * K * (4 + itemsize(dtype)) + sparse_drift_bytes(trials, N, K, dtype)
+
+
 def trajectory_bytes(trials: int, n_save: int, N: int, dtype: str) -> int:
     """Memory of a saved trajectory h (trial, time, neuron): on device, then as one host copy."""
     return 2 * trials * n_save * N * itemsize(dtype)

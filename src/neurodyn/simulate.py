@@ -424,8 +424,7 @@ def simulate(
         network_bytes, size = float(N) * N * resources.itemsize(dtype), f"N={N}"
     else:
         K = net.K
-        network_bytes = (float(N) * K * (4 + resources.itemsize(dtype))
-                         + resources.sparse_drift_bytes(trials, N, K, dtype))
+        network_bytes = resources.sparse_run_bytes(trials, N, K, dtype)
         size = f"N={N}, K={K}"
     resources.check_memory(
         f"simulate trials={trials}, t1={t1:g}, dt_save={dt_save:g} ({n_save} saved times), "
