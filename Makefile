@@ -26,14 +26,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 bench: $(STAMP)
-	@date +%s > .bench_started
-	$(BIN)/python benchmarks/setup_peers.py
-	$(BIN)/python benchmarks/bench_simulate.py
-	$(BIN)/python benchmarks/bench_peers.py
-	$(BIN)/python benchmarks/bench_rk_floor.py
-	$(BIN)/python benchmarks/bench_dmft.py --write
-	@$(BIN)/python -c "import json, time; t0 = int(open('.bench_started').read()); json.dump({'minutes': (time.time() - t0) / 60, 'date': time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, open('benchmarks/make_bench.json', 'w'))"
-	@rm -f .bench_started
+	$(BIN)/python benchmarks/run_all.py
 
 bench-quick: $(STAMP)
 	$(BIN)/python benchmarks/setup_peers.py
