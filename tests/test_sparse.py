@@ -200,3 +200,86 @@ def test_sparse_delta_matches_dense_dmft():
     samples = np.asarray(samples)
     se = np.maximum(samples.std(0, ddof=1) / 2.0, 0.1 * 0.05 * predicted)
     assert np.all(np.abs(samples.mean(0) - predicted) < 3 * se), (samples.mean(0), predicted, se)
+
+
+def _sparse_and_dense_problem(n=20, K=5, duration=2.0):
+    """A sine task, its sparse (n, K) network and the dense network of the same couplings
+    (to_dense: the independent reference a sparse run must reproduce)."""
+    base, task = learning.sine_generation(n=n, duration=duration, dt_sample=0.2, seed=0)
+    net = nd.Network.random(N=n, K=K, g=1.5, seed=1)
+    sparse = learning.Params(net=net, B=base.B, W_out=base.W_out)
+    dense = learning.Params(net=nd.Network.from_arrays(net.to_dense(), net.theta, g=1.5),
+                            B=base.B, W_out=base.W_out)
+    return sparse, dense, task
+
+
+def test_dense_only_entry_points_refuse_sparse():
+    from neurodyn.learning import fixed_point
+    from neurodyn.learning.force import FullForce, measure
+    from neurodyn.sharding import shard_network
+
+    params, _, task = _sparse_and_dense_problem()
+    key = jax.random.PRNGKey(0)
+    h, x = jnp.zeros(20), jnp.zeros(1)
+    calls = {
+        "FullForce.prepare": lambda: FullForce().prepare(params, task, 1.0),
+        "FullForce.train": lambda: FullForce().train(params, task, key, learn_until=1.0),
+        "FullForce.compiled": lambda: FullForce().compiled(params, task),
+        "force.measure (FullForce)": lambda: measure(FullForce(), params, task, key, 1.0),
+        "Force.train": lambda: learning.Force(internal=True).train(params, task, key, 1.0),
+        "Force.compiled": lambda: learning.Force(internal=True).compiled(params, task),
+        "force.measure (Force)": lambda: measure(learning.Force(internal=True), params, task,
+                                                 key, 1.0),
+        "fixed_point.energy": lambda: fixed_point.energy(h, params, x),
+    }
+    for where, call in calls.items():
+        with pytest.raises(ParameterError) as error:
+            call()
+        message = str(error.value)
+        assert message.startswith(f"{where} needs a dense network"), message
+        assert "sparse (N=20, K=5" in message and "without K" in message
+    # the gradient rules refuse through their registry check, sharding through its own
+    with pytest.raises(ParameterError, match="method='eqprop' needs a dense J.*K=5"):
+        learning.value_and_grad(params, task, method="eqprop")
+    with pytest.raises(ParameterError, match="sparse networks are not sharded"):
+        shard_network(params.net)
+
+
+def test_readout_force_takes_sparse():
+    """FORCE on the readout only runs the network (as the paper's sparse networks did): the
+    sparse run reproduces the run of the dense matrix of the same couplings."""
+    sparse, dense, task = _sparse_and_dense_problem()
+    key = jax.random.PRNGKey(0)
+    result = learning.Force().train(sparse, task, key, learn_until=1.0)
+    reference = learning.Force().train(dense, task, key, learn_until=1.0)
+    assert result.updates == reference.updates > 0
+    np.testing.assert_allclose(np.asarray(result.outputs), np.asarray(reference.outputs),
+                               rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(np.asarray(result.params.W_out), np.asarray(reference.params.W_out),
+                               rtol=1e-9, atol=1e-12)
+
+
+def test_flossing_takes_sparse():
+    """train_flossing reads the dtype from net.dtype, so a sparse network trains: with J frozen
+    its losses and exponents are the dense network's; training J keeps the (N, K) layout."""
+    from neurodyn.learning import flossing
+
+    sparse, dense, task = _sparse_and_dense_problem()
+    options = {"k": 2, "beta": 1.0, "iterations": 2, "dt": 0.1}
+    _, ds = flossing.train_flossing(sparse, task, trainable=("theta", "W_out"), **options)
+    _, reference = flossing.train_flossing(dense, task, trainable=("theta", "W_out"), **options)
+    np.testing.assert_allclose(ds.loss.values, reference.loss.values, rtol=1e-9)
+    np.testing.assert_allclose(ds.lyapunov.values, reference.lyapunov.values, rtol=1e-9,
+                               atol=1e-12)
+    trained, ds = flossing.train_flossing(sparse, task, trainable=("J",), **options)
+    assert trained.net.weights.shape == (20, 5) and np.isfinite(ds.loss.values).all()
+    assert not np.array_equal(np.asarray(trained.net.weights), np.asarray(sparse.net.weights))
+
+
+def test_sweep_default_N_is_the_network_default():
+    import inspect
+
+    from neurodyn import sweep_config
+
+    default = inspect.signature(nd.Network.random).parameters["N"].default
+    assert sweep_config.NETWORK_DEFAULT_N == default

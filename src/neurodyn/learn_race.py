@@ -180,7 +180,7 @@ def train_gradient(name: str, task_name: str, n: int, seed: int, duration: float
     power = _power(held_out)
     groups = {group: params.get(group) for group in TRAINABLE}
     state = _ADAM.init(groups)
-    state.hyperparams["learning_rate"] = jnp.asarray(learning_rate, params.net.J.dtype)
+    state.hyperparams["learning_rate"] = jnp.asarray(learning_rate, params.net.dtype)
     jax.block_until_ready(_update(groups, compiled(params, task)[1], state))  # warm-up
     trials, elapsed = 0, 0.0
     nmse = float(compiled(params, held_out)[0]) / power

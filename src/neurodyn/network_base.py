@@ -99,3 +99,16 @@ class AbstractNetwork(eqx.Module):
         info = dict(self.params)
         info.update(N=int(self.N), g=float(self.g), phi=self.phi.name, dtype=self.dtype)
         return info
+
+
+def require_dense(net: AbstractNetwork, where: str) -> None:
+    """Refuse (ParameterError) a sparse network at ``where``, an entry point that needs the
+    couplings as the full (N, N) matrix J (it indexes, multiplies or rewrites J itself rather
+    than going through :meth:`AbstractNetwork.recurrent`). Safe under jit: it reads only the
+    class attribute ``dense`` and the static shapes."""
+    if net.dense:
+        return
+    raise ParameterError(
+        f"{where} needs a dense network (J of shape (N, N)); this network is sparse "
+        f"(N={net.N}, K={net.K}: (N, K) partner index and weights); a dense network is "
+        "required, e.g. built without K (Network.random(..., K=None))")

@@ -42,6 +42,7 @@ import optimistix as optx
 from .. import nonlinearity, validation
 from ..errors import ConvergenceError, ParameterError
 from ..integrate import solve
+from ..network_base import require_dense
 from ..solvers import ODE_SOLVERS
 from ._groups import select
 from .params import Params, readout, vector_field
@@ -412,9 +413,11 @@ def energy(h: jax.Array, params: Params, x: jax.Array) -> jax.Array:
 
         E = Σ_i [h_i φ(g h_i) − Φ(g h_i)/g] − ½ φᵀ J φ − φᵀ (θ + B x),     φ = φ(g h),
 
-    with Φ = ∫φ (Φ(0) = 0). See :class:`Eqprop` for why F = −D⁻¹ ∂E/∂h.
+    with Φ = ∫φ (Φ(0) = 0). See :class:`Eqprop` for why F = −D⁻¹ ∂E/∂h. Needs a dense J
+    (ParameterError for a sparse network).
     """
     net = params.net
+    require_dense(net, "fixed_point.energy")
     phi = net.phi
     rate = phi.phi(net.g * h)
     leak = jnp.sum(h * rate - phi.antiderivative(net.g * h) / net.g)

@@ -152,7 +152,7 @@ def train_flossing(params: Params, task: TrajectoryTask, k: int = 1, beta: float
     if clip is not None:
         clip = validation.positive("clip", clip)
     steps, step = uniform_steps(task, dt)
-    dtype = params.net.J.dtype
+    dtype = params.net.dtype
     q0 = initial_basis(params.n, k, seed, dtype)
     schedule = validation.choice("schedule", schedule, SCHEDULES)
     rate = (learning_rate if schedule == "constant" else

@@ -18,7 +18,9 @@ Started from J + w_f W_out, that network is the feedback network written as one 
 J(t) = J + w_f W_out(t) at every step, so both variants produce the same z(t) up to rounding
 (tested); they differ in what is stored as trained (J without a loop vs W_out with the loop)
 and in cost (the internal variant also rewrites the n × n matrix J at every update). The
-paper's sparse networks, one P per neuron over its presynaptic partners, are not implemented.
+readout variant takes a sparse network (``Network.random(..., K=...)``), as the paper's did;
+the internal variant needs the dense J and refuses a sparse one (the paper's sparse internal
+learning, one P per neuron over its presynaptic partners, is not implemented).
 """
 
 from __future__ import annotations
@@ -58,6 +60,12 @@ class Force(AbstractOnlineRule):
         validation.non_negative("feedback_scale", self.feedback_scale)
         if not isinstance(self.internal, bool):
             raise ParameterError(f"internal={self.internal!r} must be True or False")
+
+    @property
+    def needs_dense(self) -> bool:
+        # the internal variant rewrites the (n, n) matrix J; the readout variant only runs the
+        # network (dense or sparse, as in the paper) and corrects W_out
+        return self.internal
 
     def draw(self, key, n, n_out, dtype):
         return self.feedback_scale * jax.random.uniform(key, (n, n_out), dtype, -1.0, 1.0)

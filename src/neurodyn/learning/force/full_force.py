@@ -53,6 +53,10 @@ class FullForce(AbstractOnlineRule):
     def __check_init__(self):
         validation.positive("drive_scale", self.drive_scale)
 
+    @property
+    def needs_dense(self) -> bool:
+        return True  # J (n, n) is the learned weight and its target J φ(g h_target)
+
     def draw(self, key, n, n_out, dtype):
         return self.drive_scale * jax.random.uniform(key, (n, n_out), dtype, -1.0, 1.0)
 

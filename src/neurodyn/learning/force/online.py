@@ -29,6 +29,7 @@ import xarray as xr
 
 from ... import validation
 from ...errors import DivergenceError, ParameterError
+from ...network_base import AbstractNetwork, require_dense
 from ...provenance import provenance
 from .. import _fixed_step
 from ..params import Params
@@ -144,6 +145,12 @@ class AbstractOnlineRule(eqx.Module):
 
     # -- what a final rule provides ------------------------------------------------------------
 
+    @property
+    @abc.abstractmethod
+    def needs_dense(self) -> bool:
+        """True if the rule reads or rewrites the (n, n) matrix J itself (then a sparse network
+        is refused by :meth:`prepare`, :meth:`train`, :meth:`compiled` and :func:`measure`)."""
+
     @abc.abstractmethod
     def draw(self, key: jax.Array, n: int, n_out: int, dtype) -> jax.Array:
         """The rule's random weights (n, n_out) from ``key``."""
@@ -171,6 +178,13 @@ class AbstractOnlineRule(eqx.Module):
 
     # -- the shared machinery ------------------------------------------------------------------
 
+    def refuse_sparse(self, params: Params, where: str) -> None:
+        """ParameterError naming ``where`` if the rule needs a dense J and ``params.net`` is
+        sparse (anything that is not Params is left to :meth:`prepare`'s checks)."""
+        net = getattr(params, "net", None)
+        if self.needs_dense and isinstance(net, AbstractNetwork):
+            require_dense(net, where)
+
     def options(self) -> dict:
         """The rule's options as JSON-ready values."""
         return {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
@@ -179,6 +193,7 @@ class AbstractOnlineRule(eqx.Module):
                 learn_until: float) -> tuple[tuple[int, int], int]:
         """Checks; returns the static (steps per sample interval, total steps) and the number of
         learning steps."""
+        self.refuse_sparse(params, f"{type(self).__name__}.prepare")
         if not isinstance(task, TrajectoryTask):
             raise ParameterError(f"{type(self).__name__} needs a TrajectoryTask, got "
                                  f"{type(task).__name__}")
@@ -218,12 +233,13 @@ class AbstractOnlineRule(eqx.Module):
         **Returns:** :class:`OnlineResult`. **Raises:** :class:`ParameterError` for bad input,
         :class:`DivergenceError` (with the time) if the state becomes non-finite.
         """
+        self.refuse_sparse(params, f"{type(self).__name__}.train")
         static, learn_steps = self.prepare(params, task, learn_until)
         key = check_key(key)
         if not isinstance(learning, bool):
             raise ParameterError(f"learning={learning!r} must be True or False")
         started = time.perf_counter()
-        drive = self.draw(key, task.n, task.n_out, params.net.J.dtype)
+        drive = self.draw(key, task.n, task.n_out, params.net.dtype)
         run = jax.block_until_ready(_simulate(self, params.without_metadata(), task, drive,
                                               jnp.asarray(learn_steps if learning else 0),
                                               static))
@@ -234,10 +250,11 @@ class AbstractOnlineRule(eqx.Module):
         """The run lowered and compiled for these shapes, called as
         ``f(params, task, drive, learn_steps) -> (weights, outputs, diverged_at)``; its
         ``memory_analysis()`` is XLA's buffer accounting (used by :func:`measure`)."""
+        self.refuse_sparse(params, f"{type(self).__name__}.compiled")
         static, _ = self.prepare(params, task, float(task.times[0]))
         return jax.jit(lambda p, t, d, s: self.simulate(p, t, d, s, static)).lower(
             params.without_metadata(), task, self.draw(jax.random.key(0), task.n, task.n_out,
-                                                       params.net.J.dtype),
+                                                       params.net.dtype),
             jnp.asarray(0)).compile()
 
     def simulate(self, params, task, drive, learn_steps, static):
@@ -246,7 +263,7 @@ class AbstractOnlineRule(eqx.Module):
         steps_per_sample, _ = static
         y0, weights0 = self.start(params, task, drive)
         n = task.n
-        dtype = params.net.J.dtype
+        dtype = params.net.dtype
         P0 = jnp.eye(n, dtype=dtype) / jnp.asarray(self.alpha, dtype)
         dt = (task.times[1] - task.times[0]) / steps_per_sample
         z0 = self.output(params, weights0, y0)
@@ -325,9 +342,10 @@ def measure(rule: AbstractOnlineRule, params: Params, task: TrajectoryTask, key:
     **Returns:** {"time_s", "time_per_step_s", "steps", "updates", "peak_bytes", "train_loss",
     "test_loss", "test_error"}.
     """
+    rule.refuse_sparse(params, f"force.measure ({type(rule).__name__})")
     repeats = validation.positive_int("repeats", repeats)
     static, learn_steps = rule.prepare(params, task, learn_until)
-    drive = rule.draw(check_key(key), task.n, task.n_out, params.net.J.dtype)
+    drive = rule.draw(check_key(key), task.n, task.n_out, params.net.dtype)
     compiled = rule.compiled(params, task)
     analysis = compiled.memory_analysis()
     arguments = (params.without_metadata(), task, drive, jnp.asarray(learn_steps))
