@@ -229,3 +229,32 @@ def test_dmft_takes_relu_and_refuses_symmetry(tmp_path):
     assert "[network] symmetry = -0.5" in message
 
 
+
+
+@pytest.mark.parametrize(("grid", "network", "fragment"), [
+    ("g = [1.5]", "N = 10\nK = 11", "[network] K=11 exceeds [network] N=10"),
+    ("N = [20, 10]", "K = 15", "[network] K=15 exceeds [grid] N=10"),
+    ("K = [5, 1001]", "", "[grid] K=1001 exceeds default N=1000"),
+])
+def test_in_degree_above_N_is_refused(tmp_path, grid, network, fragment):
+    """K distinct partners per neuron are drawn without replacement: K <= N at every point."""
+    extra = f"[network]\n{network}\n" if network else ""
+    message = refused(tmp_path, config_text(grid, extra=extra))
+    assert fragment in message and "K must be <= N" in message
+
+
+def test_in_degree_up_to_N_is_accepted(tmp_path):
+    accepted(tmp_path, config_text("g = [1.5]", extra="[network]\nN = 10\nK = 10\n"))
+    accepted(tmp_path, config_text("K = [5, 1000]"))
+    # zip: only the pairs present are checked ((20, 15) and (10, 5), not (10, 15))
+    accepted(tmp_path, config_text("N = [20, 10]\nK = [15, 5]", mode="zip"))
+
+
+def test_run_sweep_refuses_K_above_N_before_the_store_exists(tmp_path):
+    from neurodyn.sweep import run_sweep
+
+    path = tmp_path / "bad.toml"
+    path.write_text(config_text("g = [1.5]", extra="[network]\nN = 10\nK = 11\n"))
+    with pytest.raises(ParameterError, match=r"K=11 exceeds \[network\] N=10"):
+        run_sweep(path, workers=1)
+    assert sorted(os.listdir(tmp_path)) == ["bad.toml"]

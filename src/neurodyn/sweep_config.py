@@ -36,10 +36,11 @@ stored array all raise :class:`~neurodyn.errors.ParameterError` naming the key. 
 that the computation would refuse at a point of the grid: a solver that cannot take the point's
 noise (the ODE solvers need noise = 0, the SDE solvers noise > 0; an absent solver is the
 default for the noise, tsit5 or shark), ``dt`` for an adaptive solver, ``rtol``/``atol`` for a
-fixed-step one, symmetry ≠ 0 with ``dmft``, a ``[lyapunov] k`` above N and a ``[simulate] devices``
-count that does not divide N (every pair of values that occurs is checked: zipped lists as they
-pair up, product grids in every combination). ``[simulate] devices = D`` (or ``"all"``) runs each
-point's simulation with J split by rows over D devices (:mod:`neurodyn.sharding`).
+fixed-step one, symmetry ≠ 0 with ``dmft``, an in-degree ``K`` above N, a ``[lyapunov] k``
+above N and a ``[simulate] devices`` count that does not divide N (every pair of values that
+occurs is checked: zipped lists as they pair up, product grids in every combination).
+``[simulate] devices = D`` (or ``"all"``) runs each point's simulation with J split by rows
+over D devices (:mod:`neurodyn.sharding`).
 The network parameters shared with the theory (g ≥ 0, J_mean, θ, η, σ, φ) are checked by the
 rules of :mod:`neurodyn.model_parameters`, the ones Network.random and the DMFT use; g = 0 is a
 point like any other, for the DMFT too (its closed-form solution).
@@ -141,6 +142,10 @@ GRID_KEYS: dict[str, Callable[[str, Any], Any]] = {
 }
 """Sweepable parameters. t1 and dt_save fix the time axis and dtype the array type, so they are
 the same for every point of a store; devices is where the run happens, not what it computes."""
+
+NETWORK_DEFAULT_N = 1000
+"""N of a sweep whose config gives none: Network.random's default (tests/test_sparse.py checks
+that the two agree; this module does not import the network, which would import jax)."""
 
 _SHAPE_KEYS = {"simulate": ("N", "trials", "transient")}
 _TABLES = {"network": NETWORK_KEYS, "simulate": SIMULATE_KEYS, "lyapunov": LYAPUNOV_KEYS,
@@ -288,6 +293,7 @@ def parse_config(document: dict[str, Any], where: str = "sweep config",
                     f"{where}: [grid] {key} changes the shape of the stored trajectory; drop "
                     f"'{quantity}' from [compute] quantities or fix {key}")
     _check_solvers(grid, grid_mode, fixed["simulate"], where)
+    _check_in_degree(grid, grid_mode, fixed["network"], where)
     if "dmft" in quantities:
         _check_dmft(grid, fixed, where)
     if "lyapunov" in quantities and "k" in fixed["lyapunov"]:
@@ -385,6 +391,20 @@ def _check_solvers(grid: list[tuple[str, tuple[Any, ...]]], grid_mode: str,
                     f"{where}: {given[key]} is unused by {named} at noise={noise!r} (fixed step "
                     f"dt); drop {key} or choose an adaptive solver ({', '.join(adaptive)}; noise "
                     "= 0 only)")
+
+
+def _check_in_degree(grid: list[tuple[str, tuple[Any, ...]]], grid_mode: str,
+                     network: dict[str, Any], where: str) -> None:
+    """Refuse an in-degree K above N at any point (Network.random(K=...) draws the K
+    presynaptic partners of a neuron without replacement among its N candidates). Every (N, K)
+    pair that occurs is checked; an absent N is Network.random's default, NETWORK_DEFAULT_N."""
+    for combination in _settings(grid, grid_mode, "network", network,
+                                 {"N": NETWORK_DEFAULT_N, "K": None}):
+        (N, N_from), (K, K_from) = combination["N"], combination["K"]
+        if K is not None and K > N:
+            raise ParameterError(
+                f"{where}: {K_from}={K} exceeds {N_from}={N}; the in-degree K must be <= N (K "
+                "distinct presynaptic partners per neuron, drawn without replacement)")
 
 
 def _check_dmft(grid: list[tuple[str, tuple[Any, ...]]], fixed: dict[str, dict[str, Any]],
