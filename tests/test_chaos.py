@@ -351,3 +351,43 @@ def test_chaos_job_with_noise_uses_the_noisy_theory():
     assert abs(float(ds.delta0_z.item())) < 3.0
     assert np.isfinite(ds.lambda_sim.values).all()
     assert float(ds.lambda_theory.item()) == pytest.approx(float(theory.lambda_max), rel=1e-9)
+
+
+def test_chaos_job_dtype(tmp_path, capsys, monkeypatch):
+    """--dtype float32: the points simulate float32 networks and the run records the dtype; a
+    float64 job's sweep document has no dtype key, so stores made before --dtype existed keep
+    their fingerprint and resume; a dtype outside the two is refused by the parser."""
+    from neurodyn.chaos_plan import chaos_config
+    from neurodyn.cli import main
+
+    small = {"g": [0.5, 2.0], "seeds": [0], "N": 12, "t1": 20.0, "transient": 5.0,
+             "max_lag": 5.0}
+    config64, settings64 = chaos_config(**small)
+    config32, settings32 = chaos_config(**small, dtype="float32")
+    assert settings64["dtype"] == "float64" and settings32["dtype"] == "float32"
+    assert "dtype" not in config64.as_dict()["network"]
+    assert config32.as_dict()["network"]["dtype"] == "float32"
+    assert config32.fingerprint() != config64.fingerprint()
+
+    simulated = []
+    original = nd.simulate
+
+    def recording(net, **kwargs):
+        ds = original(net, **kwargs)
+        simulated.append((net.dtype, ds.h.dtype.name))
+        return ds
+
+    monkeypatch.setattr(nd, "simulate", recording)
+    store = tmp_path / "c32.zarr"
+    argv = ["chaos", "--g", "0.5", "2", "--seeds", "0", "--N", "12", "--t1", "20",
+            "--transient", "5", "--max-lag", "5", "--workers", "1", "--out", str(store)]
+    capsys.readouterr()
+    assert main([*argv, "--dtype", "float32"]) == 0
+    assert simulated == [("float32", "float32")] * 2
+    run = nd.open_run(store)
+    assert run.attrs["chaos"]["dtype"] == "float32"
+    assert run.attrs["sweep"]["config"]["network"]["dtype"] == "float32"
+    assert np.isfinite(run.autocorrelation.values).all()
+    assert np.isfinite(run.lyapunov.values).all()
+    assert main([*argv, "--dtype", "float16"]) == 2
+    assert "invalid choice: 'float16'" in capsys.readouterr().err

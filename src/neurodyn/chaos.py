@@ -196,6 +196,7 @@ def chaos(
     overwrite: bool = False,
     verbose: bool = False,
     symmetry: float = 0.0,
+    dtype: str = "float64",
 ) -> xr.Dataset:
     """Run the chaos-transition job; see the module docstring.
 
@@ -217,6 +218,8 @@ def chaos(
     - ``symmetry``: η = corr(J_ij, J_ji) of the networks; η ≠ 0 solves the theory with the
       sampling DMFT (no λ_max; ~20-60 s CPU per gain). ``phi`` may be unbounded (relu): a gain
       without a bounded solution has NaN theory (and its simulation fails as divergent).
+    - ``dtype``: "float64" (default) or "float32", the networks' dtype (simulation and tangent
+      dynamics; the stored results are float64 either way); in ``attrs["chaos"]["dtype"]``.
 
     **Returns:** the summarised Dataset (:func:`neurodyn.chaos_stats.summarize`), with
     ``attrs["wall_time_s"]``. **Raises:** :class:`ParameterError` for a bad argument,
@@ -226,7 +229,7 @@ def chaos(
     started = time.perf_counter()
     config, settings = chaos_config(g, g_min, g_max, g_num, seeds, N, t1, transient, phi,
                                     dt_save, max_lag, lyapunov_t1, noise, spectrum, out,
-                                    symmetry)
+                                    symmetry, dtype)
     if out is None:
         ds = chaos_stats.summarize(_in_process(config, settings, verbose))
     else:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import model_parameters, nonlinearity_names, validation
+from . import model_parameters, nonlinearity_names, resources, validation
 from .errors import ParameterError, RunError
 from .sweep_config import SweepConfig, parse_config
 
@@ -64,16 +64,19 @@ def chaos_config(
     spectrum: int | None = None,
     out: str | os.PathLike | None = None,
     symmetry: float = 0.0,
+    dtype: str = "float64",
 ) -> tuple[SweepConfig, dict[str, Any]]:
     """Check the job's arguments and return its sweep (a :class:`SweepConfig` over
     (g, [N,] seed)) and its settings (the ``attrs["chaos"]`` of the store); see :func:`chaos`.
     With noise, the exponent is the conditional one (``nd.lyapunov(..., noise=σ)``).
     An unbounded φ (relu) is taken: its stationary DMFT reports a divergent network as such;
-    ``symmetry`` η ≠ 0 draws the theory from the sampling DMFT."""
+    ``symmetry`` η ≠ 0 draws the theory from the sampling DMFT; ``dtype`` ("float64" or
+    "float32") is the networks' (simulation and tangent dynamics)."""
     gains = _gains(g, g_min, g_max, g_num)
     name = model_parameters.theory_phi("phi", phi if isinstance(phi, str) else phi.name,
                                        unbounded=True)
     symmetry = model_parameters.symmetry("symmetry", symmetry)
+    dtype = validation.choice("dtype", dtype, resources.FLOAT_DTYPES)
     if name not in nonlinearity_names.NAMES:
         raise ParameterError(f"phi={name!r} is not a registered nonlinearity; the chaos job's "
                              "points are built by name on the workers")
@@ -107,6 +110,8 @@ def chaos_config(
     network: dict[str, Any] = {"phi": name}
     if symmetry != 0:  # absent at η = 0: a store of the η = 0 job keeps its fingerprint
         network["symmetry"] = symmetry
+    if dtype != "float64":  # absent at float64: a store of the float64 job keeps its fingerprint
+        network["dtype"] = dtype
     if len(sizes) == 1:
         network["N"] = sizes[0]
     document = {
@@ -131,6 +136,7 @@ def chaos_config(
         "phi": name, "N": sizes[0] if len(sizes) == 1 else sizes, "N_values": sizes, "t1": t1,
         "transient": transient, "dt_save": dt_save, "max_lag": max_lag,
         "lyapunov_t1": lyapunov_t1, "noise": noise, "spectrum": k, "symmetry": symmetry,
+        "dtype": dtype,
         "theory": "dmft.sampling" if symmetry != 0 else "dmft.stationary",
         "g_values": gains, "seeds": seed_list,
         "tau_corr_definition": "integral of Delta(tau)/Delta0 over [0, max_lag]",

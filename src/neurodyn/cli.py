@@ -682,6 +682,9 @@ def _add_chaos_parser(subparsers) -> None:
                         help="corr(J_ij, J_ji) in [-1, 1] (default 0); != 0 draws the theory "
                              "from the sampling DMFT (slower: ~20-60 s CPU per gain, no "
                              "lambda_max)")
+    parser.add_argument("--dtype", default="float64", choices=("float64", "float32"),
+                        help="float dtype of the networks: simulation and tangent dynamics "
+                             "(default float64; float32 is the faster option)")
     parser.add_argument("--workers", type=_number, default=None,
                         help="LocalCluster worker processes (default: one per CPU); 1 computes "
                              "in this process without dask")
@@ -710,14 +713,16 @@ def _check_chaos(args) -> None:
         raise ParameterError(f"--g-max={args.g_max!r} must be >= --g-min={args.g_min!r}")
     if args.max_lag > args.t1 / 2:
         raise ParameterError(f"--max-lag={args.max_lag!r} must be <= --t1/2 = {args.t1 / 2!r}")
-    resources.check_memory(f"--N={max(args.N)}", resources.network_bytes(max(args.N), "float64"),
-                           hint="reduce --N")
+    resources.check_memory(f"--N={max(args.N)} with --dtype={args.dtype}",
+                           resources.network_bytes(max(args.N), args.dtype),
+                           hint="reduce --N" + (" or use --dtype float32" if args.dtype == "float64"
+                                                else ""))
     # the plan is the sweep the job runs; its checks name the flags' values
     args.config_checked, _ = _flagged(lambda: chaos_config(
         g=args.g, g_min=args.g_min, g_max=args.g_max, g_num=args.g_num, seeds=args.seeds,
         N=args.N, t1=args.t1, transient=args.transient, phi=args.phi, max_lag=args.max_lag,
         lyapunov_t1=args.lyapunov_t1, noise=args.noise, spectrum=args.spectrum, out=args.out,
-        symmetry=args.symmetry))
+        symmetry=args.symmetry, dtype=args.dtype))
     _default_figure(args)
     try:
         args.resume = store_matches(args.out, args.config_checked)
@@ -755,7 +760,7 @@ def _run_chaos(args) -> int:
                phi=args.phi, max_lag=args.max_lag, lyapunov_t1=args.lyapunov_t1,
                noise=args.noise, spectrum=args.spectrum, out=args.out, workers=args.workers,
                scheduler=args.scheduler, overwrite=args.overwrite, verbose=progress_enabled(),
-               symmetry=args.symmetry)
+               symmetry=args.symmetry, dtype=args.dtype)
     plots.plot(args.out, args.figure)  # drawn from the store, as `neurodyn plot` does
     print(table(ds))
     computed, points = ds.attrs["sweep_computed"], ds.attrs["sweep_points"]
