@@ -239,8 +239,8 @@ def test_dense_only_entry_points_refuse_sparse():
         assert message.startswith(f"{where} needs a dense network"), message
         assert "sparse (N=20, K=5" in message and "without K" in message
     # the gradient rules refuse through their registry check, sharding through its own
-    with pytest.raises(ParameterError, match="method='eqprop' needs a dense J.*K=5"):
-        learning.value_and_grad(params, task, method="eqprop")
+    with pytest.raises(ParameterError, match="method='rtrl_discrete' needs a dense J.*K=5"):
+        learning.value_and_grad(params, task, method="rtrl_discrete")
     with pytest.raises(ParameterError, match="sparse networks are not sharded"):
         shard_network(params.net)
 
