@@ -58,6 +58,35 @@ def convergence_line(data) -> str:
     return (f"η = −0.5, g = 3, theory Δ0 with 16384 paths: {values}; simulated: {sims}.")
 
 
+def finite_n_line() -> str:
+    """The simulated N series of benchmarks/eta_finite_n.json, as one sentence (empty if absent)."""
+    path = ROOT / "benchmarks" / "eta_finite_n.json"
+    if not path.exists():
+        return ""
+    d = json.loads(path.read_text())
+    rows = "; ".join(
+        f"N = {r['N']} × {r['seeds']} seeds: {r['all'][0][0]:.4f} ± {r['all'][0][1]:.4f}"
+        + (f" ({len(r['ordered_seeds'])} on a fixed point or periodic orbit)"
+           if r["ordered_seeds"] else "") for r in d["by_N"])
+    inf = d.get("n_infinity_all")
+    tail = (f"; fitted Δ0 = a + b/N gives {inf[0][0]:.4f} ± {inf[0][1]:.4f} at N = ∞" if inf
+            else "")
+    return (f"Simulated Δ0 at η = {d['eta']:g}, g = {d['g']:g} by N "
+            f"(`benchmarks/eta_finite_n.json`, scripts/eta_finite_n.py, trial-averaged per "
+            f"network, standard errors over networks): {rows}{tail}.")
+
+
+def guess_line(data) -> str:
+    """The initial-guess dependence of the sampling solver, as one sentence (empty if absent)."""
+    record = data.get("initial_guess_dependence") if isinstance(data, dict) else None
+    if not record:
+        return ""
+    parts = [f"{r['case']} from guess_tau = {r['guess_tau']:g}: Δ0 {r['delta0']:.4f} ± "
+             f"{r['se']:.4f}" for r in record["runs"]]
+    return ("The sampling solver's answer at its defaults depends on its initial guess "
+            "(not converged where correlations are slow): " + "; ".join(parts) + ".")
+
+
 def paragraph(points, source):
     lines = [f"From `{source}` (written by scripts/sampling_vs_simulation.py; this block by "
              "scripts/eta_figure.py). z = (simulation − theory)/√(se_sim² + se_theory²), "
@@ -115,8 +144,8 @@ def main(argv=None):
     readme = ROOT / "README.md"
     text = readme.read_text()
     block = paragraph(points, source.relative_to(ROOT) if source.is_absolute() else source)
-    line = convergence_line(data)
-    block += f"\n\n{line}" if line else ""
+    for line in (convergence_line(data), finite_n_line(), guess_line(data)):
+        block += f"\n\n{line}" if line else ""
     new, count = re.subn(r"(<!-- eta:begin -->\n).*?(<!-- eta:end -->)",
                          lambda m: m.group(1) + block + "\n" + m.group(2), text, flags=re.S)
     if count != 1:

@@ -217,7 +217,7 @@ def test_bad_input_names_the_parameter():
              ({"batches": 1}, "batches"), ({"damping": 1.0}, "damping"),
              ({"symmetry": 1.5}, "symmetry"), ({"tol": -1.0}, "tol"),
              ({"input": np.zeros(7)}, "input"), ({"transient": 100.0}, "transient"),
-             ({"response_paths": 3}, "response_paths"),
+             ({"response_paths": 3}, "response_paths"), ({"guess_tau": 0.0}, "guess_tau"),
              ({"iterations": 10, "min_iterations": 50}, "min_iterations")]
     for kwargs, name in cases:
         with pytest.raises(ParameterError, match=name):

@@ -88,13 +88,23 @@ Measured, η = −0.5, g = 3, tanh, 16384 paths: Δ0 = 0.0652 ± 0.0007, 0.0681 
 the default dt 0.1 to within its standard error. (With the probe as a jump of h, first order,
 the same point gave 0.0917, 0.0828, 0.0773 at dt = 0.2, 0.1, 0.05.) Linear φ against its closed
 form (g = 1.2, η = −0.5, σ = 1, 8192 paths): Δ0 −1.3 ± 0.3 % at dt = 0.2, −0.1 ± 0.3 % at 0.1.
-NOT RESOLVED: at that tanh point (g (1 + η) = 1.5) the simulated networks give Δ0 = 0.0722 ±
-0.0004 (N = 2000, 4 seeds; 0.0700 ± 0.0017 at N = 1000, 0.0686 ± 0.0028 at N = 500), 6 % above
-the converged theory; neither dt, the paths, the response paths (×4: no change), the window t1
-nor the response window explains it. Further from the transition, at η = −0.5, g = 4
-(g (1 + η) = 2), theory and simulation agree (|z| ≤ 1.3 at lags 0–4). A finite-N effect that
-grows towards the transition would look like this, but the N series above does not show it
-clearly (benchmarks/sampling_vs_simulation.json).
+NOT RESOLVED: the default iteration is not converged where correlations are slow. Its answer
+depends on the initial guess (``guess_tau``, the correlation time of C_φ's starting guess),
+measured at defaults with 4096 paths and 40 iterations (benchmarks/sampling_vs_simulation.json,
+'initial_guess_dependence'): at η = −0.5, g = 3, Δ0 = 0.0668 ± 0.0006 from guess_tau = 1 and
+0.0719 ± 0.0007 from guess_tau = 10 (Δ(4): 0.005 and 0.030), against the simulated 0.0728 ±
+0.0006 (N = 4000, 8 seeds; Δ(4) 0.016 ± 0.002) and the N → ∞ extrapolation 0.0728 ± 0.0014 of
+N = 1000, 2000, 4000 (benchmarks/eta_finite_n.json, scripts/eta_finite_n.py: the simulations do
+not approach the old theory as N grows, so the gap was the theory's). At η = 0, g = 1.5 the slow
+guess also lands nearer the analytic solution (Δ(3) 0.2927 ± 0.0029 against 0.2867 ± 0.0038
+from guess_tau = 1; analytic 0.2930). The convergence test (step 5) cannot see this: the tail of
+C drifts by less than one iteration's sampling noise. The fix to make is a bracket: half the
+replicas started from a fast and half from a slow guess, convergence declared only when the
+two halves agree within their noise, a ConvergenceError otherwise. At η = +0.5, g = 2 the
+defaults also give Δ0 6 % below the simulation (z = +4.1), with R_φ cut at the response window
+where it is still 5 % of its peak (``response_tail`` 0.05): both levers (the bracket and a wider
+probe_span) apply there too. Further from the transition, at η = −0.5, g = 4 (g (1 + η) = 2),
+theory and simulation agree (|z| ≤ 1.3 at lags 0–4).
 """
 
 from __future__ import annotations
@@ -502,6 +512,7 @@ def sampling(
     transient: float | None = None,
     tau_max: float | None = None,
     q0: float = 1.0,
+    guess_tau: float = 1.0,
     response_paths: int = 256,
     probe_span: float | None = None,
     seed: int = 0,
@@ -527,7 +538,10 @@ def sampling(
     - ``transient``: the stationary reading uses t ≥ transient [t1/3 for a given t1, t1/2
       for the adapted one]; ``tau_max``: its largest lag [(t1 − transient)/2]; a given
       tau_max with the adapted t1 makes t1 ≥ 3 tau_max.
-    - ``q0`` ≥ 0: variance of h(0) [h²]. ``response_paths``: paths whose tangents give R_φ
+    - ``q0`` ≥ 0: variance of h(0) [h²]. ``guess_tau`` > 0: the correlation time (τ units)
+      of the initial guess C_φ(t, t′) ∝ exp(−|t − t′|/guess_tau) [1]; a converged solve does
+      not depend on it, so two values are a check of convergence (module docstring).
+      ``response_paths``: paths whose tangents give R_φ
       (η ≠ 0 only; ≥ batches, ≤ paths, divisible by batches); ``probe_span``: the response
       window (τ units) [None: :func:`default_probe_span`, 6-15 τ]: R_φ(t, s) is measured and
       used for t − s < probe_span, with S = ⌈probe_span/dt⌉ tangent probes per path (cost ∝ S).
@@ -584,6 +598,7 @@ def sampling(
         raise ParameterError(f"tau_max={tau_max!r} must be <= t1 - transient = "
                              f"{t1 - transient!r}")
     q0 = validation.non_negative("q0", q0)
+    guess_tau = validation.positive("guess_tau", guess_tau)
     response_paths = validation.positive_int("response_paths", response_paths)
     if response_paths > paths or response_paths % batches:
         raise ParameterError(f"response_paths={response_paths!r} must be <= paths={paths} and "
@@ -601,14 +616,14 @@ def sampling(
     per_batch = paths // batches
     n1 = steps + 1
 
-    # initial guess: the variance of φ at h(0), decaying on the membrane time scale
+    # initial guess: the variance of φ at h(0), decaying on guess_tau (the membrane time by default)
     nodes, weights = np.polynomial.hermite_e.hermegauss(40)
     x0 = model.g * (math.sqrt(q0 + model.theta_std**2) * nodes + model.theta_mean)
     start = float(np.sum(weights * np.asarray(model.phi.phi(jnp.asarray(x0))) ** 2)
                   / math.sqrt(2 * math.pi))
     start = max(start, 1e-3) if math.isfinite(start) else 1.0
     lag = np.abs(t[:, None] - t[None, :])
-    C0 = start * np.exp(-lag)
+    C0 = start * np.exp(-lag / guess_tau)
     # R_φ of the network without memory, g φ′(0) e^{−(t−s)}: the iteration refines it
     window = (t[:, None] - t[None, :] >= 0) & (t[:, None] - t[None, :] < probes * dt - dt / 2)
     rbar0 = (np.where(window, model.g * model.phi.slope_at_zero * np.exp(-lag), 0.0) if memory
@@ -709,7 +724,7 @@ def sampling(
                  "J_mean m + I + eta int R_phi phi + noise*xi",
         **model.describe(), "t1": t1, "dt": dt, "paths": paths, "batches": batches,
         "max_iterations": iterations, "tol": tol, "damping": damping, "average": average,
-        "transient": transient, "tau_max": float(tau[-1]), "q0": q0,
+        "transient": transient, "tau_max": float(tau[-1]), "q0": q0, "guess_tau": guess_tau,
         "response_paths": response_paths if memory else 0, "probes": probes if memory else 0,
         "probe_span": probe_span, "response_tail": response_tail if memory else 0.0,
         "seed": seed if isinstance(seed, int) else -1,
