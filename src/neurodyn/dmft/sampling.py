@@ -98,7 +98,10 @@ N = 1000, 2000, 4000 (benchmarks/eta_finite_n.json, scripts/eta_finite_n.py: the
 not approach the old theory as N grows, so the gap was the theory's). At η = 0, g = 1.5 the slow
 guess also lands nearer the analytic solution (Δ(3) 0.2927 ± 0.0029 against 0.2867 ± 0.0038
 from guess_tau = 1; analytic 0.2930). The convergence test (step 5) cannot see this: the tail of
-C drifts by less than one iteration's sampling noise. The fix to make is a bracket: half the
+C drifts by less than one iteration's sampling noise. With min_iterations = 120 (iterations
+130) both guesses give Δ0 = 0.0717 ± 0.0012, Δ(4) = 0.0094 ± 0.0016 at η = −0.5, g = 3: within
+1 and 2.5 standard errors of the N = 4000 simulation, so more iterations close the gap there;
+40 is too few where the iteration's slow mode contracts slowly. The fix to make is a bracket: half the
 replicas started from a fast and half from a slow guess, convergence declared only when the
 two halves agree within their noise, a ConvergenceError otherwise. At η = +0.5, g = 2 the
 defaults also give Δ0 6 % below the simulation (z = +4.1), with R_φ cut at the response window
