@@ -36,6 +36,9 @@ def one(g, model=None, **kwargs):
               "tau_corr": float(ds.tau_corr), "tau_corr_sem": float(ds.tau_corr_sem),
               "tau_corr_stationary": float(theory.tau_corr),
               "iterations": int(ds.iterations), "residual": float(ds.residual),
+              "gap": float(ds.gap),
+              "delta0_by_guess": dict(zip((f"{v:g}" for v in ds.guess.values),
+                                          ds.delta_guess.isel(tau=0).values.tolist(), strict=True)),
               "seconds": seconds, "load": os.getloadavg()[0]}
     for lag in (1.0, 3.0):
         got = float(ds.delta.sel(tau=lag, method="nearest"))

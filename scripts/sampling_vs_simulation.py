@@ -13,8 +13,9 @@ mean ± standard error. Also the half-decay lag τ_½ (first lag where Δ − Δ
 linearly interpolated) of the seed-mean curve and of the theory.
 
 The simulations are cached in ``--cache`` (keyed by η, g, N, seeds, t1, transient), so the
-theory can be re-run without re-simulating. Writes a JSON file with every number (the stored
-run) and prints one line per point.
+theory can be re-run without re-simulating. Writes every number to the 'points' of the JSON
+file ``--out`` (the stored run; its other keys and points not recomputed are kept) and prints
+one line per point.
 
     PYTHONPATH=src python scripts/sampling_vs_simulation.py --N 2000 --seeds 4 \
         --out benchmarks/sampling_vs_simulation.json
@@ -132,13 +133,29 @@ def main():
             "theory_curve_se": np.asarray(theory.delta_sem)[:n_lags:5].tolist(),
             "response_tail": theory.attrs["response_tail"],
             "theory_iterations": int(theory.iterations),
+            # the bracket: each half's reading at the lags, and the gap net of noise
+            "theory_gap": float(theory.gap),
+            "theory_by_guess": {f"{tau:g}": np.asarray(row)[index].tolist()
+                                for tau, row in zip(theory.guess.values,
+                                                    theory.delta_guess.values, strict=True)},
             "theory_seconds": theory_seconds, "simulation_seconds": simulated["seconds"],
             "load": os.getloadavg()[0]}
         records.append(record)
         print(json.dumps(record), flush=True)
     if args.out and records:
+        # the stored run is a dict whose 'points' this script owns; its other keys (notes and
+        # side measurements) are kept. A point of an earlier run not recomputed here is kept.
+        stored = {}
+        if os.path.exists(args.out):
+            with open(args.out) as handle:
+                stored = json.load(handle)
+            if isinstance(stored, list):
+                stored = {"points": stored}
+        fresh = {(r["eta"], r["g"]) for r in records}
+        kept = [p for p in stored.get("points", []) if (p["eta"], p["g"]) not in fresh]
+        stored["points"] = sorted(kept + records, key=lambda p: (p["eta"], p["g"]))
         with open(args.out, "w") as handle:
-            json.dump(records, handle, indent=1)
+            json.dump(stored, handle, indent=1)
 
 
 if __name__ == "__main__":

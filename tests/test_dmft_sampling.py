@@ -156,13 +156,14 @@ def test_correlations_slow_down_with_eta(tanh_solutions, eta_solutions):
     ELLIPTIC window resolves (its τ_corr, cut at τ_max = 10, would not at η = 0.5): stored
     run benchmarks/sampling_vs_simulation.json, simulation N = 2000: 0.13, 0.53, 0.94 at
     η = −0.5, 0, 0.5; this solver at t1 = 120: 0.14, 0.51 (stationary), 0.86. The steps are
-    ≥ 0.3, against standard errors ≤ 0.03 at 256 paths."""
+    ≥ 0.3; the margin 0.2 is ≥ 2 standard errors of Δ(4)/Δ0 at 256 paths (≤ 0.1 once the
+    bracket has let the replicas decorrelate: measured 0.083 at η = −0.5)."""
     ratios = []
     for ds in (eta_solutions[-0.5, 3.0], tanh_solutions[3.0], eta_solutions[0.5, 3.0]):
         d4 = float(ds.delta.sel(tau=4.0, method="nearest"))
         se = float(ds.delta_sem.sel(tau=4.0, method="nearest"))
         ratios.append(d4 / float(ds.delta0))
-        assert se < 0.05 * float(ds.delta0)
+        assert se < 0.1 * float(ds.delta0)
     assert ratios[0] + 0.2 < ratios[1] < ratios[2] - 0.2, ratios
     # and the integral correlation time of the two η solves keeps the order
     assert float(eta_solutions[-0.5, 3.0].tau_corr) < float(eta_solutions[0.5, 3.0].tau_corr)
@@ -218,7 +219,10 @@ def test_bad_input_names_the_parameter():
              ({"symmetry": 1.5}, "symmetry"), ({"tol": -1.0}, "tol"),
              ({"input": np.zeros(7)}, "input"), ({"transient": 100.0}, "transient"),
              ({"response_paths": 3}, "response_paths"), ({"guess_tau": 0.0}, "guess_tau"),
-             ({"iterations": 10, "min_iterations": 50}, "min_iterations")]
+             ({"iterations": 10, "min_iterations": 50}, "min_iterations"),
+             ({"guess_tau": (1.0, 2.0, 3.0)}, "guess_tau"),
+             ({"guess_tau": (1.0, 10.0), "batches": 2, "paths": 1024}, "batches >= 4"),
+             ({"iterations": 5, "min_iterations": 5, "bracket_window": 8}, "bracket_window")]
     for kwargs, name in cases:
         with pytest.raises(ParameterError, match=name):
             nd.dmft.sampling(**{**SMALL, **kwargs})
@@ -226,9 +230,34 @@ def test_bad_input_names_the_parameter():
         nd.dmft.sampling(nd.MeanFieldModel(g=2.0), g=1.0, **SMALL)
 
 
+def test_the_bracket_sees_what_the_residual_does_not():
+    """After 10 iterations at g = 1.5 the change of C_φ per iteration is already near its
+    sampling noise (the slow tail drifts by less than that), so a single start passes a
+    residual test of 0.05; the two halves started at guess_tau 1 and 10 still differ in
+    their stationary reading (measured, windowed gap ~0.3 of Δ0, noise ~0.03), and the solve
+    refuses to call that converged."""
+    settings = {**SMALL, "tol": 0.05, "iterations": 10, "min_iterations": 10}
+    single = nd.dmft.sampling(g=1.5, guess_tau=1.0, **settings)
+    assert float(single.residual) <= 0.05 and float(single.gap) == 0.0
+    with pytest.raises(ConvergenceError, match="bracket's halves"):
+        nd.dmft.sampling(g=1.5, guess_tau=(1.0, 10.0), **settings)
+
+
+def test_converged_halves_agree(tanh_solutions):
+    # what convergence of the bracket means: the replicas started from either guess give the
+    # same Δ(τ) within their errors (3 SE of the difference, at the test's lags)
+    for g, ds in tanh_solutions.items():
+        assert float(ds.gap) <= ds.attrs["tol"]
+        for lag in LAGS:
+            pair = ds.delta_guess.sel(tau=lag, method="nearest").values
+            sem = ds.delta_guess_sem.sel(tau=lag, method="nearest").values
+            assert abs(pair[0] - pair[1]) <= 3 * math.hypot(*sem), (g, lag, pair, sem)
+
+
 def test_non_convergence_raises():
     with pytest.raises(ConvergenceError, match="iteration 2"):
-        nd.dmft.sampling(g=2.0, iterations=2, min_iterations=2, tol=1e-9, **SMALL)
+        nd.dmft.sampling(g=2.0, iterations=2, min_iterations=2, bracket_window=2, tol=1e-9,
+                         **SMALL)
 
 
 def test_divergence_raises():

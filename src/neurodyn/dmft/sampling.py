@@ -59,15 +59,28 @@ over the averaged iterations; no host round-trip inside):
 4. New C_φ = ⟨φφ⟩, m = ⟨φ⟩, R_φ per replica; damped: X ← damping·X + (1 − damping)·X_new.
 5. Convergence. change = rms over blocks of ~1 τ × 1 τ of the replica mean of C_φ,new − C_φ,
    relative to rms C_φ; noise = the same rms of its standard error over replicas. Sampling noise alone
-   makes E[change²] = noise², so the systematic residual √max(change² − noise², 0) is what
-   must fall below ``tol`` (ConvergenceError after ``iterations`` otherwise, naming the
-   iteration and the change), tested from ``min_iterations`` on. The iteration is a Picard
-   iteration of a causal map: it converges from early times forward and its slow mode (the
-   tail of C at long lags) contracts by only ~0.8 per iteration at g = 2 (measured: Δ(3)'s
-   deficit went 0.154, 0.115, 0.084 … 0.020 over iterations 2 … 12), a drift below the
-   sampling noise of one step: hence min_iterations = 40 and no damping by default (damping
-   0.5 left Δ(3) 16 % low after 15 iterations). Then ``average`` more iterations are run and their measured C,
-   m and R averaged in each replica.
+   makes E[change²] = noise², so the systematic residual √max(change² − noise², 0) must fall
+   below ``tol``. That test alone is blind where the iteration is slow: it is a Picard
+   iteration of a causal map, converging from early times forward, and its slow mode (the tail
+   of C at long lags) drifts by less than one iteration's sampling noise (measured at g = 2:
+   Δ(3)'s deficit went 0.154, 0.115, 0.084 … 0.020 over iterations 2 … 12; at η = −0.5, g = 3
+   forty iterations left Δ0 at 0.0668 ± 0.0006 from one initial guess and 0.0719 ± 0.0007 from
+   another). Hence the bracket: the first half of the replicas starts from C_φ ∝
+   e^{−|t−t′|/τ_fast}, the second from e^{−|t−t′|/τ_slow} (``guess_tau``, default 1 and 10 τ),
+   which approach the solution from either side. Each iteration compares the halves'
+   stationary readings (the late part of the connected C_h, averaged along block diagonals,
+   each replica's averaged over the last ``bracket_window`` iterations): gap = rms over lags
+   of the difference of the half means relative to the lag-0 value, gap noise = the same rms
+   of the difference's standard error. Convergence needs both the residual and
+   √max(gap² − gap noise², 0) ≤ ``tol``, from ``min_iterations`` on (ConvergenceError after
+   ``iterations`` otherwise, naming the iteration, the residual and the gap). The test can
+   resolve a gap only down to its noise, so what it guarantees is that the halves agree
+   within their sampling error; the Dataset keeps both halves' readings (``delta_guess``) and
+   the per-iteration ``trace`` to show it. The bracket also makes the error bars honest:
+   started from one deterministic guess, the replicas share the guess's slow mode until it has
+   relaxed, and their spread understates the error (measured at η = −0.5, g = 3, 4096 paths:
+   SE of Δ0 0.0006 after 40 iterations, 0.0016 after 100). Then ``average`` more iterations
+   are run and their measured C, m and R averaged in each replica.
 6. Stationary reading of the late part t ≥ ``transient``: Δ(τ) = ⟨δh(t) δh(t+τ)⟩ (connected
    over paths, unbiased) averaged over t, per replica; the result is the replica mean and
    ``*_sem`` its standard error over replicas. τ_corr = ∫₀^{tau_max} (Δ − Δ∞) dτ / (Δ0 − Δ∞),
@@ -83,31 +96,18 @@ disorder only), otherwise "chaotic". For η ≠ 0 the trivial fixed point loses 
 g φ′(0)(1 + η) = 1 (the elliptic law for the spectrum of J).
 
 Discretisation: second order in dt, with and without the memory term (steps 2 and 3).
-Measured, η = −0.5, g = 3, tanh, 16384 paths: Δ0 = 0.0652 ± 0.0007, 0.0681 ± 0.0003 at dt = 0.2,
+Measured (before the bracket: 40 iterations from one guess, which left Δ0 some 5 % low at this
+point), η = −0.5, g = 3, tanh, 16384 paths: Δ0 = 0.0652 ± 0.0007, 0.0681 ± 0.0003 at dt = 0.2,
 0.1 (t1 = 40) and 0.0676 ± 0.0008, 0.0681 ± 0.0006 at dt = 0.1, 0.05 (t1 = 20): converged at
 the default dt 0.1 to within its standard error. (With the probe as a jump of h, first order,
 the same point gave 0.0917, 0.0828, 0.0773 at dt = 0.2, 0.1, 0.05.) Linear φ against its closed
 form (g = 1.2, η = −0.5, σ = 1, 8192 paths): Δ0 −1.3 ± 0.3 % at dt = 0.2, −0.1 ± 0.3 % at 0.1.
-NOT RESOLVED: the default iteration is not converged where correlations are slow. Its answer
-depends on the initial guess (``guess_tau``, the correlation time of C_φ's starting guess),
-measured at defaults with 4096 paths and 40 iterations (benchmarks/sampling_vs_simulation.json,
-'initial_guess_dependence'): at η = −0.5, g = 3, Δ0 = 0.0668 ± 0.0006 from guess_tau = 1 and
-0.0719 ± 0.0007 from guess_tau = 10 (Δ(4): 0.005 and 0.030), against the simulated 0.0728 ±
-0.0006 (N = 4000, 8 seeds; Δ(4) 0.016 ± 0.002) and the N → ∞ extrapolation 0.0728 ± 0.0014 of
-N = 1000, 2000, 4000 (benchmarks/eta_finite_n.json, scripts/eta_finite_n.py: the simulations do
-not approach the old theory as N grows, so the gap was the theory's). At η = 0, g = 1.5 the slow
-guess also lands nearer the analytic solution (Δ(3) 0.2927 ± 0.0029 against 0.2867 ± 0.0038
-from guess_tau = 1; analytic 0.2930). The convergence test (step 5) cannot see this: the tail of
-C drifts by less than one iteration's sampling noise. With min_iterations = 120 (iterations
-130) both guesses give Δ0 = 0.0717 ± 0.0012, Δ(4) = 0.0094 ± 0.0016 at η = −0.5, g = 3: within
-1 and 2.5 standard errors of the N = 4000 simulation, so more iterations close the gap there;
-40 is too few where the iteration's slow mode contracts slowly. The fix to make is a bracket: half the
-replicas started from a fast and half from a slow guess, convergence declared only when the
-two halves agree within their noise, a ConvergenceError otherwise. At η = +0.5, g = 2 the
-defaults also give Δ0 6 % below the simulation (z = +4.1), with R_φ cut at the response window
-where it is still 5 % of its peak (``response_tail`` 0.05): both levers (the bracket and a wider
-probe_span) apply there too. Further from the transition, at η = −0.5, g = 4 (g (1 + η) = 2),
-theory and simulation agree (|z| ≤ 1.3 at lags 0–4).
+Convergence at the defaults, measured with the bracket (4096 or 8192 paths, tol 0.01; the
+stored runs are benchmarks/sampling_dmft_check.json and benchmarks/sampling_vs_simulation.json):
+tanh, η = 0 converges in 25–36 iterations at g = 3, 2, 1.5; η = −0.5 in 110 and 78 iterations at
+g = 3, 4 (Δ0 = 0.0728 ± 0.0010 at g = 3, against 0.0728 ± 0.0006 simulated at N = 4000 over 8
+networks, benchmarks/eta_finite_n.json, where 40 iterations from one guess gave 0.0668). Before
+the bracket the default answer depended on the initial guess there and was low by 8 %.
 """
 
 from __future__ import annotations
@@ -391,20 +391,41 @@ def _relative_rms(x, scale):
     return jnp.sqrt(jnp.mean(x**2)) / (jnp.sqrt(jnp.mean(scale**2)) + 1e-300)
 
 
+def _profile_weights(m: int) -> np.ndarray:
+    """Weights (K+1, m, m) that average a block matrix along its diagonals over the late rows
+    r ≥ m/2: the block version of the stationary reading, lags k = 0 … K = (m − m/2)/2."""
+    start = m // 2
+    lags = max((m - start) // 2, 1)
+    weights = np.zeros((lags + 1, m, m))
+    for k in range(lags + 1):
+        rows = np.arange(start, m - k)
+        weights[k, rows, rows + k] = 1.0 / max(rows.size, 1)
+    return weights
+
+
 @partial(jax.jit, static_argnames=("phi", "batches", "per_batch", "response_paths", "probes",
-                                   "memory", "average", "block"))
+                                   "memory", "average", "block", "split", "trace_length",
+                                   "window"))
 def _solve(state, p, drive, key, max_iterations, min_iterations, *, phi, batches, per_batch,
-           response_paths, probes, memory, average, block):
+           response_paths, probes, memory, average, block, split, trace_length, window):
     """The whole solve (module docstring, steps 1–5) for ``batches`` replicas at once.
 
     ``state``: the replicas' initial (C_φ, m, R_φ), shapes (B, n+1, n+1), (B, n+1), (B, n+1,
-    n+1). Returns (iterations, residual, noise, bad_iteration, bad_index, averaged outputs).
+    n+1). Replicas [0, split) and [split, B) are the bracket's two halves (split = 0: no
+    bracket). Returns iterations, residual, change, noise, gap, gap_noise, the divergence
+    index and iteration, the per-iteration ``trace`` (trace_length, 4) of (change, noise, gap,
+    gap_noise) and the averaged outputs.
     """
     one = partial(_replica_iteration, phi=phi, per_batch=per_batch,
                   response_paths=response_paths, probes=probes, memory=memory)
     iterate = jax.vmap(one, in_axes=(0, 0, None, None))
     n1 = drive.shape[0]
     alpha = p["damping"]  # max_iterations is traced: changing it does not recompile
+
+    def mean_and_sem(x):
+        return jnp.mean(x, axis=0), jnp.std(x, axis=0, ddof=1) / jnp.sqrt(x.shape[0])
+
+    profile_weights = jnp.asarray(_profile_weights(n1 // block), drive.dtype)
 
     def advance(state, i):
         keys = jax.vmap(lambda b: jax.random.fold_in(jax.random.fold_in(key, i), b))(
@@ -413,47 +434,94 @@ def _solve(state, p, drive, key, max_iterations, min_iterations, *, phi, batches
         C_phi, rate, rbar = state
         # measured on blocks of ~one membrane time (w × w grid points): each entry's sampling
         # noise is large (~√(2/paths)), block means show a coherent drift much earlier
-        difference = _blocks(out["C_phi"] - C_phi, block)
-        mean_difference = jnp.mean(difference, axis=0)
-        sem = jnp.std(difference, axis=0, ddof=1) / jnp.sqrt(batches)
-        reference = jnp.mean(_blocks(out["C_phi"], block), axis=0)
+        measured = _blocks(out["C_phi"], block)
+        mean_difference, sem = mean_and_sem(measured - _blocks(C_phi, block))
+        reference = jnp.mean(measured, axis=0)
         change = _relative_rms(mean_difference, reference)
         noise = _relative_rms(sem, reference)
+        # each replica's stationary reading on blocks: the late part of the connected C_h
+        # averaged along its diagonals (B, K+1), what the bracket compares
+        connected = out["C_h"] - out["mean"][:, :, None] * out["mean"][:, None, :]
+        profile = jnp.einsum("kij,bij->bk", profile_weights, _blocks(connected, block))
         new = (alpha * C_phi + (1 - alpha) * out["C_phi"], alpha * rate + (1 - alpha) * out["rate"],
                alpha * rbar + (1 - alpha) * out["R_phi"])
-        return new, out, change, noise, jnp.min(bad)
+        return new, out, change, noise, profile, jnp.min(bad)
+
+    def bracket_gap(profiles, filled):
+        # the two halves' profiles, each replica's averaged over the last ``filled`` iterations
+        # (the window), and the noise of their difference from the spread over replicas
+        mean = jnp.sum(profiles, axis=0) / filled  # (B, K+1)
+        fast, fast_sem = mean_and_sem(mean[:split])
+        slow, slow_sem = mean_and_sem(mean[split:])
+        scale = jnp.abs(jnp.mean(mean[:, :1])) + 1e-300  # the lag-0 block
+        gap = jnp.sqrt(jnp.mean((fast - slow) ** 2)) / scale
+        return gap, jnp.sqrt(jnp.mean(fast_sem**2 + slow_sem**2)) / scale
 
     def running(carry):
-        i, _, _, _, _, bad, done_at, _, count = carry
+        i, _, _, bad, done_at, _, count, _, _ = carry
         return (bad >= n1) & (count < average) & ((done_at >= 0) | (i < max_iterations))
 
     def body(carry):
-        # one compiled iteration serves both phases: until the residual is ≤ tol, then the
-        # ``average`` iterations whose measured outputs are summed
-        i, state, residual, change, noise, bad, done_at, sums, count = carry
-        new, out, change_i, noise_i, bad_i = advance(state, i)
+        # one compiled iteration serves both phases: until the residual and the bracket's gap
+        # are ≤ tol, then the ``average`` iterations whose measured outputs are summed
+        i, state, measures, bad, done_at, sums, count, trace, profiles = carry
+        new, out, change_i, noise_i, profile, bad_i = advance(state, i)
         averaging = done_at >= 0
+        # the window of the last ``window`` iterations' profiles, a ring buffer
+        profiles = jnp.where(averaging, profiles, profiles.at[i % window].set(profile))
+        if split:
+            gap_i, gap_noise_i = bracket_gap(profiles, jnp.minimum(i + 1, window))
+        else:
+            gap_i = gap_noise_i = jnp.zeros((), change_i.dtype)
+        measures_i = jnp.stack([change_i, noise_i, gap_i, gap_noise_i])
         residual_i = jnp.sqrt(jnp.maximum(change_i**2 - noise_i**2, 0.0))
+        gap_residual_i = jnp.sqrt(jnp.maximum(gap_i**2 - gap_noise_i**2, 0.0))
         sums = jax.tree_util.tree_map(lambda s, x: jnp.where(averaging, s + x, s), sums, out)
         count = count + averaging.astype(count.dtype)
-        newly = (~averaging) & (i + 1 >= min_iterations) & (residual_i <= p["tol"])
-        keep = lambda old, value: jnp.where(averaging, old, value)  # noqa: E731
-        return (i + 1, new, keep(residual, residual_i), keep(change, change_i),
-                keep(noise, noise_i), jnp.minimum(bad, bad_i),
-                jnp.where(newly, i + 1, done_at), sums, count)
+        newly = ((~averaging) & (i + 1 >= min_iterations) & (i + 1 >= window)
+                 & (residual_i <= p["tol"]) & (gap_residual_i <= p["tol"]))
+        trace = trace.at[jnp.minimum(i, trace_length - 1)].set(measures_i)
+        return (i + 1, new, jnp.where(averaging, measures, measures_i),
+                jnp.minimum(bad, bad_i), jnp.where(newly, i + 1, done_at), sums, count, trace,
+                profiles)
 
-    inf = jnp.asarray(jnp.inf, drive.dtype)
+    dtype = drive.dtype
     none = jnp.asarray(n1, jnp.int64)  # "no divergence": an index past the grid
     zero = jnp.asarray(0, jnp.int64)
-    shapes = jax.eval_shape(lambda s: advance(s, zero)[1], state)
-    sums = jax.tree_util.tree_map(lambda x: jnp.zeros(x.shape, x.dtype), shapes)
-    carry = (zero, state, inf, inf, inf, none, jnp.asarray(-1, jnp.int64), sums, zero)
-    i, state, residual, change, noise, bad, done_at, sums, count = jax.lax.while_loop(
+    shapes = jax.eval_shape(lambda s: advance(s, zero), state)
+    sums = jax.tree_util.tree_map(lambda x: jnp.zeros(x.shape, x.dtype), shapes[1])
+    trace = jnp.full((trace_length, 4), jnp.nan, dtype)
+    profiles = jnp.zeros((window,) + shapes[4].shape, dtype)
+    carry = (zero, state, jnp.full(4, jnp.inf, dtype), none, jnp.asarray(-1, jnp.int64), sums,
+             zero, trace, profiles)
+    i, state, measures, bad, done_at, sums, count, trace, _ = jax.lax.while_loop(
         running, body, carry)
     outputs = jax.tree_util.tree_map(lambda x: x / jnp.maximum(count, 1), sums)
+    change, noise, gap, gap_noise = measures
     return {"iterations": jnp.where(done_at >= 0, done_at, i), "converged": done_at >= 0,
-            "residual": residual, "change": change, "noise": noise, "bad": bad,
-            "bad_iteration": jnp.where(bad < n1, i, -1), **outputs}
+            "residual": jnp.sqrt(jnp.maximum(change**2 - noise**2, 0.0)), "change": change,
+            "noise": noise, "gap": gap, "gap_noise": gap_noise,
+            "gap_residual": jnp.sqrt(jnp.maximum(gap**2 - gap_noise**2, 0.0)), "bad": bad,
+            "bad_iteration": jnp.where(bad < n1, i, -1), "trace": trace, **outputs}
+
+
+def _trace_length(rows: int) -> int:
+    """The trace's static length: ``rows`` rounded up to a multiple of 64, so that nearby
+    iteration limits share one compilation."""
+    return 64 * math.ceil(rows / 64)
+
+
+def _guess_taus(guess_tau, batches: int) -> tuple[float, ...]:
+    """``guess_tau`` as (τ,) (one guess for every replica) or (τ_fast, τ_slow) (the bracket)."""
+    values = guess_tau if isinstance(guess_tau, (tuple, list)) else (guess_tau,)
+    if len(values) not in (1, 2):
+        raise ParameterError(f"guess_tau={guess_tau!r} must be one positive number or a pair "
+                             "(fast, slow) of them")
+    values = tuple(validation.positive("guess_tau", value) for value in values)
+    if len(values) == 2 and batches < 4:
+        raise ParameterError(f"guess_tau={guess_tau!r} is a bracket, which needs batches >= 4 "
+                             f"(two replicas per half); got batches={batches!r}")
+    return values
 
 
 def _input_on_grid(value, t: np.ndarray) -> np.ndarray:
@@ -507,15 +575,16 @@ def sampling(
     dt: float = 0.1,
     paths: int | None = None,
     batches: int = 8,
-    iterations: int = 60,
+    iterations: int = 300,
     tol: float = 0.01,
     damping: float = 0.0,
     average: int = 4,
-    min_iterations: int = 40,
+    min_iterations: int = 10,
     transient: float | None = None,
     tau_max: float | None = None,
     q0: float = 1.0,
-    guess_tau: float = 1.0,
+    guess_tau: float | tuple[float, float] = (1.0, 10.0),
+    bracket_window: int = 8,
     response_paths: int = 256,
     probe_span: float | None = None,
     seed: int = 0,
@@ -533,17 +602,19 @@ def sampling(
     - ``paths``: single-site paths per iteration, split into ``batches`` ≥ 2 independent
       replicas (paths divisible by batches, ≥ 4 paths each) [None: :func:`default_paths`,
       4096, or 8192 near the transition].
-    - ``iterations``: at most this many iterations before the residual must be ≤ ``tol`` (the
-      rms change of C_φ net of sampling noise, relative to rms C_φ); ``damping`` ∈ [0, 1) [0]: the
-      weight of the old C_φ, m, R in each update; ``average``: iterations averaged at the end;
-      ``min_iterations`` [40]: iterations before convergence is tested (the first starts from
-      a guess).
+    - ``iterations`` [300]: at most this many iterations before the residual (the rms change
+      of C_φ net of sampling noise, relative to rms C_φ) and the bracket's gap must be ≤ ``tol``
+      (module docstring, step 5); ``damping`` ∈ [0, 1) [0]: the weight of the old C_φ, m, R in
+      each update; ``average``: iterations averaged at the end; ``min_iterations`` [10]:
+      iterations before convergence is tested; ``bracket_window`` [8] (≤ iterations): the
+      iterations over which each replica's reading is averaged for the gap.
     - ``transient``: the stationary reading uses t ≥ transient [t1/3 for a given t1, t1/2
       for the adapted one]; ``tau_max``: its largest lag [(t1 − transient)/2]; a given
       tau_max with the adapted t1 makes t1 ≥ 3 tau_max.
-    - ``q0`` ≥ 0: variance of h(0) [h²]. ``guess_tau`` > 0: the correlation time (τ units)
-      of the initial guess C_φ(t, t′) ∝ exp(−|t − t′|/guess_tau) [1]; a converged solve does
-      not depend on it, so two values are a check of convergence (module docstring).
+    - ``q0`` ≥ 0: variance of h(0) [h²]. ``guess_tau``: the correlation times (τ units) of
+      the initial guesses C_φ(t, t′) ∝ exp(−|t − t′|/guess_tau), a pair (fast, slow) for the
+      bracket's two halves of the replicas (batches ≥ 4) [(1, 10)], or one number for all
+      replicas (no bracket: only the residual is tested).
       ``response_paths``: paths whose tangents give R_φ
       (η ≠ 0 only; ≥ batches, ≤ paths, divisible by batches); ``probe_span``: the response
       window (τ units) [None: :func:`default_probe_span`, 6-15 τ]: R_φ(t, s) is measured and
@@ -554,12 +625,15 @@ def sampling(
     **Returns:** Dataset with ``C_h``, ``C_phi`` (t, t_prime) [h², φ²], ``R_phi`` (t, t_prime)
     [1/τ per unit impulse] (η ≠ 0 only), ``mean`` (t) ⟨h⟩, ``rate`` (t) ⟨φ⟩, the stationary
     reading ``delta`` (tau) with ``delta_sem``, ``delta0`` with ``delta0_sem``, ``delta_inf``,
-    ``tau_corr`` with ``tau_corr_sem``, ``iterations``, ``residual``, ``change``, ``noise``;
+    ``tau_corr`` with ``tau_corr_sem``, ``iterations``, ``residual``, ``change``, ``noise``,
+    the bracket's ``gap`` (net of noise; 0 without a bracket), ``delta_guess`` (guess, tau)
+    with ``delta_guess_sem`` (each half's reading), ``trace`` (iteration, measure) (change,
+    noise, gap and gap noise per iteration, the gap before its noise is subtracted);
     attrs with every parameter, ``phase`` and provenance. Standard errors are over the
     replicas.
 
-    **Raises:** ParameterError on bad input; ConvergenceError when the residual stays above
-    ``tol``; DivergenceError when paths blow up (|h| > 1e12 or non-finite).
+    **Raises:** ParameterError on bad input; ConvergenceError when the residual or the gap
+    stays above ``tol``; DivergenceError when paths blow up (|h| > 1e12 or non-finite).
     """
     model = _resolve_model(model, {"g": g, "phi": phi, "J_mean": J_mean,
                                    "theta_mean": theta_mean, "theta_std": theta_std,
@@ -601,7 +675,11 @@ def sampling(
         raise ParameterError(f"tau_max={tau_max!r} must be <= t1 - transient = "
                              f"{t1 - transient!r}")
     q0 = validation.non_negative("q0", q0)
-    guess_tau = validation.positive("guess_tau", guess_tau)
+    guesses = _guess_taus(guess_tau, batches)
+    bracket_window = validation.positive_int("bracket_window", bracket_window)
+    if bracket_window > iterations:
+        raise ParameterError(f"bracket_window={bracket_window!r} must be <= "
+                             f"iterations={iterations!r}")
     response_paths = validation.positive_int("response_paths", response_paths)
     if response_paths > paths or response_paths % batches:
         raise ParameterError(f"response_paths={response_paths!r} must be <= paths={paths} and "
@@ -626,12 +704,15 @@ def sampling(
                   / math.sqrt(2 * math.pi))
     start = max(start, 1e-3) if math.isfinite(start) else 1.0
     lag = np.abs(t[:, None] - t[None, :])
-    C0 = start * np.exp(-lag / guess_tau)
+    # the bracket: the first half of the replicas from the first guess, the rest from the second
+    split = batches // 2 if len(guesses) == 2 else 0
+    replica_tau = np.where(np.arange(batches) < split, guesses[0], guesses[-1])
+    C0 = start * np.exp(-lag[None] / replica_tau[:, None, None])
     # R_φ of the network without memory, g φ′(0) e^{−(t−s)}: the iteration refines it
     window = (t[:, None] - t[None, :] >= 0) & (t[:, None] - t[None, :] < probes * dt - dt / 2)
     rbar0 = (np.where(window, model.g * model.phi.slope_at_zero * np.exp(-lag), 0.0) if memory
              else np.zeros((n1, n1)))
-    state = (jnp.asarray(np.broadcast_to(C0, (batches, n1, n1))),
+    state = (jnp.asarray(C0),
              jnp.zeros((batches, n1), jnp.float64),
              jnp.asarray(np.broadcast_to(rbar0, (batches, n1, n1))))
     p = {"g": model.g, "eta": model.symmetry, "noise": model.noise, "dt": dt,
@@ -642,9 +723,13 @@ def sampling(
                     jnp.asarray(min_iterations), phi=model.phi,
                     batches=batches, per_batch=per_batch,
                     response_paths=response_paths // batches, probes=probes, memory=memory,
-                    average=average, block=min(max(1, int(round(1.0 / dt))), n1))
+                    average=average, block=min(max(1, int(round(1.0 / dt))), n1),
+                    split=split, trace_length=_trace_length(iterations + average),
+                    window=bracket_window)
     result = jax.tree_util.tree_map(np.asarray, result)
     done = int(result["iterations"])
+    trace_rows = min(done + (average if bool(result["converged"]) else 0),
+                     result["trace"].shape[0])
     where = f"g={model.g}, phi={model.phi.name!r}, symmetry={model.symmetry}"
     bad = int(result["bad"])
     if bad < n1:
@@ -654,16 +739,21 @@ def sampling(
             f"in iteration {int(result['bad_iteration'])}; an unbounded phi can make the "
             "dynamics blow up (no bounded solution)")
     residual = float(result["residual"])
+    gap_residual = float(result["gap_residual"])
     if not bool(result["converged"]):
+        bracket = (f"; the bracket's halves (from guess_tau {guesses[0]:g} and {guesses[-1]:g}) "
+                   f"differ by {gap_residual:.3g} net of noise (rms {float(result['gap']):.3g}, "
+                   f"noise {float(result['gap_noise']):.3g})" if split else "")
         raise ConvergenceError(
             f"sampling DMFT at {where} did not converge: after iteration {done} the residual "
             f"change of C_phi is {residual:.3g} (rms change {float(result['change']):.3g}, "
-            f"sampling noise {float(result['noise']):.3g}) > tol={tol:g}; raise iterations, "
-            "paths or min_iterations, or tol")
+            f"sampling noise {float(result['noise']):.3g}){bracket}; tol={tol:g}; raise "
+            "iterations or paths, or tol")
 
     start_index = int(round(transient / dt))
     lags = min(int(round(tau_max / dt)), n1 - 1 - start_index)
     delta_b = _stationary_reading(result["C_h"], result["mean"], per_batch, start_index, lags)
+    halves = [delta_b[:split], delta_b[split:]] if split else [delta_b]
     tail = max(1, (lags + 1) // 4)
     floor_b = delta_b[:, -tail:].mean(axis=1)
     tau = t[: lags + 1]
@@ -714,6 +804,15 @@ def sampling(
                                                  "relative to rms C_phi"}),
         "change": ((), float(result["change"]), {"long_name": "rms change of C_phi, relative"}),
         "noise": ((), float(result["noise"]), {"long_name": "rms standard error of the change"}),
+        "delta_guess": (("guess", "tau"), np.stack([half.mean(axis=0) for half in halves]), {
+            "long_name": "delta of the replicas started from each guess_tau", "units": "h^2"}),
+        "delta_guess_sem": (("guess", "tau"), np.stack([mean_sem(half)[1] for half in halves]), {
+            "long_name": "standard error of delta_guess over its replicas", "units": "h^2"}),
+        "gap": ((), gap_residual, {"long_name": "rms difference of C_phi between the bracket's "
+                                                "halves net of noise, relative (0: no bracket)"}),
+        "trace": (("iteration", "measure"), result["trace"][:trace_rows], {
+            "long_name": "per iteration: rms change of C_phi, its noise, the bracket's rms gap "
+                         "and its noise (relative to rms C_phi)"}),
     }
     if memory:
         R = result["R_phi"].mean(axis=0)
@@ -727,7 +826,8 @@ def sampling(
                  "J_mean m + I + eta int R_phi phi + noise*xi",
         **model.describe(), "t1": t1, "dt": dt, "paths": paths, "batches": batches,
         "max_iterations": iterations, "tol": tol, "damping": damping, "average": average,
-        "transient": transient, "tau_max": float(tau[-1]), "q0": q0, "guess_tau": guess_tau,
+        "transient": transient, "tau_max": float(tau[-1]), "q0": q0,
+        "guess_tau": list(guesses),
         "response_paths": response_paths if memory else 0, "probes": probes if memory else 0,
         "probe_span": probe_span, "response_tail": response_tail if memory else 0.0,
         "seed": seed if isinstance(seed, int) else -1,
@@ -740,7 +840,9 @@ def sampling(
     import xarray as xr
 
     coords = {"t": ("t", t, {"units": "tau"}), "t_prime": ("t_prime", t, {"units": "tau"}),
-              "tau": ("tau", tau, {"units": "tau"})}
+              "tau": ("tau", tau, {"units": "tau"}), "iteration": np.arange(1, trace_rows + 1),
+              "measure": ["change", "noise", "gap", "gap_noise"],
+              "guess": ("guess", np.asarray(guesses), {"long_name": "guess_tau", "units": "tau"})}
     return xr.Dataset(data, coords=coords, attrs=attrs)
 
 
