@@ -69,8 +69,10 @@ def theory(config: SweepConfig, settings: dict[str, Any]) -> xr.Dataset:
     an unbounded φ has no bounded solution (DivergenceError) gets NaN, named in
     ``attrs["theory_divergent_g"]``. η ≠ 0: :func:`neurodyn.dmft.sampling` (its default
     statistical error, ≤ 1 % of Δ0, and its own adaptive window; λ_max is not given: NaN;
-    ``tau_corr_theory_full`` is its ∫₀^{τ_max}, with Δ∞ subtracted). It costs ~20-60 s of
-    CPU per gain at the defaults, against ~1 s for the stationary solver."""
+    ``tau_corr_theory_full`` is its ∫₀^{τ_max}, with Δ∞ subtracted). It costs 1-2 min per
+    gain at the defaults for η = −0.5 (measured with its bracket, 78-110 iterations), more
+    where correlations are slow (η = 0.5, g = 2: over 20 min, not yet measured to the end),
+    against ~1 s for the stationary solver."""
     from .chaos_plan import SAMPLING
     from .dmft.sampling import sampling
     from .dmft.stationary import stationary
