@@ -3,17 +3,47 @@
 import hashlib
 import math
 import os
+import shutil
+import tempfile
+import uuid
 from pathlib import Path
 
 import numpy as np
 import pytest
 from scipy import integrate, optimize
 
-# The command line turns on JAX's persistent compilation cache (neurodyn.cli); in the tests it is
-# off, for the CLI run in-process and in subprocesses alike: a cache hit would hide a compile
-# from the tests that count them (tests/test_compile_cache.py) and make timings depend on
-# earlier runs.
-os.environ["NEURODYN_CACHE_DIR"] = ""
+from neurodyn.cli import enable_compilation_cache
+
+# One persistent JAX compilation cache per test run, shared by its processes: the pytest-xdist
+# workers, the CLI run in-process and the CLI subprocesses (they inherit $NEURODYN_CACHE_DIR).
+# Many files compile the same functions with the same shapes (the stationary DMFT's core alone
+# is ~10 s of XLA per process); with the cache the first process compiles and the others load.
+# The executables are the ones jax.jit would build, so the numbers do not change. Per run, so no
+# timing depends on an earlier run; removed when the run ends. A worker's run id is the one
+# pytest-xdist gives it; the controller (or a run without xdist) draws it and hands it down.
+RUN_ID = os.environ.get("PYTEST_XDIST_TESTRUNUID") or uuid.uuid4().hex
+RUN_CACHE = Path(tempfile.gettempdir()) / f"neurodyn-test-cache-{RUN_ID}"
+os.environ["NEURODYN_CACHE_DIR"] = str(RUN_CACHE)
+enable_compilation_cache()
+# ... and for the other processes the tests start (dask workers), whether or not JAX is imported
+os.environ.update(JAX_COMPILATION_CACHE_DIR=str(RUN_CACHE),
+                  JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0",
+                  JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="0")
+
+
+@pytest.fixture
+def without_compilation_cache():
+    """This test with the persistent cache off (tests that count compiles: a hit hides one)."""
+    import jax
+    from jax.experimental.compilation_cache import compilation_cache
+
+    # JAX decides once per process whether the cache is used: reset makes it decide again
+    previous = jax.config.jax_compilation_cache_dir
+    jax.config.update("jax_compilation_cache_dir", None)
+    compilation_cache.reset_cache()
+    yield
+    jax.config.update("jax_compilation_cache_dir", previous)
+    compilation_cache.reset_cache()
 
 
 def scs_delta0_energy_condition(g: float) -> float:
@@ -129,6 +159,13 @@ def pytest_configure(config):
     # the file listed first runs first; without it, the file with more tests does.
     if hasattr(config.option, "loadscopereorder"):  # only with pytest-xdist installed
         config.option.loadscopereorder = False
+    if getattr(config.option, "testrunuid", "") is None:  # the controller: its workers share
+        config.option.testrunuid = RUN_ID  # RUN_CACHE (pytest-xdist reads this option)
+
+
+def pytest_unconfigure(config):
+    if not hasattr(config, "workerinput"):  # the controller, or a run without pytest-xdist
+        shutil.rmtree(RUN_CACHE, ignore_errors=True)
 
 
 SHARED_PROCESS = {

@@ -113,28 +113,6 @@ the N = ∞ intercept of the 1/N fit; Δ0 and Δ(τ) are compared both ways."""
 LAGS = (1.0, 2.0, 4.0)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def compilation_cache(tmp_path_factory):
-    """One persistent JAX compilation cache for this module's processes (this one and the CLI
-    subprocess of the kill test), so the subprocess loads what this process compiled."""
-    import jax
-
-    directory = str(tmp_path_factory.mktemp("jax-cache"))
-    saved = {name: getattr(jax.config, name) for name in (
-        "jax_compilation_cache_dir", "jax_persistent_cache_min_compile_time_secs")}
-    environment = os.environ.get("JAX_COMPILATION_CACHE_DIR")
-    jax.config.update("jax_compilation_cache_dir", directory)
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-    os.environ["JAX_COMPILATION_CACHE_DIR"] = directory
-    yield directory
-    for name, value in saved.items():
-        jax.config.update(name, value)
-    if environment is None:
-        os.environ.pop("JAX_COMPILATION_CACHE_DIR", None)
-    else:
-        os.environ["JAX_COMPILATION_CACHE_DIR"] = environment
-
-
 @pytest.fixture(scope="module")
 def ensemble():
     return chaos(**ENSEMBLE)

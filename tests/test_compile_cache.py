@@ -51,7 +51,7 @@ def test_second_call_with_same_shapes_does_not_compile(first, second):
     assert counts == {COMPILE: 0, TRACE: 0}
 
 
-def test_counter_sees_a_new_shape_compile():
+def test_counter_sees_a_new_shape_compile(without_compilation_cache):
     # Control: the counter is not blind. A new N (new array shapes) must compile the solve.
     net = nd.Network.random(N=31, g=2.0, seed=0)
     nd.simulate(net, t1=2.0, dt_save=0.5, trials=2)

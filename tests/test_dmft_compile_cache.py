@@ -1,5 +1,5 @@
 """The command line's persistent compilation cache (start-up of ``neurodyn dmft``): where it
-lives, that it can be turned off (the tests run with it off, conftest), and that a process that
+lives, that it can be turned off (the tests share one per run, conftest), and that a process that
 enables it writes compiled functions there for the next process to load."""
 
 import os
@@ -25,8 +25,12 @@ def test_cache_directory_follows_the_environment(monkeypatch, tmp_path):
     assert cli.compilation_cache_dir() == tmp_path / "home" / ".cache" / "neurodyn" / "jax"
 
 
-def test_the_tests_run_without_the_cache():
-    assert os.environ["NEURODYN_CACHE_DIR"] == ""
+def test_the_tests_share_one_cache_per_run():
+    # conftest: every process of a test run (workers, CLI subprocesses) uses the run's cache
+    from conftest import RUN_CACHE
+
+    assert os.environ["NEURODYN_CACHE_DIR"] == str(RUN_CACHE)
+    assert cli.compilation_cache_dir() == RUN_CACHE
 
 
 def test_an_enabled_cache_receives_the_compiled_functions(tmp_path):

@@ -53,27 +53,6 @@ TINY = SLOW.replace("g = [1.5, 2.5]\nseed = [0, 1, 2, 3]", "g = [1.5, 2.5]").rep
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def compilation_cache(tmp_path_factory):
-    """One persistent JAX compilation cache for this module's processes (this one, the CLI
-    subprocesses, the dask workers), so each compiles the shared shapes once in all; compiled
-    executables are reused as they are, so results do not change."""
-    import jax
-
-    directory = str(tmp_path_factory.mktemp("jax-cache"))
-    previous = jax.config.jax_compilation_cache_dir
-    saved = os.environ.get("JAX_COMPILATION_CACHE_DIR")
-    jax.config.update("jax_compilation_cache_dir", directory)
-    os.environ["JAX_COMPILATION_CACHE_DIR"] = directory
-    ENV["JAX_COMPILATION_CACHE_DIR"] = directory
-    yield
-    jax.config.update("jax_compilation_cache_dir", previous)
-    if saved is None:
-        os.environ.pop("JAX_COMPILATION_CACHE_DIR", None)
-    else:
-        os.environ["JAX_COMPILATION_CACHE_DIR"] = saved
-
-
 def write(path: Path, text: str, out: str) -> Path:
     path.write_text(text.format(out=out))
     return path

@@ -11,7 +11,6 @@ recomputed point counts 2) are the variables that legitimately differ.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -42,24 +41,6 @@ transient = 0.0
 solver = "euler"
 dt = 1e-4
 """
-
-
-@pytest.fixture(scope="module", autouse=True)
-def compilation_cache(tmp_path_factory):
-    """A persistent JAX compilation cache for this module (as in tests/test_sweep.py)."""
-    import jax
-
-    directory = str(tmp_path_factory.mktemp("jax-cache"))
-    previous = jax.config.jax_compilation_cache_dir
-    saved = os.environ.get("JAX_COMPILATION_CACHE_DIR")
-    jax.config.update("jax_compilation_cache_dir", directory)
-    os.environ["JAX_COMPILATION_CACHE_DIR"] = directory
-    yield
-    jax.config.update("jax_compilation_cache_dir", previous)
-    if saved is None:
-        os.environ.pop("JAX_COMPILATION_CACHE_DIR", None)
-    else:
-        os.environ["JAX_COMPILATION_CACHE_DIR"] = saved
 
 
 @pytest.fixture(scope="module")

@@ -392,6 +392,11 @@ def _relative_rms(x, scale):
     return jnp.sqrt(jnp.mean(x**2)) / (jnp.sqrt(jnp.mean(scale**2)) + 1e-300)
 
 
+def _net_of_noise(measure, noise):
+    """``measure`` net of its sampling ``noise``: √max(measure² − noise², 0), both rms."""
+    return jnp.sqrt(jnp.maximum(measure**2 - noise**2, 0.0))
+
+
 def _profile_weights(m: int) -> np.ndarray:
     """Weights (K+1, m, m) that average a block matrix along its diagonals over the late rows
     r ≥ m/2: the block version of the stationary reading, lags k = 0 … K = (m − m/2)/2."""
@@ -442,8 +447,11 @@ def _solve(state, p, drive, key, max_iterations, min_iterations, *, phi, batches
         noise = _relative_rms(sem, reference)
         # each replica's stationary reading on blocks: the late part of the connected C_h
         # averaged along its diagonals (B, K+1), what the bracket compares
-        connected = out["C_h"] - out["mean"][:, :, None] * out["mean"][:, None, :]
-        profile = jnp.einsum("kij,bij->bk", profile_weights, _blocks(connected, block))
+        if split:
+            connected = out["C_h"] - out["mean"][:, :, None] * out["mean"][:, None, :]
+            profile = jnp.einsum("kij,bij->bk", profile_weights, _blocks(connected, block))
+        else:
+            profile = jnp.zeros((batches, 1), drive.dtype)  # no bracket: nothing to compare
         new = (alpha * C_phi + (1 - alpha) * out["C_phi"], alpha * rate + (1 - alpha) * out["rate"],
                alpha * rbar + (1 - alpha) * out["R_phi"])
         return new, out, change, noise, profile, jnp.min(bad)
@@ -475,8 +483,8 @@ def _solve(state, p, drive, key, max_iterations, min_iterations, *, phi, batches
         else:
             gap_i = gap_noise_i = jnp.zeros((), change_i.dtype)
         measures_i = jnp.stack([change_i, noise_i, gap_i, gap_noise_i])
-        residual_i = jnp.sqrt(jnp.maximum(change_i**2 - noise_i**2, 0.0))
-        gap_residual_i = jnp.sqrt(jnp.maximum(gap_i**2 - gap_noise_i**2, 0.0))
+        residual_i = _net_of_noise(change_i, noise_i)
+        gap_residual_i = _net_of_noise(gap_i, gap_noise_i)
         sums = jax.tree_util.tree_map(lambda s, x: jnp.where(averaging, s + x, s), sums, out)
         count = count + averaging.astype(count.dtype)
         newly = ((~averaging) & (i + 1 >= min_iterations) & (i + 1 >= window)
@@ -500,9 +508,9 @@ def _solve(state, p, drive, key, max_iterations, min_iterations, *, phi, batches
     outputs = jax.tree_util.tree_map(lambda x: x / jnp.maximum(count, 1), sums)
     change, noise, gap, gap_noise = measures
     return {"iterations": jnp.where(done_at >= 0, done_at, i), "converged": done_at >= 0,
-            "residual": jnp.sqrt(jnp.maximum(change**2 - noise**2, 0.0)), "change": change,
+            "residual": _net_of_noise(change, noise), "change": change,
             "noise": noise, "gap": gap, "gap_noise": gap_noise,
-            "gap_residual": jnp.sqrt(jnp.maximum(gap**2 - gap_noise**2, 0.0)), "bad": bad,
+            "gap_residual": _net_of_noise(gap, gap_noise), "bad": bad,
             "bad_iteration": jnp.where(bad < n1, i, -1), "trace": trace, **outputs}
 
 
@@ -768,6 +776,9 @@ def sampling(
         return x.mean(axis=axis), x.std(axis=axis, ddof=1) / math.sqrt(x.shape[axis])
 
     delta, delta_sem = mean_sem(delta_b)
+    guess_readings = [mean_sem(half) for half in halves]
+    delta_guess = np.stack([mean for mean, _ in guess_readings])
+    delta_guess_sem = np.stack([sem for _, sem in guess_readings])
     delta_inf, delta_inf_sem = mean_sem(floor_b)
     spread, spread_sem = mean_sem(spread_b)
     scale = _PHASE_FLOOR * (q0 + model.theta_std**2)
@@ -807,12 +818,14 @@ def sampling(
                                                  "relative to rms C_phi"}),
         "change": ((), float(result["change"]), {"long_name": "rms change of C_phi, relative"}),
         "noise": ((), float(result["noise"]), {"long_name": "rms standard error of the change"}),
-        "delta_guess": (("guess", "tau"), np.stack([half.mean(axis=0) for half in halves]), {
+        "delta_guess": (("guess", "tau"), delta_guess, {
             "long_name": "delta of the replicas started from each guess_tau", "units": "h^2"}),
-        "delta_guess_sem": (("guess", "tau"), np.stack([mean_sem(half)[1] for half in halves]), {
+        "delta_guess_sem": (("guess", "tau"), delta_guess_sem, {
             "long_name": "standard error of delta_guess over its replicas", "units": "h^2"}),
-        "gap": ((), gap_residual, {"long_name": "rms difference of C_phi between the bracket's "
-                                                "halves net of noise, relative (0: no bracket)"}),
+        "gap": ((), gap_residual, {"long_name": "rms difference of the bracket's halves' "
+                                                "stationary connected C_h (block means) net of "
+                                                "noise, relative to its lag-0 block "
+                                                "(0: no bracket)"}),
         "trace": (("iteration", "measure"), result["trace"][:trace_rows], {
             "long_name": "per iteration: rms change of C_phi, its noise, the bracket's rms gap "
                          "and its noise (relative to rms C_phi)"}),
