@@ -17,8 +17,8 @@ demo: $(STAMP)
 	$(BIN)/neurodyn chaos --out runs/demo_chaos.zarr --overwrite
 
 # pytest on every core (pytest-xdist), one test file per process so that a file's tests share
-# their compiled functions and module fixtures (tests/conftest.py also sets the XLA flag that
-# halves much of the compile time: 13.1 min instead of 17.5 min on 2 cores, 2026-12-03).
+# their compiled functions and module fixtures (tests/conftest.py also turns off the XLA CPU
+# fusion emitters, which compile slowly: 13.1 min instead of 17.5 min on 2 cores, 2026-12-03).
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q -n auto --dist loadfile --durations=15
