@@ -17,14 +17,14 @@ from scipy import integrate, optimize
 # backend compilation in 2018 s of tests, 2026-12-03), and XLA's newer CPU fusion emitters make
 # it slower here without making these kernels faster: with them off the whole suite took 783 s
 # instead of 1048 s (757 passed, same checkout, 2 workers on 2 cores) and every file was faster,
-# the compute-bound DMFT and spectrum files too (0.86-0.94 of their time). Tried and rejected:
+# the compute-bound DMFT and spectrum files too (0.72-0.94 of their time). Tried and rejected:
 # adding --xla_backend_optimization_level=0 (924 s: compiles halve, but the DMFT files run at
 # 1.4-2.1 times their time). Set before JAX starts (XLA reads the flags once, at backend
 # start-up) and inherited by the CLI subprocesses and dask workers. Only on the jaxlib it was
 # measured on: an XLA flag that a jaxlib does not know aborts the process.
 FAST_COMPILE_FLAG = "--xla_cpu_use_fusion_emitters=false"
-if (int(version("jaxlib").split(".")[0]), int(version("jaxlib").split(".")[1])) >= (0, 10) \
-        and "xla_cpu_use_fusion_emitters" not in os.environ.get("XLA_FLAGS", ""):
+JAXLIB = tuple(int(part) for part in version("jaxlib").split(".")[:2])
+if JAXLIB >= (0, 10) and "xla_cpu_use_fusion_emitters" not in os.environ.get("XLA_FLAGS", ""):
     os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {FAST_COMPILE_FLAG}".strip()
 
 from neurodyn.cli import enable_compilation_cache  # noqa: E402  (after XLA_FLAGS)
