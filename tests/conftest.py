@@ -148,20 +148,23 @@ def fail_at(solver: str):
 # long files (test_sweep.py's dask clusters, test_simulate.py) came last and one worker ran them
 # alone while the other idled. The longest files go first (longest-processing-time-first
 # scheduling); the order of the tests inside a file, and what any test checks, is unchanged.
-# Order: CPU seconds (user + sys, child processes included) of each file run alone, measured
-# 2026-12-01 14:40-15:40 at load 11-25 (fresh processes, no compilation cache; the load
-# inflates them unevenly): test_learning_trajectory.py 114, test_learning_registry.py 112 and
-# test_learning_fixed_point.py 47, as one unit (one process) 172; test_simulate.py 200,
-# test_sweep.py 100, test_notebooks.py 64 (84 with kernels), test_custom_nonlinearity.py 62,
-# test_learn_bench.py 61, test_dmft_two_time.py 52, test_analysis.py 43; test_chaos.py,
-# test_dmft_reliability.py and the rest of the list where the earlier serial timings put them;
-# new: test_lyapunov.py ~100 s and test_spectrum.py ~65 s (single-file runs, load 3-5).
+# Order: each file's test time in its worker (setup, call and teardown, subprocesses waited
+# for; 2 workers, persistent cache on), measured 2026-12-04 with jax.monitoring's per-test
+# timer: test_chaos.py 102 s; test_learning_trajectory.py 39, with test_learning_registry.py
+# and test_learning_fixed_point.py 65 as one unit; test_simulate.py 66, test_dmft_sampling.py
+# 54, test_sparse.py 45, test_dmft_relu.py 39, test_sweep.py 32, test_lyapunov.py 26,
+# test_dmft_reliability.py 22, test_dmft_stationary.py 21, test_custom_nonlinearity.py 20,
+# test_learn_bench.py 17, test_notebooks.py 17, test_divergence.py 16, test_learn_race.py 14,
+# test_deep.py 14, test_sharding.py 12, test_spectrum.py 10; the rest ≤ 10 s each. Before
+# this list was refreshed, three long files written after it (test_dmft_sampling.py,
+# test_sparse.py, test_dmft_relu.py) went out in alphabetical order, and one worker ran
+# test_sparse.py alone for the last ~29 s of a 387 s run.
 LONGEST_FIRST = (
-    "test_learning_trajectory.py", "test_simulate.py", "test_chaos.py", "test_lyapunov.py",
-    "test_sweep.py", "test_spectrum.py", "test_dmft_reliability.py", "test_notebooks.py",
-    "test_learn_bench.py",
-    "test_custom_nonlinearity.py", "test_dmft_two_time.py", "test_analysis.py",
-    "test_dmft_custom_nonlinearity.py", "test_dmft_stationary.py",
+    "test_chaos.py", "test_learning_trajectory.py", "test_simulate.py", "test_dmft_sampling.py",
+    "test_sparse.py", "test_dmft_relu.py", "test_sweep.py", "test_lyapunov.py",
+    "test_dmft_reliability.py", "test_dmft_stationary.py", "test_custom_nonlinearity.py",
+    "test_learn_bench.py", "test_notebooks.py", "test_divergence.py", "test_learn_race.py",
+    "test_deep.py", "test_sharding.py", "test_spectrum.py",
 )
 
 

@@ -102,16 +102,18 @@ def test_simulate_lyapunov_and_storage_match_dense(tmp_path):
 
 def test_transition_at_g_one():
     # Var(w)·K = 1 puts the SCS transition at g = 1: quiescent (h → 0) at g = 0.7, chaotic
-    # (finite variance at late times) at g = 1.5; three seeds each, N = 2000, K = 200. At
-    # g = 0.7 h decays at rate ≥ 1 − 0.7 ≈ 0.3 (radius of the spectrum), e^{-0.3·30} ~ 1e-4;
-    # at g = 1.5 the DMFT variance is 0.46 (nd.dmft.stationary).
+    # (finite variance at late times) at g = 1.5; three seeds each, N = 1000, K = 100. At
+    # g = 0.7 h decays at rate ≥ 1 − 0.7 ≈ 0.3 (radius of the spectrum), e^{-0.3·30} ~ 1e-4
+    # (measured ≤ 3e-10); at g = 1.5 the DMFT variance is 0.46 (nd.dmft.stationary), and
+    # 5 τ of these finite networks near the transition give 0.26-0.30 (0.31-0.34 at N = 2000,
+    # K = 200, which took 3x as long): the bounds separate the two phases by > 10⁸.
     for seed in range(3):
-        quiet = nd.Network.random(N=2000, K=200, g=0.7, seed=seed, dtype="float32")
-        chaos = nd.Network.random(N=2000, K=200, g=1.5, seed=seed, dtype="float32")
+        quiet = nd.Network.random(N=1000, K=100, g=0.7, seed=seed, dtype="float32")
+        chaos = nd.Network.random(N=1000, K=100, g=1.5, seed=seed, dtype="float32")
         q = nd.simulate(quiet, t1=5.0, transient=30.0, dt_save=1.0, solver="rk4", dt=0.2)
         c = nd.simulate(chaos, t1=5.0, transient=30.0, dt_save=1.0, solver="rk4", dt=0.2)
         assert float((q.h ** 2).mean()) < 1e-4
-        assert 0.2 < float(c.h.var()) < 0.8
+        assert 0.1 < float(c.h.var()) < 0.8
 
 
 def test_bptt_gradient_of_sparse_weights():
