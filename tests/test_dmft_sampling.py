@@ -222,7 +222,8 @@ def test_bad_input_names_the_parameter():
              ({"iterations": 10, "min_iterations": 50}, "min_iterations"),
              ({"guess_tau": (1.0, 2.0, 3.0)}, "guess_tau"),
              ({"guess_tau": (1.0, 10.0), "batches": 2, "paths": 1024}, "batches >= 4"),
-             ({"iterations": 5, "min_iterations": 5, "bracket_window": 8}, "bracket_window")]
+             ({"iterations": 5, "min_iterations": 5, "bracket_window": 8}, "bracket_window"),
+             ({"extend_response": "yes"}, "extend_response='yes' must be True or False")]
     for kwargs, name in cases:
         with pytest.raises(ParameterError, match=name):
             nd.dmft.sampling(**{**SMALL, **kwargs})

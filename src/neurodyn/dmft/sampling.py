@@ -39,11 +39,20 @@ over the averaged iterations; no host round-trip inside):
    Jacobian costs n tangents per path; instead each path gets S = ⌈probe_span/dt⌉ probes, the
    k-th carrying random signs s_l on the times l ≡ k (mod S): E[φ̇_t s_l] = R_φ(t, t_l)
    exactly for t − t_l < probe_span (the other columns of the probe are ≥ probe_span away and
-   add only the tail of R beyond probe_span). R_φ is kept on that response window, t − s <
-   probe_span, and set to 0 beyond: there a comb estimate would be all crosstalk (noise of
+   add only the tail of R beyond probe_span). R_φ is measured on that response window, t − s <
+   probe_span, and not beyond: there a comb estimate would be all crosstalk (noise of
    O(1/√paths) on every far entry, which the memory integral turns into a spurious forcing:
-   measured, a floor Δ0 ≈ 2e-5 instead of a decay in the quiescent phase). The attribute
-   ``response_tail`` = max |R_φ| at the window's last lag / max |R_φ| says what it cuts off.
+   measured, a floor Δ0 ≈ 2e-5 instead of a decay in the quiescent phase). Beyond the window
+   the memory integral uses an exponential extension, R_φ(t, t − u) = A e^{−(u − u_S)/τ_R}
+   (u_S the window's last lag), fitted each iteration to the window's stationary profile
+   (its last two quarters, :func:`_response_tail`; none where that profile is not positive
+   and decaying), and summed by a one-term recursion per step (O(1), not O(n)), with the
+   trapezoid's weights (the same numbers as the band would give an exponential R_φ: tested).
+   ``extend_response=False`` cuts R_φ off at the window instead. Why: at η = 0.5 the response
+   decays on the correlation time, and the window of 6-15 τ cut it where it was still 10-14 %
+   of its largest value (attribute ``response_tail`` = max |R_φ| at the window's last lag /
+   max |R_φ|); the positive memory lost with it left Δ0 low. ``response_decay_time`` τ_R and
+   ``response_tail_share`` (the extension's share of the stationary ∫ R_φ) say what it adds.
    Why not Novikov–Furutsu: it gives
    R_φ = Cov(φ, γ) C_φ⁻¹, and C_φ (a smooth kernel on a fine grid) is ill-conditioned; with
    noise, ⟨φ(t) dW(s)⟩/(σ dt) is well-posed but its variance ~ Var φ/(σ² dt) per path swamps
@@ -135,6 +144,7 @@ _JITTER = 1e-10  # relative diagonal jitter: the sample C_φ of few paths is onl
 _PHASE_FLOOR = 1e-4  # Δ0 below this × (q0 + theta_std²) (+3 SE) at late times: quiescent
 _WINDOW = (40.0, 100.0)  # the default t1's range (τ): 100 τ is 1001 grid points at dt = 0.1
 _WINDOW_PER_TAU = 6.5  # default t1 in units of the guessed τ_corr (transient t1/2: 3.25 τ_corr)
+_SYMMETRIC_WINDOW = (2.0, 200.0)  # η > 0: twice the window, up to 200 τ (default_window)
 
 
 def default_window(model: MeanFieldModel) -> float:
@@ -151,10 +161,18 @@ def default_window(model: MeanFieldModel) -> float:
     or a φ with φ′(0) = 0) the minimum, 40 τ. Why: with t1 = 40, transient 13.3 at g = 1.5
     Δ0 was low by 1.7 % (z = −2.2) and t1 = 60, transient 30 gave z = −0.1 (earlier runs of
     scripts/sampling_dmft_check.py). NOT YET MEASURED at these adapted defaults (t1 70,
-    transient 35 at g = 1.5; 50, 25 at g = 2; 40, 20 at g = 3): run that script with --out."""
+    transient 35 at g = 1.5; 50, 25 at g = 2; 40, 20 at g = 3): run that script with --out.
+
+    η > 0: twice that, within [40, 200] τ. Why: the partially symmetric network's
+    correlations have a slow tail that the guess misses, and a window that cuts it leaves
+    Δ0 low. Measured at η = 0.5, g = 3 (τ_guess 10.5; simulated Δ0 1.532 ± 0.006, N = 2000,
+    8 seeds, benchmarks/sampling_vs_simulation.json): t1 = 70 gave 1.459 ± 0.028 (z = −2.6)
+    and τ_corr 7.8; t1 = 140 gave 1.503 ± 0.018 (z = −1.6) and τ_corr 13.9 (the τ_corr read
+    from a window grows with it: 10.7 at t1 = 120)."""
     guess = _tau_guess(model)
-    return float(min(max(_WINDOW[0], 10.0 * math.ceil(_WINDOW_PER_TAU * guess / 10.0)),
-                     _WINDOW[1]))
+    factor, longest = _SYMMETRIC_WINDOW if model.symmetry > 0 else (1.0, _WINDOW[1])
+    return float(min(max(_WINDOW[0], 10.0 * math.ceil(factor * _WINDOW_PER_TAU * guess / 10.0)),
+                     longest))
 
 
 def _tau_guess(model: MeanFieldModel) -> float:
@@ -226,7 +244,8 @@ def _path(h0, forcing, increments, impulse, rbar, p, *, phi, memory):
     **Arguments:** ``h0`` scalar; ``forcing`` (n+1,): γ + biases + J_mean m + I at t_k;
     ``increments`` (n,) standard normals of the noise; ``impulse`` (n+1,): jumps added to h_k
     (zero for the path itself; its tangent gives the response); ``rbar``: R_φ on the response
-    window as (band (n+1, S), diagonal (n+1,)) from :func:`_banded` (ignored unless
+    window as (band (n+1, S), diagonal (n+1,), and the exponential extension beyond it,
+    amplitude and ratio) from :func:`_banded` (ignored unless
     ``memory``): each step costs O(S), not O(n); ``p``: dict of scalars (g, eta, noise, dt).
 
     **Returns:** h (n+1,).
@@ -251,37 +270,91 @@ def _path(h0, forcing, increments, impulse, rbar, p, *, phi, memory):
         _, hs = jax.lax.scan(step, h0, jnp.arange(n))
         return jnp.concatenate([h0[None], hs])
 
-    # rbar = (band, diagonal): band[k, j] = R_φ(t_k, t_{k−j}) × trapezoid weight (dt, dt/2 at
-    # t = 0), 1 ≤ j < S (the response window); diagonal[k] = R_φ(t_k, t_k⁺), the end point
-    band, diagonal = rbar
+    # rbar = (band, diagonal, amplitude, ratio): band[k, j] = R_φ(t_k, t_{k−j}) × trapezoid
+    # weight (dt, dt/2 at t = 0), 1 ≤ j < S (the response window); diagonal[k] = R_φ(t_k, t_k⁺),
+    # the end point; beyond the window R_φ(t_k, t_{k−j}) = amplitude · ratio^{j−S+1}, j ≥ S
+    # (:func:`_response_tail`), summed by the recursion tail_{k+1} = ratio (φ_{k+1−S} + tail_k)
+    band, diagonal, amplitude, ratio = rbar
     width = band.shape[1]
     buffer0 = jnp.zeros(width - 1, forcing.dtype).at[0].set(act(g * h0))
+    far_weight = amplitude * dt
 
     def step(carry, k):
-        h, u, buffer = carry  # buffer[j − 1] = φ(g h_{k+1−j}), j = 1 … S−1 (0 before t = 0)
+        # buffer[j − 1] = φ(g h_{k+1−j}), j = 1 … S−1 (0 before t = 0); tail = Σ_{j ≥ S}
+        # ratio^{j−S+1} φ(g h_{k+1−j}), the exponential extension's sum for t_{k+1}
+        h, u, buffer, tail = carry
         xi = scale * increments[k]
         predicted = a * h + b * u + xi
-        past = jnp.dot(band[k + 1, 1:], buffer)
+        past = jnp.dot(band[k + 1, 1:], buffer) + far_weight * tail
         end = 0.5 * dt * diagonal[k + 1]
         u_right = forcing[k + 1] + eta * (past + end * act(g * predicted))
         new = a * h + w0 * u + w1 * u_right + xi
         value = act(g * new)
+        # φ(g h_{k+2−S}) leaves the window (φ(g h_0) with the trapezoid's half weight)
+        leaving = buffer[-1] * jnp.where(k == width - 2, 0.5, 1.0)
+        tail = ratio * (leaving + tail)
         buffer = jnp.concatenate([value[None], buffer[:-1]])
-        return (new, forcing[k + 1] + eta * (past + end * value), buffer), new
+        return (new, forcing[k + 1] + eta * (past + end * value), buffer, tail), new
 
-    carry0 = (h0, forcing[0], buffer0)
+    carry0 = (h0, forcing[0], buffer0, jnp.zeros((), forcing.dtype))
     _, hs = jax.lax.scan(step, carry0, jnp.arange(n))
     return jnp.concatenate([h0[None], hs])
 
 
-def _banded(rbar, width, dt):
-    """(band, diagonal) of :func:`_path` from R_φ (n+1, n+1) on the response window."""
+_TAIL_LONGEST = 4.0  # response windows: the longest decay time of the extension
+_TAIL_FLOOR = 0.01  # of R_φ(t⁺, t): a far quarter below it is not extended
+
+
+def _response_tail(rbar, width, dt):
+    """The exponential extension of R_φ beyond the response window: (amplitude, ratio) with
+    R_φ(t, t − j dt) ≈ amplitude · ratio^{j−S+1} for lags j ≥ S = ``width`` (module docstring,
+    step 3). Fitted to the window's last two quarters of lags over the late half of the grid
+    (R_φ averaged along its diagonals there): the mean over the last quarter against the mean
+    over the quarter before gives the decay rate, and the last quarter's mean, carried to lag
+    S − 1, the amplitude. Decay times are cut at ``_TAIL_LONGEST`` windows (a nearly flat
+    profile says only that the tail is long, not how long). (0, 0), no extension, unless the
+    last two quarters are positive at every lag and decaying, and the last quarter's mean
+    exceeds both 3 of its standard errors (from the spread of its means over blocks of S/4
+    rows, which are nearly independent: the comb's crosstalk has independent signs in every
+    column) and ``_TAIL_FLOOR`` of R_φ(t⁺, t); also none when the window is shorter than 8
+    steps or the late half holds fewer than 4 blocks. Why: at η = −0.5 R_φ undershoots and
+    rings at the noise level near the window's end (measured: −0.04 at 1.5-2 τ, +0.008 at
+    2.5-3 τ, against 2.1 at 0⁺), and a fit to such a far quarter extended noise as a tail.
+
+    ``rbar`` (n+1, n+1) → two scalars (the tail's decay time is −dt / log ratio)."""
+    n1 = rbar.shape[0]
+    zero = jnp.zeros((), rbar.dtype)
+    quarter = width // 4
+    late = n1 - n1 // 2
+    blocks = late // max(quarter, 1)
+    if width < 8 or width > n1 // 2 or blocks < 4:
+        return zero, zero
+    rows = jnp.arange(n1 - blocks * quarter, n1)[:, None]
+    diagonals = rbar[rows, rows - jnp.arange(width - 2 * quarter, width)[None, :]]
+    near_rows = jnp.mean(diagonals[:, :quarter], axis=1).reshape(blocks, quarter).mean(axis=1)
+    far_rows = jnp.mean(diagonals[:, quarter:], axis=1).reshape(blocks, quarter).mean(axis=1)
+    near, far = jnp.mean(near_rows), jnp.mean(far_rows)
+    far_sem = jnp.std(far_rows, ddof=1) / jnp.sqrt(blocks)
+    peak = jnp.max(jnp.abs(jnp.diagonal(rbar)[n1 // 2:]))  # R_φ(t⁺, t) = ⟨g φ′⟩, its largest
+    valid = ((far > jnp.maximum(3.0 * far_sem, _TAIL_FLOOR * peak)) & (near > far)
+             & jnp.all(jnp.mean(diagonals, axis=0) > 0))
+    rate = jnp.maximum(jnp.log(jnp.where(valid, near / far, 2.0)) / (quarter * dt),
+                       1.0 / (_TAIL_LONGEST * width * dt))  # 1/τ_R
+    # the value at lag S − 1 of the exponential whose mean over the last quarter is ``far``
+    ratio = jnp.exp(-rate * dt)
+    amplitude = far * quarter / jnp.sum(ratio ** -jnp.arange(quarter, dtype=rbar.dtype))
+    return jnp.where(valid, amplitude, zero), jnp.where(valid, ratio, zero)
+
+
+def _banded(rbar, width, dt, tail):
+    """(band, diagonal, amplitude, ratio) of :func:`_path` from R_φ (n+1, n+1) on the response
+    window and ``tail`` = (amplitude, ratio), the extension beyond it."""
     n1 = rbar.shape[0]
     k = jnp.arange(n1)[:, None]
     l = k - jnp.arange(width)[None, :]
     weight = jnp.where(l == 0, 0.5, 1.0) * dt
     band = jnp.where(l >= 0, rbar[k, jnp.clip(l, 0, n1 - 1)] * weight, 0.0)
-    return band, jnp.diagonal(rbar)
+    return band, jnp.diagonal(rbar), *tail
 
 
 def _linear_paths(h0, forcing, increments, p):
@@ -305,12 +378,14 @@ def _linear_paths(h0, forcing, increments, p):
     return jnp.exp(-dt * k[:, 0])[None, :] * h0[:, None] + drive @ propagator.T
 
 
-def _replica_iteration(state, key, p, drive, *, phi, per_batch, response_paths, probes,
+def _replica_iteration(state, key, p, drive, tail, *, phi, per_batch, response_paths, probes,
                        memory):
     """One iteration of one replica: draw paths, measure C_φ, m, R_φ, C_h, ⟨h⟩.
 
-    ``state`` = (C_φ (n+1, n+1), m (n+1,), R_φ (n+1, n+1)). Returns the measured quantities
-    and the first grid index where a path diverged (n+1: none).
+    ``state`` = (C_φ (n+1, n+1), m (n+1,), R_φ (n+1, n+1)); ``tail`` = (amplitude, ratio) of
+    the extension of R_φ beyond the window (:func:`_response_tail`, fitted to the replicas'
+    mean). Returns the measured quantities and the first grid index where a path diverged
+    (n+1: none).
     """
     C_phi, rate, rbar = state
     n1 = C_phi.shape[0]
@@ -330,7 +405,7 @@ def _replica_iteration(state, key, p, drive, *, phi, per_batch, response_paths, 
     run = partial(_path, phi=phi, memory=memory)
     zero = jnp.zeros(n1, dtype)
     if memory:
-        banded = _banded(rbar, probes, p["dt"])
+        banded = _banded(rbar, probes, p["dt"], tail)
         hs = jax.vmap(lambda h, f, w: run(h, f, w, zero, banded, p))(h0, forcing, increments)
     else:
         hs = _linear_paths(h0, forcing, increments, p)
@@ -424,7 +499,7 @@ def _solve(state, p, drive, key, max_iterations, min_iterations, *, phi, batches
     """
     one = partial(_replica_iteration, phi=phi, per_batch=per_batch,
                   response_paths=response_paths, probes=probes, memory=memory)
-    iterate = jax.vmap(one, in_axes=(0, 0, None, None))
+    iterate = jax.vmap(one, in_axes=(0, 0, None, None, None))
     n1 = drive.shape[0]
     alpha = p["damping"]  # max_iterations is traced: changing it does not recompile
 
@@ -436,7 +511,16 @@ def _solve(state, p, drive, key, max_iterations, min_iterations, *, phi, batches
     def advance(state, i):
         keys = jax.vmap(lambda b: jax.random.fold_in(jax.random.fold_in(key, i), b))(
             jnp.arange(batches))
-        out, bad = iterate(state, keys, p, drive)
+        # the extension of R_φ beyond the window, fitted to the replicas' mean R_φ: one
+        # replica's few response paths leave its far quarter too noisy for a fit (measured
+        # with 8 per replica at η = −0.5: spurious tails doubled the spread of Δ0), and the
+        # extension is a small part of the memory (≤ 8 % of ∫ R_φ at η = 0.5), so sharing it
+        # costs the replicas little of their independence. Not in the first iteration: its
+        # R_φ is the guess g φ′(0) e^{−(t−s)}, not a measurement, and extending it invents a tail
+        amplitude, ratio = (_response_tail(jnp.mean(state[2], axis=0), probes, p["dt"])
+                            if memory else (jnp.zeros((), drive.dtype),) * 2)
+        extend = p["extend_response"] * (i > 0).astype(drive.dtype)
+        out, bad = iterate(state, keys, p, drive, (extend * amplitude, ratio))
         C_phi, rate, rbar = state
         # measured on blocks of ~one membrane time (w × w grid points): each entry's sampling
         # noise is large (~√(2/paths)), block means show a coherent drift much earlier
@@ -596,6 +680,7 @@ def sampling(
     bracket_window: int = 8,
     response_paths: int = 256,
     probe_span: float | None = None,
+    extend_response: bool = True,
     seed: int = 0,
     key: jax.Array | None = None,
     input: np.ndarray | Callable[[jax.Array], jax.Array] | None = None,  # noqa: A002
@@ -630,6 +715,8 @@ def sampling(
       (η ≠ 0 only; ≥ batches, ≤ paths, divisible by batches); ``probe_span``: the response
       window (τ units) [None: :func:`default_probe_span`, 6-15 τ]: R_φ(t, s) is measured and
       used for t − s < probe_span, with S = ⌈probe_span/dt⌉ tangent probes per path (cost ∝ S).
+      ``extend_response`` [True]: beyond the window the memory integral uses an exponential
+      fitted to the window's far half (False: R_φ = 0 there).
     - ``seed`` (or a jax ``key``): the random stream. ``input``: I(t), an array on the grid
       (t1/dt + 1,) or a callable of the times (jnp array) returning such an array [none].
 
@@ -697,6 +784,8 @@ def sampling(
                              f"a multiple of batches={batches}")
     probe_span = validation.positive(
         "probe_span", default_probe_span(model) if probe_span is None else probe_span)
+    if not isinstance(extend_response, (bool, np.bool_)):
+        raise ParameterError(f"extend_response={extend_response!r} must be True or False")
     if key is None:
         key = rng.key(validation.seed("seed", seed), "sampling_dmft")
     steps = int(round(t1 / dt))
@@ -728,7 +817,8 @@ def sampling(
              jnp.asarray(np.broadcast_to(rbar0, (batches, n1, n1))))
     p = {"g": model.g, "eta": model.symmetry, "noise": model.noise, "dt": dt,
          "theta_mean": model.theta_mean, "theta_std": model.theta_std,
-         "J_mean": model.J_mean, "q0": q0, "damping": damping, "tol": tol}
+         "J_mean": model.J_mean, "q0": q0, "damping": damping, "tol": tol,
+         "extend_response": 1.0 if extend_response else 0.0}
     p = {name: jnp.asarray(value, jnp.float64) for name, value in p.items()}
     result = _solve(state, p, jnp.asarray(drive), key, jnp.asarray(iterations),
                     jnp.asarray(min_iterations), phi=model.phi,
@@ -837,6 +927,16 @@ def sampling(
         # how much response the window cuts off: R at its last lag against R's largest value
         edge = np.abs(np.diagonal(R, offset=-(probes - 1))) if probes > 1 else np.zeros(1)
         response_tail = float(edge.max() / max(np.abs(R).max(), 1e-300))
+        # the exponential extension the last iterations used (fitted to the replica mean
+        # here): its decay time and its share of the stationary ∫ R_φ
+        amplitude, ratio = (float(x) for x in _response_tail(jnp.asarray(R), probes, dt))
+        amplitude *= float(extend_response)
+        decay_time = -dt / math.log(ratio) if 0 < ratio < 1 and amplitude > 0 else 0.0
+        rows = np.arange(n1 // 2, n1)
+        window_integral = dt * sum(float(R[rows, rows - j].mean())
+                                   for j in range(min(probes, n1 // 2)))
+        extension = amplitude * dt * ratio / (1 - ratio) if decay_time else 0.0
+        tail_share = extension / (window_integral + extension) if extension else 0.0
     attrs = {
         "model": "SCS DMFT (sampling, Eissfeller-Opper): dh/dt = -h + gamma + theta + "
                  "J_mean m + I + eta int R_phi phi + noise*xi",
@@ -846,6 +946,9 @@ def sampling(
         "guess_tau": list(guesses),
         "response_paths": response_paths if memory else 0, "probes": probes if memory else 0,
         "probe_span": probe_span, "response_tail": response_tail if memory else 0.0,
+        "extend_response": bool(extend_response) and memory,
+        "response_decay_time": decay_time if memory else 0.0,
+        "response_tail_share": tail_share if memory else 0.0,
         "seed": seed if isinstance(seed, int) else -1,
         "input": "none" if not has_input else "given", "phase": phase,
         "method": "Monte Carlo single-site paths, exponential integrator with linearly "
