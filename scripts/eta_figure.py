@@ -96,9 +96,10 @@ def guess_line(data) -> str:
 def solver(point) -> str:
     """Which sampling solver a stored point's theory came from: the bracketed one (it records
     the gap) or the single-guess one before it."""
+    window = f", t1 {point['theory_t1']:g}" if "theory_t1" in point else ""
     if "theory_gap" in point:
-        return f"bracket, {point['theory_iterations']} iterations"
-    return f"one guess, {point['theory_iterations']} iterations (before the bracket)"
+        return f"bracket, {point['theory_iterations']} iterations{window}"
+    return f"one guess, {point['theory_iterations']} iterations{window} (before the bracket)"
 
 
 def paragraph(points, source):

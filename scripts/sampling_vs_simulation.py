@@ -132,6 +132,8 @@ def main():
             "theory_curve": np.asarray(theory.delta)[:n_lags:5].tolist(),
             "theory_curve_se": np.asarray(theory.delta_sem)[:n_lags:5].tolist(),
             "response_tail": theory.attrs["response_tail"],
+            "response_tail_share": theory.attrs["response_tail_share"],
+            "response_decay_time": theory.attrs["response_decay_time"],
             "theory_iterations": int(theory.iterations),
             # the bracket: each half's reading at the lags, and the gap net of noise
             "theory_gap": float(theory.gap),

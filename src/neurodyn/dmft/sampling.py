@@ -49,9 +49,11 @@ over the averaged iterations; no host round-trip inside):
    and decaying), and summed by a one-term recursion per step (O(1), not O(n)), with the
    trapezoid's weights (the same numbers as the band would give an exponential R_φ: tested).
    ``extend_response=False`` cuts R_φ off at the window instead. Why: at η = 0.5 the response
-   decays on the correlation time, and the window of 6-15 τ cut it where it was still 10-14 %
+   decays on the correlation time, and the window of 6-15 τ cuts it where it is still 5-14 %
    of its largest value (attribute ``response_tail`` = max |R_φ| at the window's last lag /
-   max |R_φ|); the positive memory lost with it left Δ0 low. ``response_decay_time`` τ_R and
+   max |R_φ|). Measured at η = 0.5, g = 3 (t1 = 70): the extension is 6 % of ∫ R_φ (τ_R 4.4)
+   and moved Δ0 by +0.01, within its standard error; the low Δ0 there came mostly from the
+   short default t1 (:func:`default_window`). ``response_decay_time`` τ_R and
    ``response_tail_share`` (the extension's share of the stationary ∫ R_φ) say what it adds.
    Why not Novikov–Furutsu: it gives
    R_φ = Cov(φ, γ) C_φ⁻¹, and C_φ (a smooth kernel on a fine grid) is ill-conditioned; with
@@ -167,8 +169,11 @@ def default_window(model: MeanFieldModel) -> float:
     correlations have a slow tail that the guess misses, and a window that cuts it leaves
     Δ0 low. Measured at η = 0.5, g = 3 (τ_guess 10.5; simulated Δ0 1.532 ± 0.006, N = 2000,
     8 seeds, benchmarks/sampling_vs_simulation.json): t1 = 70 gave 1.459 ± 0.028 (z = −2.6)
-    and τ_corr 7.8; t1 = 140 gave 1.503 ± 0.018 (z = −1.6) and τ_corr 13.9 (the τ_corr read
-    from a window grows with it: 10.7 at t1 = 120)."""
+    and τ_corr 7.8; t1 = 140 gave 1.503 ± 0.018 (z = −1.6, 4096 paths) and τ_corr 13.9, and
+    at the new defaults (t1 140, 8192 paths, the stored run) 1.537 ± 0.027 (z = −0.2). At
+    g = 2, t1 = 160: 1.405 ± 0.016 against 1.437 ± 0.013 (z = 1.5; 4.1 at the old t1 = 80).
+    Not converged in t1 at long lags: the τ_corr read from a window grows with it (7.8, 10.7,
+    13.9 at t1 = 70, 120, 140, g = 3) and exceeds the simulated one (12.4) at t1 = 140."""
     guess = _tau_guess(model)
     factor, longest = _SYMMETRIC_WINDOW if model.symmetry > 0 else (1.0, _WINDOW[1])
     return float(min(max(_WINDOW[0], 10.0 * math.ceil(factor * _WINDOW_PER_TAU * guess / 10.0)),
