@@ -3,11 +3,11 @@
 The chaos job's agreement test is stated in standard errors over network seeds (the job's own
 statistics, :mod:`neurodyn.chaos_stats`): small networks, many seeds, two sizes, and the N = ∞
 intercept of the weighted 1/N fit compared with the DMFT within 3 standard errors; a wrong g for
-the theory is rejected. The other comparisons (bias and mean coupling, noise) use N = 1000:
-their tolerances come from measured finite-size and sampling errors (2 cores, T = 200, 2
-seeds): the simulated Δ(τ) falls short of the N = ∞ theory by a few percent (relative L2 over
-τ ∈ [0, 10] at N = 1000: 2.6% at g = 2, 3.5% at g = 3), so each bound is FINITE_SIZE plus 3
-standard errors of the curves.
+the theory is rejected. The noise-driven case is compared the same way, by the job with
+σ = 0.5. The bias and mean coupling case uses N = 1000: its tolerance comes from measured
+finite-size and sampling errors (2 cores, T = 200, 2 seeds): the simulated Δ(τ) falls short
+of the N = ∞ theory by a few percent (relative L2 over τ ∈ [0, 10] at N = 1000: 2.6% at g = 2,
+3.5% at g = 3), so its bound is FINITE_SIZE plus 3 standard errors of the curves.
 """
 
 import os
@@ -30,17 +30,15 @@ N, T1, TRANSIENT, SEEDS, TRIALS = 1000, 200.0, 100.0, (0, 1), 2
 FINITE_SIZE = 0.03  # measured N = 1000 shortfall of the relative L2 (see module docstring)
 
 
-def _simulated_delta(g, max_lag=10.0, noise=0.0, mean=0.0, solver=None, trials=TRIALS,
-                     **network):
+def _simulated_delta(g, max_lag=10.0, mean=0.0, **network):
     """Per-(seed, trial) autocorrelation curves, shape (curves, lags)."""
     curves = []
     for seed in SEEDS:
         net = nd.Network.random(N=N, g=g, seed=seed, **network)
         # simulation seed ≠ network seed: equal seeds correlate h(0) with J (shared PRNG stream)
         run = nd.simulate(net, t1=T1, dt_save=0.1, transient=TRANSIENT, seed=seed + 100,
-                          noise=noise, trials=trials, solver=solver,
-                          dt=0.02 if solver == "euler" else None)
-        for trial in range(trials):
+                          trials=TRIALS)
+        for trial in range(TRIALS):
             one = run.isel(trial=[trial])
             curves.append(nd.autocorrelation(one.assign(h=one.h - mean), max_lag=max_lag).values)
     return np.asarray(curves)
@@ -70,15 +68,6 @@ def test_bias_and_mean_coupling_case_matches_dmft():
                                theory)
     assert error < bound
     assert float(theory.delta_inf) > 0.1  # the static part is a real part of the check
-
-
-def test_noise_driven_case_matches_dmft():
-    # σ = 0.5 (Euler–Maruyama, dt = 0.02: weak error O(dt), ~1% on the variance of an OU
-    # process). Measured relative L2 ~6% with shark at N = 1000, 2 seeds.
-    theory = nd.dmft.stationary(g=2.0, noise=0.5, critical_gain=False)
-    error, bound, sim = _compare(_simulated_delta(2.0, noise=0.5, solver="euler", trials=1), theory)
-    assert error < bound < 0.3  # two curves only: a cruder standard error, so a looser cap
-    assert sim[0] == pytest.approx(float(theory.delta0), rel=0.05)
 
 
 def test_two_time_dmft_matches_simulation_from_the_same_initial_distribution():
@@ -318,8 +307,12 @@ def test_an_interrupted_overwrite_keeps_the_old_run_and_resumes(tmp_path, monkey
 
 def test_chaos_job_with_noise_uses_the_noisy_theory():
     # σ = 0.5 in the simulation and in the DMFT (measured: the noisy Δ0 is ~5% above the
-    # noiseless one at g = 2); the exponent is the conditional one, against the noisy λ_max
-    # (its agreement with the DMFT is tested in tests/test_lyapunov.py at N = 400)
+    # noiseless one at g = 2); the simulated Δ(τ) meets the noisy theory within 3 standard
+    # errors over the four networks at every lag (measured z 0.22, 0.23, 0.26, 0.43 at
+    # τ = 0, 1, 2, 4). This replaced an N = 1000 Euler–Maruyama comparison of the curve by
+    # its relative L2 (14 s; the SDE solvers' own weak errors are tested in
+    # tests/test_simulate.py). The exponent is the conditional one, against the noisy λ_max
+    # (its agreement with the DMFT is tested in tests/test_lyapunov.py at N = 400).
     ds = chaos(g=[2.0], seeds=[0, 1, 2, 3], N=100, t1=100.0, transient=50.0, max_lag=5.0,
                noise=0.5)
     theory = nd.dmft.stationary(g=2.0, noise=0.5, critical_gain=False)
@@ -327,6 +320,8 @@ def test_chaos_job_with_noise_uses_the_noisy_theory():
     assert float(ds.delta0_theory.item()) == pytest.approx(noisy, rel=1e-9)
     assert noisy > float(nd.dmft.stationary(g=2.0, critical_gain=False).delta0)
     assert abs(float(ds.delta0_z.item())) < 3.0
+    for lag in (1.0, 2.0, 4.0):
+        assert abs(float(ds.delta_z.sel(tau=lag).item())) < 3.0, lag
     assert np.isfinite(ds.lambda_sim.values).all()
     assert float(ds.lambda_theory.item()) == pytest.approx(float(theory.lambda_max), rel=1e-9)
 
