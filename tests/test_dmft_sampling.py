@@ -167,6 +167,12 @@ def test_correlations_slow_down_with_eta(tanh_solutions, eta_solutions):
     assert ratios[0] + 0.2 < ratios[1] < ratios[2] - 0.2, ratios
     # and the integral correlation time of the two η solves keeps the order
     assert float(eta_solutions[-0.5, 3.0].tau_corr) < float(eta_solutions[0.5, 3.0].tau_corr)
+    # the response beyond the window (4 τ here): at η = 0.5 it is still large there and gets
+    # the exponential extension (measured: 20 % of ∫ R_φ, τ_R 2.8); at η = −0.5 it rings at
+    # the noise level (module docstring, step 3) and gets none
+    positive, negative = eta_solutions[0.5, 3.0].attrs, eta_solutions[-0.5, 3.0].attrs
+    assert positive["response_tail_share"] > 0.05 and positive["response_decay_time"] > 1.0
+    assert negative["response_tail_share"] == 0.0 and negative["response_decay_time"] == 0.0
 
 
 @pytest.mark.parametrize("eta", [-0.5, 0.0, 0.5])

@@ -732,7 +732,9 @@ def sampling(
     the bracket's ``gap`` (net of noise; 0 without a bracket), ``delta_guess`` (guess, tau)
     with ``delta_guess_sem`` (each half's reading), ``trace`` (iteration, measure) (change,
     noise, gap and gap noise per iteration, the gap before its noise is subtracted);
-    attrs with every parameter, ``phase`` and provenance. Standard errors are over the
+    attrs with every parameter, ``phase``, the response window's ``response_tail``,
+    ``response_decay_time`` and ``response_tail_share`` (η ≠ 0: what the window cuts off and
+    what the exponential extension adds) and provenance. Standard errors are over the
     replicas.
 
     **Raises:** ParameterError on bad input; ConvergenceError when the residual or the gap
